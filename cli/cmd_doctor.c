@@ -1,0 +1,91 @@
+/* pyro doctor */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static const char *
+yesno(int b)
+{
+	return b ? "yes" : "no";
+}
+
+static void
+render_item(const char *label, const cJSON *o)
+{
+	printf("  %-13s %s", label, jbool(o, "ok") ? "ok" : "FAIL");
+	if (jstr(o, "reason", NULL) != NULL)
+		printf(" (%s)", jstr(o, "reason", ""));
+	printf("\n");
+}
+
+static void
+render_doctor(const cJSON *r)
+{
+	const cJSON	*p, *k, *v, *n, *c, *rt, *h, *e, *it;
+
+	p = cJSON_GetObjectItemCaseSensitive(r, "platform");
+	k = cJSON_GetObjectItemCaseSensitive(r, "kvm");
+	v = cJSON_GetObjectItemCaseSensitive(r, "vmm");
+	n = cJSON_GetObjectItemCaseSensitive(r, "networking");
+	c = cJSON_GetObjectItemCaseSensitive(r, "capabilities");
+	rt = cJSON_GetObjectItemCaseSensitive(r, "runtime");
+	h = cJSON_GetObjectItemCaseSensitive(r, "helpers");
+	e = cJSON_GetObjectItemCaseSensitive(r, "environment_cache");
+
+	printf("Platform:     %s %s %s%s\n", jstr(p, "os", "?"),
+	    jstr(p, "kernel", "?"), jstr(p, "arch", "?"),
+	    jbool(p, "supported") ? "" : " (unsupported)");
+	printf("Runtime:      %s\n", jstr(rt, "status", "?"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rt, "reasons"))
+		if (cJSON_IsString(it))
+			printf("  - %s\n", it->valuestring);
+	if (jstr(rt, "note", NULL))
+		printf("  note: %s\n", jstr(rt, "note", ""));
+	printf("KVM:          %s exists=%s readable=%s writable=%s "
+	    "usable=%s\n", jstr(k, "device", "/dev/kvm"), yesno(jbool(k,
+	    "exists")), yesno(jbool(k, "readable")), yesno(jbool(k, "writable")),
+	    yesno(jbool(k, "usable")));
+	if (jstr(k, "reason", NULL))
+		printf("  reason: %s\n", jstr(k, "reason", ""));
+	printf("VMM:          %s (accel %s)\n", jstr(v, "selected", "none"),
+	    jstr(v, "accel", "none"));
+	it = cJSON_GetObjectItemCaseSensitive(v, "firecracker");
+	printf("  firecracker: %s, jailer: %s\n",
+	    jbool(it, "found") ? "found" : "not found",
+	    jbool(it, "jailer_found") ? "found" : "not found");
+	printf("Capabilities: vm_boot=%s guest_exec=%s guest_network=%s\n",
+	    yesno(jbool(c, "vm_boot")), yesno(jbool(c, "guest_exec")),
+	    yesno(jbool(c, "guest_network")));
+	printf("Networking:   ip_forward=%s\n", yesno(jbool(n, "ip_forward")));
+	render_item("tun", cJSON_GetObjectItemCaseSensitive(n, "tun"));
+	render_item("nftables", cJSON_GetObjectItemCaseSensitive(n,
+	    "nftables"));
+	printf("Helpers:\n");
+	render_item("vmhelper", cJSON_GetObjectItemCaseSensitive(h,
+	    "pyro-vmhelper"));
+	render_item("diskhelper", cJSON_GetObjectItemCaseSensitive(h,
+	    "pyro-diskhelper"));
+	printf("State dir:    %s\n", jstr(r, "state_dir", "?"));
+	printf("Env cache:    %s%s\n", jstr(e, "path", "(unknown)"),
+	    jbool(e, "exists") ? "" : " (not created yet)");
+}
+
+int
+cmd_doctor(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	pyro_error	 err;
+	char		*res;
+	int		 rc;
+
+	cli_simple_args(cli, c, argc, argv, 0, 0);
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	if (pyro_doctor(cli->client, &res, &err) < 0)
+		return out_error(cli, &err);
+	rc = out_result(cli, res, render_doctor);
+	pyro_free(res);
+	return rc;
+}

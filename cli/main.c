@@ -1,0 +1,204 @@
+/*
+ * pyro: the command-line interface.  A command table drives dispatch and
+ * usage; every command talks to pyrod only through libpyro.
+ *
+ * Exit status: 0 success, 1 the operation failed, 2 usage error.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cmd commands[] = {
+	{ NULL, "doctor", cmd_doctor, "[--json]",
+	  "check this host: KVM, the VMM, networking, helpers" },
+	{ "vm", "list", cmd_vm_list, "[--json]",
+	  "list your VMs" },
+	{ "vm", "status", cmd_vm_status, "VM_ID [--json]",
+	  "show one VM" },
+	{ "workspace", "list", cmd_workspace_list, "[--json]",
+	  "list your workspaces" },
+	{ "workspace", "status", cmd_workspace_status, "WORKSPACE_ID [--json]",
+	  "show one workspace" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+static void
+print_commands(FILE *f)
+{
+	const struct cmd	*c;
+	char			 words[64];
+
+	fprintf(f, "Commands:\n");
+	for (c = commands; c->name != NULL; c++) {
+		snprintf(words, sizeof(words), "%s%s%s", c->group ? c->group :
+		    "", c->group ? " " : "", c->name);
+		fprintf(f, "  %-20s %s\n", words, c->summary);
+	}
+}
+
+static int
+main_usage(int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: pyro [--json] [--socket PATH] COMMAND [ARGS...]\n"
+	    "       pyro COMMAND --help\n       pyro --version\n\n");
+	print_commands(f);
+	fprintf(f, "\nEnvironment: PYRO_SOCKET (default "
+	    "/run/pyro/pyrod.sock), PYRO_ENVIRONMENT_CACHE_DIR.\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.\n");
+	return status ? EXIT_USAGE : EXIT_OK;
+}
+
+int
+cli_usage(const struct cmd *c, int status)
+{
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: pyro %s%s%s %s\n", c->group ? c->group : "",
+	    c->group ? " " : "", c->name, c->args);
+	if (status == 0)
+		fprintf(f, "\n%s.\n", c->summary);
+	return status ? EXIT_USAGE : EXIT_OK;
+}
+
+int
+cli_connect(struct cli *cli)
+{
+	pyro_error	err;
+
+	if (cli->client != NULL)
+		return 0;
+	if (pyro_connect(cli->socket, &cli->client, &err) < 0)
+		return out_error(cli, &err);
+	return 0;
+}
+
+int
+cli_simple_args(struct cli *cli, const struct cmd *c, int argc, char **argv,
+    int min_pos, int max_pos)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	ch, npos;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			cli->json = 1;
+			break;
+		case 'h':
+			exit(cli_usage(c, 0));
+		default:
+			exit(cli_usage(c, 1));
+		}
+	}
+	npos = argc - optind;
+	if (npos < min_pos || npos > max_pos) {
+		out_usage_error(c, npos < min_pos ? "missing argument" :
+		    "unexpected argument \"%s\"", argv[argc - 1]);
+		exit(EXIT_USAGE);
+	}
+	return optind;
+}
+
+static const struct cmd *
+find_command(int argc, char **argv, int *used)
+{
+	const struct cmd	*c;
+	int			 group_known = 0;
+
+	for (c = commands; c->name != NULL; c++) {
+		if (c->group == NULL && strcmp(c->name, argv[0]) == 0) {
+			*used = 1;
+			return c;
+		}
+		if (c->group != NULL && strcmp(c->group, argv[0]) == 0) {
+			group_known = 1;
+			if (argc > 1 && strcmp(c->name, argv[1]) == 0) {
+				*used = 2;
+				return c;
+			}
+		}
+	}
+	*used = group_known ? 1 : 0;
+	return NULL;
+}
+
+static int
+group_usage(const char *group, int status)
+{
+	const struct cmd	*c;
+	FILE			*f = status ? stderr : stdout;
+
+	for (c = commands; c->name != NULL; c++)
+		if (c->group != NULL && strcmp(c->group, group) == 0)
+			fprintf(f, "usage: pyro %s %s %s\n", c->group, c->name,
+			    c->args);
+	return status ? EXIT_USAGE : EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli		 cli = { 0 };
+	const struct cmd	*c;
+	int			 ch, used, rc;
+
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			cli.json = 1;
+			break;
+		case 's':
+			cli.socket = optarg;
+			break;
+		case 'h':
+			return main_usage(0);
+		case 'V':
+			printf("pyro %s\n", pyro_version());
+			return EXIT_OK;
+		default:
+			return main_usage(1);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return main_usage(1);
+	if (strcmp(argv[0], "help") == 0)
+		return main_usage(0);
+	if ((c = find_command(argc, argv, &used)) == NULL) {
+		if (used == 1) {
+			if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
+			    strcmp(argv[1], "-h") == 0))
+				return group_usage(argv[0], 0);
+			fprintf(stderr, "pyro: unknown %s command%s%s\n",
+			    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] :
+			    "");
+			return group_usage(argv[0], 1);
+		}
+		fprintf(stderr, "pyro: unknown command \"%s\"\n", argv[0]);
+		return main_usage(1);
+	}
+	/* The handler sees its own words as argv[0]. */
+	rc = c->fn(&cli, c, argc - used + 1, argv + used - 1);
+	pyro_disconnect(cli.client);
+	return rc;
+}

@@ -1,0 +1,85 @@
+/*
+ * Output: human-readable by default, one JSON document with --json.
+ * Results go to stdout; errors go to stderr as "pyro: message (code)", or
+ * to stdout as {"ok":false,"error":{...}} in JSON mode so that a machine
+ * reading stdout always gets one document.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *
+jstr(const cJSON *o, const char *key, const char *dflt)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+int
+jbool(const cJSON *o, const char *key)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+int
+out_error(struct cli *cli, const pyro_error *err)
+{
+	if (cli->json) {
+		cJSON	*o = cJSON_CreateObject();
+		cJSON	*e = cJSON_AddObjectToObject(o, "error");
+		char	*text;
+
+		cJSON_AddFalseToObject(o, "ok");
+		cJSON_AddStringToObject(e, "code", err->code);
+		cJSON_AddStringToObject(e, "message", err->message);
+		if ((text = cJSON_Print(o)) != NULL) {
+			printf("%s\n", text);
+			free(text);
+		}
+		cJSON_Delete(o);
+	} else
+		fprintf(stderr, "pyro: %s (%s)\n", err->message, err->code);
+	return EXIT_FAILED;
+}
+
+int
+out_usage_error(const struct cmd *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "pyro: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return cli_usage(c, 1);
+}
+
+int
+out_result(struct cli *cli, const char *result_json,
+    void (*render)(const cJSON *))
+{
+	cJSON	*res = cJSON_Parse(result_json);
+	char	*text;
+
+	if (res == NULL) {
+		fprintf(stderr, "pyro: pyrod sent an unreadable result "
+		    "(protocol_error)\n");
+		return EXIT_FAILED;
+	}
+	if (cli->json || render == NULL) {
+		if ((text = cJSON_Print(res)) != NULL) {
+			printf("%s\n", text);
+			free(text);
+		}
+	} else
+		render(res);
+	cJSON_Delete(res);
+	return EXIT_OK;
+}

@@ -1,0 +1,91 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errcode.h"
+
+static const struct {
+	const char	*code;
+	const char	*summary;
+} errtab[PYRO_E__MAX] = {
+	[PYRO_OK] = { "ok", "success" },
+	[PYRO_E_BAD_REQUEST] = { "bad_request",
+	    "the request is not a well-formed JSON object" },
+	[PYRO_E_FRAME_TOO_LARGE] = { "frame_too_large",
+	    "the frame exceeds the protocol's size limit" },
+	[PYRO_E_UNKNOWN_OP] = { "unknown_op", "no such operation" },
+	[PYRO_E_INVALID_ARGUMENT] = { "invalid_argument",
+	    "an argument is missing, of the wrong type or out of range" },
+	[PYRO_E_PERMISSION_DENIED] = { "permission_denied",
+	    "the caller is not allowed to use pyrod" },
+	[PYRO_E_NOT_FOUND] = { "not_found", "no such object" },
+	[PYRO_E_EXISTS] = { "exists", "the object already exists" },
+	[PYRO_E_BUSY] = { "busy",
+	    "another operation on the object is in progress" },
+	[PYRO_E_TIMEOUT] = { "timeout", "the operation ran out of time" },
+	[PYRO_E_INTERNAL] = { "internal", "an internal error in pyrod" },
+	[PYRO_E_IO] = { "io_error", "reading or writing failed" },
+	[PYRO_E_HELPER_FAILED] = { "helper_failed",
+	    "a helper process died or misbehaved" },
+	[PYRO_E_DAEMON_UNAVAILABLE] = { "daemon_unavailable",
+	    "pyrod is not running or not reachable" },
+	[PYRO_E_PROTOCOL] = { "protocol_error",
+	    "the peer broke the protocol" },
+	[PYRO_E_INVALID_PATH] = { "invalid_path",
+	    "a path is malformed or escapes its root" },
+	[PYRO_E_INVALID_NAME] = { "invalid_name",
+	    "a name is malformed (1-64 of A-Z a-z 0-9 . _ -)" },
+	[PYRO_E_LIMIT_EXCEEDED] = { "limit_exceeded",
+	    "a size or count limit was exceeded" },
+	[PYRO_E_WORKSPACE_RUNNING] = { "workspace_running",
+	    "the workspace must be stopped first" },
+	[PYRO_E_WORKSPACE_NOT_RUNNING] = { "workspace_not_running",
+	    "the workspace must be running" },
+	[PYRO_E_NOT_GUEST_BACKED] = { "not_guest_backed",
+	    "the workspace runs on the host (host-compat)" },
+	[PYRO_E_UNSUPPORTED] = { "unsupported",
+	    "this host cannot do that" },
+};
+
+const char *
+pyro_err_code(enum pyro_err e)
+{
+	if ((unsigned)e >= PYRO_E__MAX)
+		e = PYRO_E_INTERNAL;
+	return errtab[e].code;
+}
+
+const char *
+pyro_err_summary(enum pyro_err e)
+{
+	if ((unsigned)e >= PYRO_E__MAX)
+		e = PYRO_E_INTERNAL;
+	return errtab[e].summary;
+}
+
+enum pyro_err
+pyro_err_lookup(const char *code)
+{
+	int	i;
+
+	for (i = 0; i < PYRO_E__MAX; i++)
+		if (strcmp(errtab[i].code, code) == 0)
+			return i;
+	return PYRO_E__MAX;
+}
+
+int
+pyro_fail(struct pyro_status *st, enum pyro_err code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (st == NULL)
+		return -1;
+	st->code = code;
+	va_start(ap, fmt);
+	vsnprintf(st->message, sizeof(st->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -1,0 +1,217 @@
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+void
+pyro_frame_reader_init(struct pyro_frame_reader *r, size_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->max = max ? max : PYRO_FRAME_MAX;
+}
+
+void
+pyro_frame_reader_free(struct pyro_frame_reader *r)
+{
+	free(r->buf);
+	r->buf = NULL;
+	r->len = r->cap = 0;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	    ((uint32_t)p[2] << 8) | p[3];
+}
+
+int
+pyro_frame_reader_feed(struct pyro_frame_reader *r, const void *data, size_t n)
+{
+	size_t	 want, ncap;
+	uint8_t	*nb;
+
+	/* Never hold more than one maximal frame plus the next header. */
+	if (r->len + n > r->max + 2 * PYRO_FRAME_HDR + 65536)
+		return -EMSGSIZE;
+	want = r->len + n;
+	if (want > r->cap) {
+		ncap = r->cap ? r->cap : 4096;
+		while (ncap < want)
+			ncap *= 2;
+		if ((nb = realloc(r->buf, ncap)) == NULL)
+			return -ENOMEM;
+		r->buf = nb;
+		r->cap = ncap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	return 0;
+}
+
+enum pyro_frame_status
+pyro_frame_next(struct pyro_frame_reader *r, cJSON **out)
+{
+	uint32_t	 flen;
+	cJSON		*obj;
+	const char	*end = NULL;
+
+	*out = NULL;
+	if (r->len < PYRO_FRAME_HDR)
+		return PYRO_FRAME_NEED_MORE;
+	flen = get_be32(r->buf);
+	if (flen > r->max)
+		return PYRO_FRAME_TOO_LARGE;
+	if (r->len - PYRO_FRAME_HDR < flen)
+		return PYRO_FRAME_NEED_MORE;
+
+	/* The payload is not NUL-terminated: parse it with its length. */
+	obj = cJSON_ParseWithLengthOpts((const char *)r->buf + PYRO_FRAME_HDR,
+	    flen, &end, 0);
+	/* One object per frame: nothing but white space may follow it. */
+	if (obj != NULL) {
+		const char *stop = (const char *)r->buf + PYRO_FRAME_HDR + flen;
+
+		while (end < stop && (*end == ' ' || *end == '\t' ||
+		    *end == '\n' || *end == '\r'))
+			end++;
+		if (end != stop) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+	}
+	memmove(r->buf, r->buf + PYRO_FRAME_HDR + flen,
+	    r->len - PYRO_FRAME_HDR - flen);
+	r->len -= PYRO_FRAME_HDR + flen;
+	if (obj == NULL || !cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		return PYRO_FRAME_BAD_JSON;
+	}
+	*out = obj;
+	return PYRO_FRAME_OK;
+}
+
+long
+pyro_frame_encode(const cJSON *obj, size_t max, uint8_t **out)
+{
+	char	*text;
+	size_t	 n;
+	uint8_t	*f;
+
+	*out = NULL;
+	if ((text = cJSON_PrintUnformatted(obj)) == NULL)
+		return -ENOMEM;
+	n = strlen(text);
+	if (n > (max ? max : PYRO_FRAME_MAX)) {
+		free(text);
+		return -EMSGSIZE;
+	}
+	if ((f = malloc(n + PYRO_FRAME_HDR)) == NULL) {
+		free(text);
+		return -ENOMEM;
+	}
+	f[0] = n >> 24;
+	f[1] = n >> 16;
+	f[2] = n >> 8;
+	f[3] = n;
+	memcpy(f + PYRO_FRAME_HDR, text, n);
+	free(text);
+	*out = f;
+	return (long)(n + PYRO_FRAME_HDR);
+}
+
+int
+pyro_write_all(int fd, const void *data, size_t n)
+{
+	const uint8_t	*p = data;
+	ssize_t		 w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+pyro_frame_write(int fd, const cJSON *obj)
+{
+	uint8_t	*f;
+	long	 n;
+	int	 rc;
+
+	if ((n = pyro_frame_encode(obj, PYRO_FRAME_MAX, &f)) < 0)
+		return (int)n;
+	rc = pyro_write_all(fd, f, (size_t)n);
+	free(f);
+	return rc;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+pyro_frame_read(int fd, struct pyro_frame_reader *r, cJSON **out,
+    int timeout_ms)
+{
+	uint8_t		 buf[65536];
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	long long	 deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	ssize_t		 n;
+	int		 rc, wait;
+
+	for (;;) {
+		switch (pyro_frame_next(r, out)) {
+		case PYRO_FRAME_OK:
+			return 0;
+		case PYRO_FRAME_BAD_JSON:
+			return -EBADMSG;
+		case PYRO_FRAME_TOO_LARGE:
+			return -EMSGSIZE;
+		case PYRO_FRAME_NOMEM:
+			return -ENOMEM;
+		case PYRO_FRAME_NEED_MORE:
+			break;
+		}
+		wait = -1;
+		if (deadline >= 0) {
+			long long left = deadline - now_ms();
+			if (left <= 0)
+				return -ETIMEDOUT;
+			wait = left > 60000 ? 60000 : (int)left;
+		}
+		rc = poll(&pfd, 1, wait);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		if (rc <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if ((rc = pyro_frame_reader_feed(r, buf, (size_t)n)) < 0)
+			return rc;
+	}
+}

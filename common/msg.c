@@ -1,0 +1,204 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+#define S(t, f)	{ offsetof(t, f), sizeof(((t *)0)->f) }
+
+const struct pyro_msg_spec pyro_msg_table[] = {
+	{ PYRO_MSG_HELLO, "hello", sizeof(struct pyro_msg_hello), FD_NONE,
+	  PEER_SUPERVISOR, PEER_HELPERS,
+	  { S(struct pyro_msg_hello, tag) } },
+	{ PYRO_MSG_HELLO_ACK, "hello_ack", sizeof(struct pyro_msg_hello_ack),
+	  FD_NONE, PEER_HELPERS, PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_PING, "ping", 0, FD_NONE, PEER_SUPERVISOR, PEER_HELPERS,
+	  { { 0, 0 } } },
+	{ PYRO_MSG_PONG, "pong", 0, FD_NONE, PEER_HELPERS, PEER_SUPERVISOR,
+	  { { 0, 0 } } },
+	{ PYRO_MSG_SHUTDOWN, "shutdown", 0, FD_NONE, PEER_SUPERVISOR,
+	  PEER_HELPERS, { { 0, 0 } } },
+	{ PYRO_MSG_ERROR, "error", sizeof(struct pyro_msg_error), FD_NONE,
+	  PEER_HELPERS, PEER_SUPERVISOR,
+	  { S(struct pyro_msg_error, message) } },
+	{ PYRO_MSG_PROBE, "probe", 0, FD_OPTIONAL, PEER_SUPERVISOR,
+	  PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_PROBE_RESULT, "probe_result",
+	  sizeof(struct pyro_msg_probe_result), FD_NONE, PEER_VMHELPER,
+	  PEER_SUPERVISOR,
+	  { S(struct pyro_msg_probe_result, kvm.reason),
+	    S(struct pyro_msg_probe_result, tun.reason),
+	    S(struct pyro_msg_probe_result, nft.reason) } },
+	{ 0, NULL, 0, FD_NONE, 0, 0, { { 0, 0 } } }
+};
+
+const struct pyro_msg_spec *
+pyro_msg_spec(uint16_t type)
+{
+	const struct pyro_msg_spec	*s;
+
+	for (s = pyro_msg_table; s->name != NULL; s++)
+		if (s->type == type)
+			return s;
+	return NULL;
+}
+
+void
+pyro_strlcpy(char *dst, const char *src, size_t dstsize)
+{
+	size_t	n;
+
+	if (dstsize == 0)
+		return;
+	n = strnlen(src, dstsize - 1);
+	memcpy(dst, src, n);
+	memset(dst + n, 0, dstsize - n);
+}
+
+int
+pyro_msg_send(int sock, uint16_t type, uint32_t id, const void *payload,
+    size_t len, int fd)
+{
+	struct pyro_msg_hdr	 hdr;
+	struct iovec		 iov[2];
+	struct msghdr		 mh;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} cmsgbuf;
+	struct cmsghdr		*cm;
+	ssize_t			 n;
+
+	if (len > PYRO_MSG_MAXPAYLOAD)
+		return -EMSGSIZE;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	hdr.len = (uint32_t)len;
+	hdr.id = id;
+	hdr.flags = fd >= 0 ? PYRO_MSGF_FD : 0;
+	iov[0].iov_base = &hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)payload;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len ? 2 : 1;
+	if (fd >= 0) {
+		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
+		mh.msg_control = cmsgbuf.buf;
+		mh.msg_controllen = sizeof(cmsgbuf.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return 0;
+}
+
+int
+pyro_msg_validate(const struct pyro_msg_hdr *hdr, size_t total,
+    const uint8_t *payload, int have_fd, enum pyro_peer self,
+    enum pyro_peer from)
+{
+	const struct pyro_msg_spec	*s;
+	int				 i;
+
+	if (total < sizeof(*hdr) || hdr->len != total - sizeof(*hdr))
+		return -EBADMSG;
+	if ((s = pyro_msg_spec(hdr->type)) == NULL)
+		return -EBADMSG;
+	if (!(s->from & from) || !(s->to & self))
+		return -EBADMSG;
+	if (hdr->len != s->size)
+		return -EBADMSG;
+	if ((hdr->flags & ~PYRO_MSGF_FD) != 0)
+		return -EBADMSG;
+	if (!!(hdr->flags & PYRO_MSGF_FD) != !!have_fd)
+		return -EBADMSG;
+	if ((s->fd == FD_NONE && have_fd) || (s->fd == FD_ONE && !have_fd))
+		return -EBADMSG;
+	for (i = 0; i < 3 && s->str[i].len != 0; i++)
+		if (memchr(payload + s->str[i].off, '\0', s->str[i].len) == NULL)
+			return -EBADMSG;
+	return 0;
+}
+
+/*
+ * Trust boundary: the datagram may come from a compromised helper.  We read
+ * at most header + PYRO_MSG_MAXPAYLOAD + 1 bytes so that an oversized message
+ * is seen as truncated, accept exactly one SCM_RIGHTS int and nothing else,
+ * and close any fd we got when the message is rejected.
+ */
+int
+pyro_msg_recv(int sock, struct pyro_msg *m, enum pyro_peer self,
+    enum pyro_peer from)
+{
+	struct iovec	 iov[2];
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(4 * sizeof(int))];
+	} cmsgbuf;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	int		 fds[4], nfd = 0, bad = 0, rc, i;
+
+	m->fd = -1;
+	iov[0].iov_base = &m->hdr;
+	iov[0].iov_len = sizeof(m->hdr);
+	iov[1].iov_base = m->payload;
+	iov[1].iov_len = sizeof(m->payload);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	mh.msg_control = cmsgbuf.buf;
+	mh.msg_controllen = sizeof(cmsgbuf.buf);
+	do {
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < (int)k && nfd < 4; i++)
+				memcpy(&fds[nfd++], CMSG_DATA(cm) +
+				    i * sizeof(int), sizeof(int));
+			if (k != 1)
+				bad = 1;
+		} else
+			bad = 1;
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		bad = 1;
+	if (nfd > 1)
+		bad = 1;
+	if (!bad)
+		rc = pyro_msg_validate(&m->hdr, (size_t)n, m->payload, nfd == 1,
+		    self, from);
+	else
+		rc = -EBADMSG;
+	if (rc < 0) {
+		for (i = 0; i < nfd; i++)
+			close(fds[i]);
+		return rc;
+	}
+	if (nfd == 1)
+		m->fd = fds[0];
+	return 0;
+}

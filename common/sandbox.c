@@ -1,0 +1,79 @@
+#include "config.h"
+
+#include <sys/prctl.h>
+
+#include <cap-ng.h>
+#include <errno.h>
+#include <grp.h>
+#include <seccomp.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sandbox.h"
+
+int
+sb_seccomp(const struct sb_rule *rules, size_t n)
+{
+	scmp_filter_ctx	ctx;
+	size_t		i;
+	int		nr, rc;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		nr = seccomp_syscall_resolve_name(rules[i].name);
+		if (nr == __NR_SCMP_ERROR) {
+			/* Not on this architecture: nothing to allow. */
+			continue;
+		}
+		if (rules[i].arg0_set)
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+			    SCMP_A0(SCMP_CMP_EQ, rules[i].arg0));
+		else
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (rc < 0) {
+			log_warnx("seccomp rule for %s: %d", rules[i].name,
+			    rc);
+			seccomp_release(ctx);
+			return rc;
+		}
+	}
+	rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
+int
+sb_keep_caps(const int *caps, size_t n)
+{
+	size_t	i;
+
+	capng_clear(CAPNG_SELECT_BOTH);
+	for (i = 0; i < n; i++)
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED |
+		    CAPNG_BOUNDING_SET, caps[i]) < 0)
+			return -EINVAL;
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+		return -EPERM;
+	return 0;
+}
+
+int
+sb_become(uid_t uid, gid_t gid)
+{
+	if (uid == 0 || gid == 0)
+		return -EINVAL;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP |
+	    CAPNG_CLEAR_BOUNDING) < 0)
+		return -EPERM;
+	/* Trust, but verify: no way back to root. */
+	if (getuid() != uid || geteuid() != uid || getgid() != gid ||
+	    getegid() != gid || setuid(0) == 0)
+		return -EPERM;
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+		return -EPERM;
+	return 0;
+}

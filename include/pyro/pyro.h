@@ -1,0 +1,121 @@
+/*
+ * libpyro: the C SDK of pyro.
+ *
+ * Every call talks to the pyro supervisor (pyrod) over its control socket and
+ * is synchronous: it returns when pyrod has answered.  Results are JSON
+ * objects returned as NUL-terminated text that the caller owns and releases
+ * with pyro_free(); the fields of each result are listed in
+ * docs/public-contract.md.  Errors are reported as a pyro_error holding a
+ * stable code (e.g. "not_found", "daemon_unavailable") and one sentence.
+ *
+ * Thread safety: a pyro_client may be used by one thread at a time; use one
+ * client per thread for concurrency.  Functions that take no client are
+ * thread-safe.
+ *
+ * Return values: 0 on success, -1 on failure with *err filled (err may be
+ * NULL when the caller does not care).
+ */
+#ifndef PYRO_PYRO_H
+#define PYRO_PYRO_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PYRO_ERROR_CODE_MAX	64
+#define PYRO_ERROR_MESSAGE_MAX	512
+
+/* An error: a stable machine-readable code and a human sentence. */
+typedef struct pyro_error {
+	char	code[PYRO_ERROR_CODE_MAX];
+	char	message[PYRO_ERROR_MESSAGE_MAX];
+} pyro_error;
+
+/* An open connection to pyrod. */
+typedef struct pyro_client pyro_client;
+
+/*
+ * Streaming events that arrive before a call's result ("progress", "stdout",
+ * "stderr", ...).  event_json is the whole event object as JSON text, valid
+ * only during the callback.
+ */
+typedef void (*pyro_event_fn)(void *arg, const char *kind,
+    const char *event_json);
+
+/* The library's version string, e.g. "3.1.0". */
+const char	*pyro_version(void);
+
+/*
+ * The control socket path used when pyro_connect() gets NULL: $PYRO_SOCKET
+ * when set, else "/run/pyro/pyrod.sock".  The string is static.
+ */
+const char	*pyro_default_socket_path(void);
+
+/*
+ * The environment cache directory of the calling user:
+ * $PYRO_ENVIRONMENT_CACHE_DIR, else $HOME/.cache/pyro/environments.
+ * Writes at most size bytes into buf.  Returns 0, or -1 when it does not fit
+ * or no home directory is known.
+ */
+int		 pyro_environment_cache_dir(char *buf, size_t size);
+
+/*
+ * Connect to pyrod at socket_path (NULL: pyro_default_socket_path()).
+ * Never blocks for long: when nothing listens the call fails at once with
+ * "daemon_unavailable".  On success *out is a client to release with
+ * pyro_disconnect().
+ */
+int		 pyro_connect(const char *socket_path, pyro_client **out,
+		    pyro_error *err);
+
+/* Close the connection and free the client.  NULL is allowed. */
+void		 pyro_disconnect(pyro_client *client);
+
+/*
+ * Receive streaming events of later calls on this client through fn (NULL
+ * to ignore them).  arg is passed back untouched.
+ */
+void		 pyro_set_event_handler(pyro_client *client, pyro_event_fn fn,
+		    void *arg);
+
+/*
+ * The generic call under every other function: send operation `op` with
+ * `args_json` (a JSON object as text, NULL for none) and wait for the
+ * result.  On success *result_json (when result_json is not NULL) is the
+ * result object as JSON text, owned by the caller (pyro_free()).
+ */
+int		 pyro_call(pyro_client *client, const char *op,
+		    const char *args_json, char **result_json, pyro_error *err);
+
+/* Release memory returned by this library.  NULL is allowed. */
+void		 pyro_free(void *ptr);
+
+/*
+ * Host diagnostics (`pyro doctor`): platform, runtime, KVM (exists, readable,
+ * writable, usable with a reason), the VMM that will be used, networking,
+ * capabilities, the state and environment cache directories.
+ */
+int		 pyro_doctor(pyro_client *client, char **result_json,
+		    pyro_error *err);
+
+/* The VMs the caller may see: {"vms":[...]}. */
+int		 pyro_vm_list(pyro_client *client, char **result_json,
+		    pyro_error *err);
+/* One VM's record; "not_found" when it does not exist or is not yours. */
+int		 pyro_vm_status(pyro_client *client, const char *vm_id,
+		    char **result_json, pyro_error *err);
+/* The workspaces the caller may see: {"workspaces":[...]}. */
+int		 pyro_workspace_list(pyro_client *client, char **result_json,
+		    pyro_error *err);
+/* One workspace's status; "not_found" when absent or not yours. */
+int		 pyro_workspace_status(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

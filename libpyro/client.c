@@ -1,0 +1,280 @@
+/*
+ * libpyro: the client side of the control protocol.  Each call sends one
+ * request frame and reads frames until the final result for its id; events
+ * in between go to the caller's event handler.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "pyro/pyro.h"
+#include "frame.h"
+
+#define PYRO_DEFAULT_SOCKET	"/run/pyro/pyrod.sock"
+
+struct pyro_client {
+	int				 fd;
+	unsigned			 next_id;
+	struct pyro_frame_reader	 rd;
+	pyro_event_fn			 event_fn;
+	void				*event_arg;
+	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static int
+seterr(pyro_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+seterr(pyro_error *err, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL)
+		return -1;
+	snprintf(err->code, sizeof(err->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+pyro_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+const char *
+pyro_default_socket_path(void)
+{
+	const char	*s = getenv("PYRO_SOCKET");
+
+	return (s != NULL && *s != '\0') ? s : PYRO_DEFAULT_SOCKET;
+}
+
+int
+pyro_environment_cache_dir(char *buf, size_t size)
+{
+	const char	*s = getenv("PYRO_ENVIRONMENT_CACHE_DIR");
+	const char	*home;
+	struct passwd	*pw;
+	int		 n;
+
+	if (s != NULL && *s != '\0')
+		n = snprintf(buf, size, "%s", s);
+	else {
+		home = getenv("HOME");
+		if ((home == NULL || *home == '\0') &&
+		    (pw = getpwuid(getuid())) != NULL)
+			home = pw->pw_dir;
+		if (home == NULL || *home == '\0')
+			return -1;
+		n = snprintf(buf, size, "%s/.cache/pyro/environments", home);
+	}
+	return (n < 0 || (size_t)n >= size) ? -1 : 0;
+}
+
+int
+pyro_connect(const char *path, pyro_client **out, pyro_error *err)
+{
+	struct sockaddr_un	 sun;
+	pyro_client		*c;
+	int			 fd, flags;
+
+	*out = NULL;
+	if (path == NULL)
+		path = pyro_default_socket_path();
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return seterr(err, "invalid_argument",
+		    "socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	/*
+	 * Non-blocking connect: a unix socket connects at once or fails at
+	 * once (EAGAIN when pyrod's backlog is full), so we never hang here.
+	 */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return seterr(err, "internal", "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == EACCES || e == EPERM)
+			return seterr(err, "permission_denied",
+			    "cannot connect to pyrod at %s: %s; ask an "
+			    "administrator to add you to the 'pyro' group",
+			    path, strerror(e));
+		return seterr(err, "daemon_unavailable",
+		    "cannot connect to pyrod at %s: %s; start it with "
+		    "'pyrod' (or 'systemctl start pyrod'), or point "
+		    "PYRO_SOCKET at a running one", path, strerror(e));
+	}
+	flags = fcntl(fd, F_GETFL);
+	(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return seterr(err, "internal", "out of memory");
+	}
+	c->fd = fd;
+	c->next_id = 1;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	pyro_frame_reader_init(&c->rd, PYRO_FRAME_MAX);
+	*out = c;
+	return 0;
+}
+
+void
+pyro_disconnect(pyro_client *c)
+{
+	if (c == NULL)
+		return;
+	close(c->fd);
+	pyro_frame_reader_free(&c->rd);
+	free(c);
+}
+
+void
+pyro_set_event_handler(pyro_client *c, pyro_event_fn fn, void *arg)
+{
+	c->event_fn = fn;
+	c->event_arg = arg;
+}
+
+void
+pyro_free(void *p)
+{
+	free(p);
+}
+
+static int
+take_error(const cJSON *resp, pyro_error *err)
+{
+	const cJSON	*e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+	const cJSON	*code = cJSON_GetObjectItemCaseSensitive(e, "code");
+	const cJSON	*msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+	return seterr(err, cJSON_IsString(code) ? code->valuestring :
+	    "protocol_error", "%s", cJSON_IsString(msg) ? msg->valuestring :
+	    "pyrod sent an error without a message");
+}
+
+static void
+deliver_event(pyro_client *c, const cJSON *ev)
+{
+	const cJSON	*kind;
+	char		*text;
+
+	if (c->event_fn == NULL)
+		return;
+	kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+	if (!cJSON_IsString(kind))
+		return;
+	if ((text = cJSON_PrintUnformatted(ev)) == NULL)
+		return;
+	c->event_fn(c->event_arg, kind->valuestring, text);
+	free(text);
+}
+
+int
+pyro_call(pyro_client *c, const char *op, const char *args_json,
+    char **result_json, pyro_error *err)
+{
+	cJSON		*req, *args = NULL, *resp = NULL;
+	const cJSON	*rid, *ok;
+	unsigned	 id;
+	int		 rc;
+
+	if (result_json != NULL)
+		*result_json = NULL;
+	if (c == NULL || op == NULL)
+		return seterr(err, "invalid_argument", "no client or no op");
+	if (args_json != NULL && (args = cJSON_Parse(args_json)) == NULL)
+		return seterr(err, "invalid_argument",
+		    "args_json is not valid JSON");
+	if (args != NULL && !cJSON_IsObject(args)) {
+		cJSON_Delete(args);
+		return seterr(err, "invalid_argument",
+		    "args_json must be a JSON object");
+	}
+	id = c->next_id++;
+	if ((req = cJSON_CreateObject()) == NULL) {
+		cJSON_Delete(args);
+		return seterr(err, "internal", "out of memory");
+	}
+	cJSON_AddNumberToObject(req, "id", id);
+	cJSON_AddStringToObject(req, "op", op);
+	cJSON_AddItemToObject(req, "args", args ? args : cJSON_CreateObject());
+	rc = pyro_frame_write(c->fd, req);
+	cJSON_Delete(req);
+	if (rc == -EMSGSIZE)
+		return seterr(err, "frame_too_large",
+		    "the request is larger than %d bytes", PYRO_FRAME_MAX);
+	if (rc < 0)
+		return seterr(err, "daemon_unavailable",
+		    "lost the connection to pyrod at %s: %s", c->path,
+		    strerror(-rc));
+
+	for (;;) {
+		cJSON_Delete(resp);
+		resp = NULL;
+		if ((rc = pyro_frame_read(c->fd, &c->rd, &resp, -1)) < 0) {
+			if (rc == -EBADMSG || rc == -EMSGSIZE)
+				return seterr(err, "protocol_error",
+				    "pyrod sent a malformed frame");
+			return seterr(err, "daemon_unavailable",
+			    "lost the connection to pyrod at %s: %s", c->path,
+			    rc == -ECONNRESET ? "connection closed" :
+			    strerror(-rc));
+		}
+		rid = cJSON_GetObjectItemCaseSensitive(resp, "id");
+		if (cJSON_IsNull(rid) || rid == NULL) {
+			/* Connection-level error from pyrod. */
+			if (cJSON_GetObjectItemCaseSensitive(resp, "error")) {
+				rc = take_error(resp, err);
+				cJSON_Delete(resp);
+				return rc;
+			}
+			continue;
+		}
+		if (!cJSON_IsNumber(rid) || (unsigned)rid->valuedouble != id)
+			continue;
+		if (cJSON_GetObjectItemCaseSensitive(resp, "event") != NULL) {
+			deliver_event(c, resp);
+			continue;
+		}
+		break;
+	}
+	ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
+	if (!cJSON_IsTrue(ok)) {
+		rc = take_error(resp, err);
+		cJSON_Delete(resp);
+		return rc;
+	}
+	if (result_json != NULL) {
+		cJSON *res = cJSON_GetObjectItemCaseSensitive(resp, "result");
+
+		*result_json = res ? cJSON_PrintUnformatted(res) :
+		    strdup("{}");
+		if (*result_json == NULL) {
+			cJSON_Delete(resp);
+			return seterr(err, "internal", "out of memory");
+		}
+	}
+	cJSON_Delete(resp);
+	return 0;
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install everything pyro needs to build and test on Debian 12.
+# Idempotent; needs root.  Packages come from the host's own apt sources.
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config
+ libseccomp-dev libcap-ng-dev libnl-3-dev libnl-route-3-dev libnftables-dev
+ libcjson-dev libext2fs-dev check
+ qemu-system-x86 debootstrap e2fsprogs lz4 cpio kmod nftables iproute2
+ mandoc jq"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "[deps] installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+else
+	echo "[deps] all packages present"
+fi

@@ -1,0 +1,22 @@
+#!/bin/sh
+# The main job on a fresh Debian 12 machine: install dependencies, build and
+# install pyro, start pyrod, and check the host with `pyro doctor`.
+set -eu
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+scripts/deps.sh
+[ -x configure ] || autoreconf -fi
+mkdir -p build
+cd build
+[ -f Makefile ] || ../configure --prefix=/usr/local --sysconfdir=/etc \
+    --localstatedir=/var
+make -j"$(nproc)"
+make install
+ldconfig
+if /usr/local/bin/pyro --json vm list >/dev/null 2>&1; then
+	echo "[quickstart] pyrod is already running"
+else
+	/usr/local/sbin/pyrod
+	echo "[quickstart] started pyrod on /run/pyro/pyrod.sock"
+fi
+/usr/local/bin/pyro doctor

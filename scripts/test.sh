@@ -1,0 +1,40 @@
+#!/bin/sh
+# The test command: dependencies, a -Werror build with every test, the unit
+# tests again under ASan + UBSan, and `make distcheck`.  Needs root.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+[ "$(id -u)" = 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+scripts/deps.sh
+autoreconf -fi >/dev/null
+jobs=$(nproc)
+
+show_logs() {
+	for f in "$1"/tests/*.log "$1"/test-suite.log; do
+		[ -f "$f" ] && { echo "=== $f"; tail -n 60 "$f"; }
+	done
+	return 1
+}
+
+echo "[test] build and make check (-Werror)"
+rm -rf build-ci && mkdir build-ci && cd build-ci
+../configure --enable-werror >/dev/null
+make -j"$jobs" >/dev/null
+make -j"$jobs" check || show_logs "$top/build-ci"
+cd "$top"
+
+echo "[test] unit tests under ASan + UBSan"
+rm -rf build-asan && mkdir build-asan && cd build-asan
+../configure --enable-werror --enable-sanitizers >/dev/null
+make -j"$jobs" >/dev/null
+make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
+    tests/check_path tests/check_atomic tests/check_sandbox" ||
+    show_logs "$top/build-asan"
+cd "$top"
+
+echo "[test] make distcheck"
+cd build-ci
+make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
+    >distcheck.log 2>&1 || { tail -n 80 distcheck.log; exit 1; }
+grep -E '^(PASS|FAIL|# )' distcheck.log | tail -n 12 || true
+echo "[test] all passed"

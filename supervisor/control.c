@@ -1,0 +1,545 @@
+/*
+ * The control socket.  Trust boundary: anything a client sends is
+ * untrusted.  The caller's identity comes from SO_PEERCRED/SO_PEERGROUPS,
+ * which the kernel fills in at connect time, never from the request.  Frames
+ * are bounded (PYRO_FRAME_MAX), every request is answered exactly once, and a
+ * client that cannot keep up with its replies is disconnected instead of
+ * stalling the loop.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "log.h"
+#include "pyrod.h"
+
+#define CLIENTS_MAX		256
+#define CLIENT_REQUESTS_MAX	32
+#define CLIENT_OUTQ_MAX		(32 * 1024 * 1024)
+
+struct client {
+	LIST_ENTRY(client)		 entry;
+	struct ev			 ev;
+	uid_t				 uid;
+	gid_t				 gid;
+	pid_t				 pid;
+	int				 closing;	/* close once flushed */
+	struct pyro_frame_reader	 rd;
+	uint8_t				*out;
+	size_t				 outlen, outoff, outcap;
+	LIST_HEAD(, request)		 requests;
+	int				 nrequests;
+};
+
+static LIST_HEAD(, client)	clients = LIST_HEAD_INITIALIZER(clients);
+static int			nclients;
+static struct ev		listen_ev = { .fd = -1 };
+static char			listen_path[108];
+
+static const struct op {
+	const char	 *name;
+	void		(*fn)(struct request *, const cJSON *);
+} ops[] = {
+	{ "doctor",		op_doctor },
+	{ "vm.list",		op_vm_list },
+	{ "vm.status",		op_vm_status },
+	{ "workspace.list",	op_workspace_list },
+	{ "workspace.status",	op_workspace_status },
+	{ NULL, NULL }
+};
+
+static void	client_cb(struct ev *, uint32_t);
+static void	client_close(struct client *);
+
+int
+ctl_authorized(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
+{
+	int	i;
+
+	if (uid == 0)
+		return 1;
+	if (conf.group_gid == (gid_t)-1)
+		return 0;
+	if (gid == conf.group_gid)
+		return 1;
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == conf.group_gid)
+			return 1;
+	return 0;
+}
+
+static void
+client_want_write(struct client *c)
+{
+	uint32_t	ev = EPOLLIN;
+
+	if (c->outlen > c->outoff)
+		ev |= EPOLLOUT;
+	if (c->closing)
+		ev &= ~EPOLLIN;
+	(void)loop_mod(&c->ev, ev);
+}
+
+/* Queue a frame; a client whose queue is full is cut off. */
+static void
+client_send(struct client *c, const cJSON *obj)
+{
+	uint8_t	*f, *nb;
+	long	 n;
+	size_t	 need, ncap;
+
+	if (c->ev.fd < 0)
+		return;
+	if ((n = pyro_frame_encode(obj, PYRO_FRAME_MAX, &f)) < 0) {
+		log_warnx("reply to uid %u too large or no memory", c->uid);
+		return;
+	}
+	if (c->outoff > 0 && c->outoff == c->outlen)
+		c->outoff = c->outlen = 0;
+	need = c->outlen + (size_t)n;
+	if (need - c->outoff > CLIENT_OUTQ_MAX) {
+		log_warnx("client pid %d does not read its replies; "
+		    "disconnecting", (int)c->pid);
+		free(f);
+		client_close(c);
+		return;
+	}
+	if (need > c->outcap) {
+		ncap = c->outcap ? c->outcap : 65536;
+		while (ncap < need)
+			ncap *= 2;
+		if ((nb = realloc(c->out, ncap)) == NULL) {
+			free(f);
+			client_close(c);
+			return;
+		}
+		c->out = nb;
+		c->outcap = ncap;
+	}
+	memcpy(c->out + c->outlen, f, (size_t)n);
+	c->outlen += (size_t)n;
+	free(f);
+	client_want_write(c);
+}
+
+static cJSON *
+error_obj(const cJSON *id, enum pyro_err code, const char *msg)
+{
+	cJSON	*o = cJSON_CreateObject(), *e = cJSON_CreateObject();
+
+	if (id != NULL)
+		cJSON_AddItemToObject(o, "id", cJSON_Duplicate(id, 1));
+	else
+		cJSON_AddNullToObject(o, "id");
+	cJSON_AddFalseToObject(o, "ok");
+	cJSON_AddStringToObject(e, "code", pyro_err_code(code));
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddItemToObject(o, "error", e);
+	return o;
+}
+
+static void
+client_error(struct client *c, const cJSON *id, enum pyro_err code,
+    const char *msg)
+{
+	cJSON	*o = error_obj(id, code, msg);
+
+	client_send(c, o);
+	cJSON_Delete(o);
+}
+
+static void
+request_free(struct request *rq)
+{
+	if (rq->client != NULL) {
+		LIST_REMOVE(rq, entry);
+		rq->client->nrequests--;
+	}
+	cJSON_Delete(rq->id);
+	free(rq);
+}
+
+static void
+request_finish(struct request *rq, cJSON *frame)
+{
+	if (rq->client != NULL)
+		client_send(rq->client, frame);
+	cJSON_Delete(frame);
+	request_free(rq);
+}
+
+void
+ctl_reply_ok(struct request *rq, cJSON *result)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(o, "id", cJSON_Duplicate(rq->id, 1));
+	cJSON_AddTrueToObject(o, "ok");
+	cJSON_AddItemToObject(o, "result", result ? result :
+	    cJSON_CreateObject());
+	request_finish(rq, o);
+}
+
+void
+ctl_reply_err(struct request *rq, enum pyro_err code, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_debug("%s (uid %u): %s: %s", rq->op, rq->uid, pyro_err_code(code),
+	    msg);
+	request_finish(rq, error_obj(rq->id, code, msg));
+}
+
+void
+ctl_reply_status(struct request *rq, const struct pyro_status *st)
+{
+	ctl_reply_err(rq, st->code, "%s", st->message);
+}
+
+void
+ctl_event(struct request *rq, const char *kind, cJSON *fields)
+{
+	cJSON	*o = fields ? fields : cJSON_CreateObject();
+
+	if (rq->client != NULL) {
+		cJSON_AddItemToObject(o, "id", cJSON_Duplicate(rq->id, 1));
+		cJSON_AddStringToObject(o, "event", kind);
+		client_send(rq->client, o);
+	}
+	cJSON_Delete(o);
+}
+
+static int
+valid_id(const cJSON *id)
+{
+	if (cJSON_IsNumber(id))
+		return id->valuedouble >= 0 && id->valuedouble <= 4294967295.0;
+	if (cJSON_IsString(id))
+		return strlen(id->valuestring) <= 64;
+	return 0;
+}
+
+static void
+client_dispatch(struct client *c, cJSON *frame)
+{
+	const cJSON	*id, *op, *args;
+	const struct op	*o;
+	struct request	*rq;
+
+	id = cJSON_GetObjectItemCaseSensitive(frame, "id");
+	op = cJSON_GetObjectItemCaseSensitive(frame, "op");
+	args = cJSON_GetObjectItemCaseSensitive(frame, "args");
+	if (id != NULL && !valid_id(id)) {
+		client_error(c, NULL, PYRO_E_BAD_REQUEST,
+		    "\"id\" must be a number or a string of at most 64 bytes");
+		return;
+	}
+	if (!cJSON_IsString(op)) {
+		client_error(c, id, PYRO_E_BAD_REQUEST,
+		    "the request has no \"op\" string");
+		return;
+	}
+	if (args != NULL && !cJSON_IsObject(args)) {
+		client_error(c, id, PYRO_E_INVALID_ARGUMENT,
+		    "\"args\" must be an object");
+		return;
+	}
+	for (o = ops; o->name != NULL; o++)
+		if (strcmp(o->name, op->valuestring) == 0)
+			break;
+	if (o->name == NULL) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "unknown operation \"%.64s\"",
+		    op->valuestring);
+		client_error(c, id, PYRO_E_UNKNOWN_OP, msg);
+		return;
+	}
+	if (c->nrequests >= CLIENT_REQUESTS_MAX) {
+		client_error(c, id, PYRO_E_LIMIT_EXCEEDED,
+		    "too many requests in flight on this connection");
+		return;
+	}
+	if ((rq = calloc(1, sizeof(*rq))) == NULL) {
+		client_error(c, id, PYRO_E_INTERNAL, "out of memory");
+		return;
+	}
+	rq->client = c;
+	rq->id = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+	rq->uid = c->uid;
+	rq->gid = c->gid;
+	snprintf(rq->op, sizeof(rq->op), "%s", o->name);
+	LIST_INSERT_HEAD(&c->requests, rq, entry);
+	c->nrequests++;
+	o->fn(rq, args);
+}
+
+static void
+client_read(struct client *c)
+{
+	uint8_t	 buf[65536];
+	ssize_t	 n;
+	cJSON	*frame;
+
+	n = read(c->ev.fd, buf, sizeof(buf));
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		client_close(c);
+		return;
+	}
+	if (n == 0) {
+		client_close(c);
+		return;
+	}
+	if (pyro_frame_reader_feed(&c->rd, buf, (size_t)n) < 0) {
+		client_error(c, NULL, PYRO_E_FRAME_TOO_LARGE,
+		    "frame too large; closing the connection");
+		c->closing = 1;
+		client_want_write(c);
+		return;
+	}
+	while (c->ev.fd >= 0 && !c->closing) {
+		switch (pyro_frame_next(&c->rd, &frame)) {
+		case PYRO_FRAME_NEED_MORE:
+			return;
+		case PYRO_FRAME_OK:
+			client_dispatch(c, frame);
+			cJSON_Delete(frame);
+			break;
+		case PYRO_FRAME_BAD_JSON:
+			client_error(c, NULL, PYRO_E_BAD_REQUEST,
+			    "the frame is not a JSON object");
+			break;
+		case PYRO_FRAME_TOO_LARGE:
+		case PYRO_FRAME_NOMEM:
+			client_error(c, NULL, PYRO_E_FRAME_TOO_LARGE,
+			    "frame larger than 1048576 bytes; closing the "
+			    "connection");
+			c->closing = 1;
+			client_want_write(c);
+			return;
+		}
+	}
+}
+
+static void
+client_write(struct client *c)
+{
+	ssize_t	n;
+
+	while (c->outoff < c->outlen) {
+		n = send(c->ev.fd, c->out + c->outoff, c->outlen - c->outoff,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_close(c);
+			return;
+		}
+		c->outoff += (size_t)n;
+	}
+	if (c->outoff == c->outlen && c->closing) {
+		client_close(c);
+		return;
+	}
+	client_want_write(c);
+}
+
+static void
+client_cb(struct ev *ev, uint32_t events)
+{
+	struct client	*c = ev->arg;
+
+	if (events & EPOLLIN)
+		client_read(c);
+	if (c->ev.fd >= 0 && (events & EPOLLOUT))
+		client_write(c);
+	if (c->ev.fd >= 0 && (events & (EPOLLHUP | EPOLLERR)) &&
+	    !(events & EPOLLIN))
+		client_close(c);
+}
+
+static void
+client_free(void *p)
+{
+	struct client	*c = p;
+
+	pyro_frame_reader_free(&c->rd);
+	free(c->out);
+	free(c);
+}
+
+/*
+ * Requests still in flight lose their client; their handlers finish and the
+ * reply is dropped.  Work a request started (a VM, a helper) is cleaned up
+ * by its own owner, not tied to the connection.
+ */
+static void
+client_close(struct client *c)
+{
+	struct request	*rq;
+	int		 fd = c->ev.fd;
+
+	if (fd < 0)
+		return;
+	while ((rq = LIST_FIRST(&c->requests)) != NULL) {
+		LIST_REMOVE(rq, entry);
+		rq->client = NULL;
+	}
+	c->nrequests = 0;
+	loop_del(&c->ev);
+	close(fd);
+	LIST_REMOVE(c, entry);
+	nclients--;
+	loop_defer_free(client_free, c);
+}
+
+static int
+peer_groups(int fd, gid_t *groups, int max)
+{
+	socklen_t	len = (socklen_t)(max * sizeof(gid_t));
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return 0;
+	return (int)(len / sizeof(gid_t));
+}
+
+static void
+listen_cb(struct ev *ev, uint32_t events)
+{
+	struct client	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	gid_t		 groups[256];
+	int		 fd, ng;
+
+	fd = accept4(ev->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (nclients >= CLIENTS_MAX) {
+		log_warnx("too many clients; refusing pid %d", (int)cred.pid);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->ev.fd = fd;
+	c->ev.cb = client_cb;
+	c->ev.arg = c;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	LIST_INIT(&c->requests);
+	pyro_frame_reader_init(&c->rd, PYRO_FRAME_MAX);
+	if (loop_add(&c->ev, EPOLLIN) < 0) {
+		close(fd);
+		client_free(c);
+		return;
+	}
+	LIST_INSERT_HEAD(&clients, c, entry);
+	nclients++;
+
+	ng = peer_groups(fd, groups, 256);
+	if (!ctl_authorized(cred.uid, cred.gid, groups, ng)) {
+		log_info("refused uid %u pid %d: not root and not in group %s",
+		    cred.uid, (int)cred.pid, conf.group);
+		client_error(c, NULL, PYRO_E_PERMISSION_DENIED,
+		    "permission denied: only root and members of the pyro "
+		    "group may use pyrod");
+		c->closing = 1;
+		client_want_write(c);
+	}
+}
+
+int
+control_listen(const char *path, unsigned mode, gid_t group)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[sizeof(sun.sun_path)], *slash;
+	int			 fd, probe;
+	mode_t			 omask;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		fatalx("socket path too long: %s", path);
+	memcpy(sun.sun_path, path, strlen(path));
+	snprintf(listen_path, sizeof(listen_path), "%s", path);
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	/* A socket file that nobody answers on is a leftover: replace it. */
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fatal("socket");
+	if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		fatalx("another pyrod is already listening on %s", path);
+	close(probe);
+	(void)unlink(path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		fatal("socket");
+	omask = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		fatal("bind %s", path);
+	umask(omask);
+	if (group != (gid_t)-1 && chown(path, 0, group) < 0)
+		log_warn("chown %s", path);
+	if (chmod(path, mode) < 0)
+		fatal("chmod %s", path);
+	if (listen(fd, 64) < 0)
+		fatal("listen");
+	listen_ev.fd = fd;
+	listen_ev.cb = listen_cb;
+	if (loop_add(&listen_ev, EPOLLIN) < 0)
+		fatal("epoll add");
+	return 0;
+}
+
+void
+control_close(void)
+{
+	struct client	*c;
+
+	while ((c = LIST_FIRST(&clients)) != NULL)
+		client_close(c);
+	if (listen_ev.fd >= 0) {
+		int fd = listen_ev.fd;
+
+		loop_del(&listen_ev);
+		close(fd);
+		(void)unlink(listen_path);
+	}
+}

@@ -1,0 +1,352 @@
+/*
+ * `pyro doctor`.  Cheap host facts are read here; everything that touches
+ * KVM, TAP devices or nftables is asked of a freshly spawned pyro-vmhelper
+ * (the only program allowed to touch them), and a pyro-diskhelper is spawned
+ * and pinged to prove that its sandbox comes up.  The answer waits for both,
+ * under one deadline, without blocking other clients.
+ */
+#include "config.h"
+
+#include <sys/utsname.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pyrod.h"
+
+#define DOCTOR_TIMEOUT_MS	20000
+
+struct doctor {
+	struct request		*rq;
+	cJSON			*res;
+	struct helper		*vmh, *dkh;
+	int			 kvm_fd;
+	int			 vm_done, disk_done;
+	struct pyro_msg_probe_result probe;
+	int			 have_probe;
+	char			 vm_error[256], disk_error[256];
+	struct timer		*timer;
+};
+
+static int
+find_exe(const char *configured, const char *name, char *out, size_t size)
+{
+	static const char	*dirs[] = { "/usr/local/bin", "/usr/bin",
+	    "/usr/local/sbin", "/usr/sbin", "/bin", NULL };
+	int			 i;
+
+	if (configured[0] != '\0') {
+		snprintf(out, size, "%s", configured);
+		return access(out, X_OK) == 0;
+	}
+	for (i = 0; dirs[i] != NULL; i++) {
+		snprintf(out, size, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return 1;
+	}
+	out[0] = '\0';
+	return 0;
+}
+
+static int
+read_flag(const char *path)
+{
+	char	buf[8] = { 0 };
+	int	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t	n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && buf[0] == '1';
+}
+
+static cJSON *
+item(int ok, const char *reason)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(o, "ok", ok);
+	if (reason != NULL && reason[0] != '\0')
+		cJSON_AddStringToObject(o, "reason", reason);
+	return o;
+}
+
+static void
+doctor_finish(struct doctor *d)
+{
+	cJSON		*res = d->res, *kvm, *vmm, *net, *caps, *rt, *why, *hl;
+	char		 qemu[4200], fc[4200], jailer[4200];
+	int		 have_qemu, have_fc, have_jailer, kvm_ok, vm_ok;
+	int		 tun_ok, nft_ok, fwd;
+	const char	*sel;
+
+	timer_cancel(d->timer);
+	d->timer = NULL;
+	kvm_ok = d->have_probe && d->probe.kvm.ok;
+	tun_ok = d->have_probe && d->probe.tun.ok;
+	nft_ok = d->have_probe && d->probe.nft.ok;
+
+	kvm = cJSON_GetObjectItemCaseSensitive(res, "kvm");
+	cJSON_AddBoolToObject(kvm, "usable", kvm_ok);
+	if (!kvm_ok)
+		cJSON_AddStringToObject(kvm, "reason", d->have_probe ?
+		    d->probe.kvm.reason : d->vm_error[0] ? d->vm_error :
+		    "pyro-vmhelper could not run the probe");
+
+	have_qemu = find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
+	    sizeof(qemu));
+	have_fc = find_exe(conf.firecracker_path, "firecracker", fc,
+	    sizeof(fc));
+	have_jailer = find_exe(conf.jailer_path, "jailer", jailer,
+	    sizeof(jailer));
+	/*
+	 * Firecracker needs a working KVM and its jailer; QEMU runs with KVM
+	 * where it works and with TCG (software emulation) everywhere else.
+	 */
+	if (strcmp(conf.vmm, "firecracker") == 0)
+		sel = (have_fc && have_jailer && kvm_ok) ? "firecracker" : NULL;
+	else if (strcmp(conf.vmm, "qemu") == 0)
+		sel = have_qemu ? "qemu" : NULL;
+	else if (have_fc && have_jailer && kvm_ok)
+		sel = "firecracker";
+	else
+		sel = have_qemu ? "qemu" : NULL;
+	vm_ok = sel != NULL;
+
+	vmm = cJSON_AddObjectToObject(res, "vmm");
+	cJSON_AddStringToObject(vmm, "configured", conf.vmm);
+	if (sel != NULL) {
+		cJSON_AddStringToObject(vmm, "selected", sel);
+		cJSON_AddStringToObject(vmm, "accel", kvm_ok ? "kvm" : "tcg");
+	} else {
+		cJSON_AddNullToObject(vmm, "selected");
+		cJSON_AddNullToObject(vmm, "accel");
+	}
+	hl = cJSON_AddObjectToObject(vmm, "qemu");
+	cJSON_AddBoolToObject(hl, "found", have_qemu);
+	cJSON_AddStringToObject(hl, "path", qemu);
+	hl = cJSON_AddObjectToObject(vmm, "firecracker");
+	cJSON_AddBoolToObject(hl, "found", have_fc);
+	cJSON_AddStringToObject(hl, "path", fc);
+	cJSON_AddBoolToObject(hl, "jailer_found", have_jailer);
+	cJSON_AddStringToObject(hl, "jailer_path", jailer);
+
+	fwd = read_flag("/proc/sys/net/ipv4/ip_forward");
+	net = cJSON_AddObjectToObject(res, "networking");
+	cJSON_AddItemToObject(net, "tun", item(tun_ok, d->have_probe ?
+	    d->probe.tun.reason : "not probed"));
+	cJSON_AddBoolToObject(net, "ip_forward", fwd == 1);
+	cJSON_AddItemToObject(net, "nftables", item(nft_ok, d->have_probe ?
+	    d->probe.nft.reason : "not probed"));
+
+	hl = cJSON_AddObjectToObject(res, "helpers");
+	cJSON_AddItemToObject(hl, "pyro-vmhelper", item(d->have_probe,
+	    d->vm_error));
+	cJSON_AddItemToObject(hl, "pyro-diskhelper", item(d->disk_error[0] ==
+	    '\0', d->disk_error));
+
+	caps = cJSON_AddObjectToObject(res, "capabilities");
+	cJSON_AddBoolToObject(caps, "vm_boot", vm_ok && d->have_probe);
+	cJSON_AddBoolToObject(caps, "guest_exec", vm_ok && d->have_probe);
+	cJSON_AddBoolToObject(caps, "guest_network", tun_ok && nft_ok &&
+	    fwd == 1);
+
+	rt = cJSON_AddObjectToObject(res, "runtime");
+	why = cJSON_CreateArray();
+	if (!vm_ok)
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "no usable VMM: install qemu-system-x86 "
+		    "(apt-get install qemu-system-x86)"));
+	if (!d->have_probe)
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "pyro-vmhelper did not start"));
+	if (d->disk_error[0] != '\0')
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "pyro-diskhelper did not start"));
+	cJSON_AddStringToObject(rt, "status",
+	    cJSON_GetArraySize(why) == 0 ? "PASS" : "FAIL");
+	cJSON_AddItemToObject(rt, "reasons", why);
+	if (!kvm_ok && vm_ok)
+		cJSON_AddStringToObject(rt, "note", "KVM is not usable: "
+		    "guests run under QEMU software emulation (TCG), slower "
+		    "but fully isolated");
+
+	d->res = NULL;
+	ctl_reply_ok(d->rq, res);
+	free(d);
+}
+
+static void
+doctor_maybe_finish(struct doctor *d)
+{
+	if (d->vm_done && d->disk_done)
+		doctor_finish(d);
+}
+
+static void
+vm_ready(struct helper *h, void *arg)
+{
+	struct doctor	*d = arg;
+
+	/* The helper owns KVM from here; pyrod only hands it the device. */
+	if (helper_send(h, PYRO_MSG_PROBE, NULL, 0, d->kvm_fd) < 0)
+		helper_kill(h, "cannot send probe");
+}
+
+static void
+vm_msg(struct helper *h, struct pyro_msg *m, void *arg)
+{
+	struct doctor	*d = arg;
+
+	if (m->hdr.type == PYRO_MSG_PROBE_RESULT && !d->have_probe) {
+		memcpy(&d->probe, m->payload, sizeof(d->probe));
+		d->have_probe = 1;
+		helper_shutdown(h);
+	} else if (m->hdr.type == PYRO_MSG_ERROR) {
+		const struct pyro_msg_error *e = (const void *)m->payload;
+
+		snprintf(d->vm_error, sizeof(d->vm_error), "%s", e->message);
+		helper_shutdown(h);
+	} else
+		helper_kill(h, "sent an unexpected message");
+}
+
+static void
+vm_exit(struct helper *h, const char *why, void *arg)
+{
+	struct doctor	*d = arg;
+
+	if (!d->have_probe && d->vm_error[0] == '\0')
+		snprintf(d->vm_error, sizeof(d->vm_error),
+		    "pyro-vmhelper %s before it answered", why);
+	d->vmh = NULL;
+	if (d->kvm_fd >= 0)
+		close(d->kvm_fd);
+	d->kvm_fd = -1;
+	d->vm_done = 1;
+	doctor_maybe_finish(d);
+}
+
+static const struct helper_ops vm_ops = { vm_msg, vm_ready, vm_exit };
+
+static void
+disk_ready(struct helper *h, void *arg)
+{
+	if (helper_send(h, PYRO_MSG_PING, NULL, 0, -1) < 0)
+		helper_kill(h, "cannot send ping");
+}
+
+static void
+disk_msg(struct helper *h, struct pyro_msg *m, void *arg)
+{
+	struct doctor	*d = arg;
+
+	if (m->hdr.type == PYRO_MSG_PONG)
+		helper_shutdown(h);
+	else {
+		snprintf(d->disk_error, sizeof(d->disk_error),
+		    "pyro-diskhelper sent an unexpected message");
+		helper_kill(h, "sent an unexpected message");
+	}
+}
+
+static void
+disk_exit(struct helper *h, const char *why, void *arg)
+{
+	struct doctor	*d = arg;
+
+	/* A clean exit after our shutdown means the ping was answered. */
+	if (d->disk_error[0] == '\0' && strcmp(why, "exited") != 0)
+		snprintf(d->disk_error, sizeof(d->disk_error),
+		    "pyro-diskhelper %s", why);
+	d->dkh = NULL;
+	d->disk_done = 1;
+	doctor_maybe_finish(d);
+}
+
+static const struct helper_ops disk_ops = { disk_msg, disk_ready, disk_exit };
+
+static void
+doctor_timeout(void *arg)
+{
+	struct doctor	*d = arg;
+
+	d->timer = NULL;
+	if (d->vmh != NULL)
+		helper_kill(d->vmh, "doctor probe timed out");
+	if (d->dkh != NULL) {
+		snprintf(d->disk_error, sizeof(d->disk_error),
+		    "pyro-diskhelper did not answer in time");
+		helper_kill(d->dkh, "doctor ping timed out");
+	}
+}
+
+static void
+add_kvm_node(cJSON *res, int *kvm_fd)
+{
+	cJSON		*kvm = cJSON_AddObjectToObject(res, "kvm");
+	struct stat	 st;
+	int		 fd;
+
+	cJSON_AddStringToObject(kvm, "device", "/dev/kvm");
+	cJSON_AddBoolToObject(kvm, "exists", stat("/dev/kvm", &st) == 0 &&
+	    S_ISCHR(st.st_mode));
+	fd = open("/dev/kvm", O_RDONLY | O_CLOEXEC);
+	cJSON_AddBoolToObject(kvm, "readable", fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	*kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	cJSON_AddBoolToObject(kvm, "writable", *kvm_fd >= 0);
+}
+
+void
+op_doctor(struct request *rq, const cJSON *args)
+{
+	struct doctor	*d;
+	struct utsname	 u;
+	cJSON		*p;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
+		return;
+	}
+	d->rq = rq;
+	d->res = cJSON_CreateObject();
+	p = cJSON_AddObjectToObject(d->res, "platform");
+	if (uname(&u) == 0) {
+		cJSON_AddStringToObject(p, "os", u.sysname);
+		cJSON_AddStringToObject(p, "kernel", u.release);
+		cJSON_AddStringToObject(p, "arch", u.machine);
+	}
+	cJSON_AddStringToObject(p, "pyro_version", PACKAGE_VERSION);
+	cJSON_AddBoolToObject(p, "supported", strcmp(u.sysname, "Linux") == 0 &&
+	    strcmp(u.machine, "x86_64") == 0);
+	add_kvm_node(d->res, &d->kvm_fd);
+	cJSON_AddStringToObject(d->res, "state_dir", conf.state_dir);
+	cJSON_AddStringToObject(d->res, "socket", conf.socket_path);
+
+	d->timer = timer_add(DOCTOR_TIMEOUT_MS, doctor_timeout, d);
+	if ((d->vmh = helper_spawn(HELPER_VM, "doctor", &vm_ops, d)) == NULL) {
+		snprintf(d->vm_error, sizeof(d->vm_error),
+		    "cannot spawn pyro-vmhelper");
+		if (d->kvm_fd >= 0)
+			close(d->kvm_fd);
+		d->kvm_fd = -1;
+		d->vm_done = 1;
+	}
+	if ((d->dkh = helper_spawn(HELPER_DISK, "doctor", &disk_ops,
+	    d)) == NULL) {
+		snprintf(d->disk_error, sizeof(d->disk_error),
+		    "cannot spawn pyro-diskhelper");
+		d->disk_done = 1;
+	}
+	doctor_maybe_finish(d);
+}

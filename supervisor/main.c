@@ -1,0 +1,234 @@
+/*
+ * pyrod: the pyro supervisor.
+ *
+ *	pyrod [-dv] [-f config] [--state-dir dir] [--socket path]
+ *	      [--libexec-dir dir]
+ *
+ * Order at start: read the configuration, bind the control socket (so a
+ * second pyrod fails before touching state), open and recover the state
+ * directory, then detach unless -d, and serve until SIGTERM/SIGINT.
+ */
+#include "config.h"
+
+#include <sys/signalfd.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pyrod.h"
+
+static volatile int	quit;
+static struct ev	sig_ev = { .fd = -1 };
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: pyrod [-dv] [-f config] [--state-dir dir] "
+	    "[--socket path]\n             [--libexec-dir dir] "
+	    "[--socket-mode mode] [--group name]\n");
+	exit(2);
+}
+
+static void
+sig_cb(struct ev *ev, uint32_t events)
+{
+	struct signalfd_siginfo	si;
+
+	while (read(ev->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			helpers_reap();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %d: shutting down", si.ssi_signo);
+			quit = 1;
+			break;
+		case SIGHUP:
+			log_info("SIGHUP ignored: restart pyrod to reload");
+			break;
+		}
+	}
+}
+
+static void
+setup_signals(void)
+{
+	sigset_t	set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	if ((sig_ev.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		fatal("signalfd");
+	sig_ev.cb = sig_cb;
+	if (loop_add(&sig_ev, EPOLLIN) < 0)
+		fatal("epoll add signalfd");
+}
+
+/* daemon() moves to "/": make every configured path absolute first. */
+static void
+absolutize(char *path, size_t size)
+{
+	char	cwd[4096], tmp[8300];
+
+	if (path[0] == '/' || path[0] == '\0')
+		return;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		fatal("getcwd");
+	snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+	if (strlen(tmp) >= size)
+		fatalx("path too long: %s", tmp);
+	memcpy(path, tmp, strlen(tmp) + 1);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	char	buf[32];
+	int	fd;
+
+	if (path[0] == '\0')
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd < 0) {
+		log_warn("pid file %s", path);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, strlen(buf)) < 0)
+		log_warn("pid file %s", path);
+	close(fd);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "libexec-dir", required_argument, NULL, 'L' },
+		{ "socket-mode", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*cfg = NULL, *state = NULL, *sock = NULL, *lib = NULL;
+	const char	*group = NULL, *mode = NULL, *env;
+	int		 ch, debug = 0, verbose = 0, n;
+
+	while ((ch = getopt_long(argc, argv, "df:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			cfg = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'S':
+			state = optarg;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'L':
+			lib = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'g':
+			group = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("pyrod", 1, verbose);
+	if (geteuid() != 0)
+		fatalx("pyrod must run as root (it starts VMs and drops "
+		    "privileges in its helpers)");
+
+	config_defaults(&conf);
+	if (cfg != NULL && config_load(&conf, cfg) < 0)
+		fatalx("%s: configuration errors", cfg);
+	/* The environment overrides the file; flags override both. */
+	if ((env = getenv("PYRO_SOCKET")) != NULL && *env != '\0')
+		snprintf(conf.socket_path, sizeof(conf.socket_path), "%s", env);
+	if ((env = getenv("PYRO_STATE_DIR")) != NULL && *env != '\0')
+		snprintf(conf.state_dir, sizeof(conf.state_dir), "%s", env);
+	if ((env = getenv("PYRO_LIBEXECDIR")) != NULL && *env != '\0')
+		snprintf(conf.libexec_dir, sizeof(conf.libexec_dir), "%s", env);
+	if (sock != NULL)
+		snprintf(conf.socket_path, sizeof(conf.socket_path), "%s", sock);
+	if (state != NULL)
+		snprintf(conf.state_dir, sizeof(conf.state_dir), "%s", state);
+	if (lib != NULL)
+		snprintf(conf.libexec_dir, sizeof(conf.libexec_dir), "%s", lib);
+	if (group != NULL)
+		snprintf(conf.group, sizeof(conf.group), "%s", group);
+	if (mode != NULL) {
+		char *end;
+		unsigned long m = strtoul(mode, &end, 8);
+		if (*end != '\0' || m > 0777)
+			fatalx("bad --socket-mode %s", mode);
+		conf.socket_mode = (unsigned)m;
+	}
+	absolutize(conf.socket_path, sizeof(conf.socket_path));
+	absolutize(conf.state_dir, sizeof(conf.state_dir));
+	absolutize(conf.libexec_dir, sizeof(conf.libexec_dir));
+	absolutize(conf.pid_file, sizeof(conf.pid_file));
+	if (config_resolve(&conf) < 0)
+		fatalx("configuration errors");
+
+	if (loop_init() < 0)
+		fatal("epoll");
+	setup_signals();
+	control_listen(conf.socket_path, conf.socket_mode, conf.group_gid);
+	if ((n = store_open(conf.state_dir)) < 0) {
+		errno = -n;
+		fatal("state directory %s", conf.state_dir);
+	}
+	if ((n = store_recover()) > 0)
+		log_info("marked %d record(s) stopped after the restart", n);
+
+	if (!debug) {
+		/* The socket is bound: clients may connect once we return. */
+		if (daemon(0, 0) < 0)
+			fatal("daemon");
+		log_init("pyrod", 0, verbose);
+	}
+	write_pidfile(conf.pid_file);
+	log_info("listening on %s, state in %s", conf.socket_path,
+	    conf.state_dir);
+
+	loop_run(&quit);
+
+	control_close();
+	helpers_kill_all();
+	store_close();
+	if (conf.pid_file[0] != '\0')
+		(void)unlink(conf.pid_file);
+	log_info("stopped");
+	return 0;
+}

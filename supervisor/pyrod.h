@@ -1,0 +1,155 @@
+/*
+ * pyrod: the privileged supervisor.  It owns the control socket, the
+ * registry of VMs and workspaces, the state directory, and the helper
+ * processes.  Everything runs in one thread around one epoll loop, so no
+ * handler may block: work that takes time goes to a helper and finishes in a
+ * callback.
+ */
+#ifndef PYROD_H
+#define PYROD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "errcode.h"
+#include "msg.h"
+
+/* config.c */
+struct pyrod_config {
+	char	 socket_path[108];
+	char	 state_dir[4096];
+	char	 libexec_dir[4096];
+	char	 group[64];		/* may use pyrod besides root */
+	char	 helper_user[64];	/* unprivileged uid for helpers */
+	char	 pid_file[4096];
+	char	 vmm[16];		/* auto, qemu, firecracker */
+	char	 qemu_path[4096];
+	char	 firecracker_path[4096];
+	char	 jailer_path[4096];
+	unsigned socket_mode;
+	uid_t	 helper_uid;
+	gid_t	 helper_gid;
+	gid_t	 group_gid;		/* (gid_t)-1: no such group */
+};
+extern struct pyrod_config conf;
+
+void	config_defaults(struct pyrod_config *);
+int	config_load(struct pyrod_config *, const char *path);
+int	config_resolve(struct pyrod_config *);
+
+/* loop.c: one epoll loop plus one-shot timers. */
+struct ev {
+	int	  fd;
+	void	(*cb)(struct ev *, uint32_t events);
+	void	 *arg;
+};
+struct timer;
+
+int		 loop_init(void);
+int		 loop_add(struct ev *, uint32_t events);
+int		 loop_mod(struct ev *, uint32_t events);
+void		 loop_del(struct ev *);
+/* Free p with fn once the current batch of events is handled. */
+void		 loop_defer_free(void (*fn)(void *), void *p);
+struct timer	*timer_add(long long ms, void (*cb)(void *), void *arg);
+void		 timer_cancel(struct timer *);
+long long	 now_ms(void);
+/* Runs until *quit becomes nonzero. */
+void		 loop_run(volatile int *quit);
+
+/* control.c: clients and requests. */
+struct client;
+struct request {
+	LIST_ENTRY(request)	 entry;
+	struct client		*client;	/* NULL once it went away */
+	cJSON			*id;
+	uid_t			 uid;		/* from SO_PEERCRED */
+	gid_t			 gid;
+	char			 op[64];
+};
+
+int	control_listen(const char *path, unsigned mode, gid_t group);
+void	control_close(void);
+void	ctl_reply_ok(struct request *, cJSON *result);
+void	ctl_reply_err(struct request *, enum pyro_err, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	ctl_reply_status(struct request *, const struct pyro_status *);
+void	ctl_event(struct request *, const char *kind, cJSON *fields);
+/* Nonzero when uid may use pyrod (root, or a member of conf.group). */
+int	ctl_authorized(uid_t uid, gid_t gid, const gid_t *groups, int ngroups);
+
+/* args.c: typed access to request arguments, with stable errors. */
+int	arg_string(const cJSON *args, const char *key, int required,
+	    size_t maxlen, const char **out, struct pyro_status *);
+int	arg_int(const cJSON *args, const char *key, int required, long long min,
+	    long long max, long long *out, struct pyro_status *);
+int	arg_bool(const cJSON *args, const char *key, int *out,
+	    struct pyro_status *);
+int	arg_id(const cJSON *args, const char *key, const char **out,
+	    struct pyro_status *);
+
+/* store.c: the registry on disk. */
+enum rec_kind {
+	REC_VM,
+	REC_WORKSPACE,
+};
+struct record {
+	LIST_ENTRY(record)	 entry;
+	enum rec_kind		 kind;
+	char			 id[17];
+	uid_t			 owner;
+	cJSON			*doc;		/* the whole record */
+};
+LIST_HEAD(record_list, record);
+extern struct record_list records;
+
+int		 store_open(const char *state_dir);
+void		 store_close(void);
+struct record	*store_find(enum rec_kind, const char *id);
+struct record	*store_create(enum rec_kind, uid_t owner);
+int		 store_save(struct record *);
+const char	*rec_state(const struct record *);
+void		 rec_set_state(struct record *, const char *state,
+		    const char *event, const char *detail);
+const char	*rec_kind_name(enum rec_kind);
+int		 store_recover(void);
+
+/* spawn.c: helper processes. */
+enum helper_kind {
+	HELPER_VM,
+	HELPER_DISK,
+};
+struct helper;
+struct helper_ops {
+	/* A validated message other than hello_ack. */
+	void	(*on_msg)(struct helper *, struct pyro_msg *, void *arg);
+	/* The helper said hello_ack: it is sandboxed and serving. */
+	void	(*on_ready)(struct helper *, void *arg);
+	/* The helper is gone (exit, signal, or killed by us for `why`). */
+	void	(*on_exit)(struct helper *, const char *why, void *arg);
+};
+
+struct helper	*helper_spawn(enum helper_kind, const char *tag,
+		    const struct helper_ops *, void *arg);
+int		 helper_send(struct helper *, uint16_t type, const void *,
+		    size_t, int fd);
+void		 helper_kill(struct helper *, const char *why);
+void		 helper_shutdown(struct helper *);
+pid_t		 helper_pid(const struct helper *);
+const char	*helper_name(enum helper_kind);
+void		 helpers_reap(void);
+void		 helpers_kill_all(void);
+int		 helpers_count(void);
+
+/* Operations (one file per area). */
+void	op_doctor(struct request *, const cJSON *args);
+void	op_vm_list(struct request *, const cJSON *args);
+void	op_vm_status(struct request *, const cJSON *args);
+void	op_workspace_list(struct request *, const cJSON *args);
+void	op_workspace_status(struct request *, const cJSON *args);
+
+#endif

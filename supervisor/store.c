@@ -1,0 +1,344 @@
+/*
+ * The registry on disk.  Layout under the state directory:
+ *
+ *	vms/<id>/vm.json
+ *	workspaces/<id>/workspace.json
+ *
+ * Only pyrod writes here.  Records are replaced atomically (atomic.c), so a
+ * crash leaves the old or the new record; leftover temporaries are swept at
+ * start.  A record that does not parse or does not match its directory is
+ * logged and skipped, never "repaired" by guesswork.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic.h"
+#include "log.h"
+#include "path.h"
+#include "pyrod.h"
+
+#define RECORD_MAX	(1024 * 1024)
+#define RECORDS_MAX	4096
+#define EVENTS_MAX	200
+
+struct record_list	records = LIST_HEAD_INITIALIZER(records);
+static int		state_fd = -1;
+
+static const struct {
+	const char	*dir;
+	const char	*file;
+	const char	*name;
+} kinds[] = {
+	[REC_VM] = { "vms", "vm.json", "vm" },
+	[REC_WORKSPACE] = { "workspaces", "workspace.json", "workspace" },
+};
+
+/* States in which a VM process must exist; after a restart none does. */
+static const char *live_states[] = {
+	"creating", "starting", "running", "stopping", "resetting", NULL
+};
+
+const char *
+rec_kind_name(enum rec_kind k)
+{
+	return kinds[k].name;
+}
+
+static int
+mkdirat_p(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static void
+rec_free(struct record *r)
+{
+	cJSON_Delete(r->doc);
+	free(r);
+}
+
+static cJSON *
+read_json_at(int dirfd, const char *name)
+{
+	char		*buf;
+	struct stat	 st;
+	ssize_t		 n;
+	int		 fd;
+	cJSON		*doc;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > RECORD_MAX) {
+		close(fd);
+		return NULL;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	n = read(fd, buf, (size_t)st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	doc = cJSON_Parse(buf);
+	free(buf);
+	if (doc != NULL && !cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static void
+load_kind(enum rec_kind k)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 kfd, rfd, dfd, n = 0;
+	struct record	*r;
+	cJSON		*doc;
+	const cJSON	*id, *owner;
+
+	if ((kfd = openat(state_fd, kinds[k].dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW)) < 0)
+		fatal("open %s", kinds[k].dir);
+	if ((dfd = dup(kfd)) < 0 || (d = fdopendir(dfd)) == NULL)
+		fatal("opendir %s", kinds[k].dir);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (!pyro_id_valid(de->d_name)) {
+			log_warnx("ignoring %s/%s: not a record id",
+			    kinds[k].dir, de->d_name);
+			continue;
+		}
+		if (++n > RECORDS_MAX) {
+			log_warnx("more than %d %s records; ignoring the rest",
+			    RECORDS_MAX, kinds[k].name);
+			break;
+		}
+		rfd = openat(kfd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC | O_NOFOLLOW);
+		if (rfd < 0)
+			continue;
+		(void)pyro_atomic_sweep(rfd);
+		doc = read_json_at(rfd, kinds[k].file);
+		close(rfd);
+		id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+		owner = cJSON_GetObjectItemCaseSensitive(doc, "owner_uid");
+		if (doc == NULL || !cJSON_IsString(id) ||
+		    strcmp(id->valuestring, de->d_name) != 0 ||
+		    !cJSON_IsNumber(owner) || owner->valuedouble < 0 ||
+		    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc,
+		    "state"))) {
+			log_warnx("ignoring %s/%s: unreadable or inconsistent "
+			    "record", kinds[k].dir, de->d_name);
+			cJSON_Delete(doc);
+			continue;
+		}
+		if ((r = calloc(1, sizeof(*r))) == NULL)
+			fatal("calloc");
+		r->kind = k;
+		memcpy(r->id, de->d_name, PYRO_ID_LEN + 1);
+		r->owner = (uid_t)owner->valuedouble;
+		r->doc = doc;
+		LIST_INSERT_HEAD(&records, r, entry);
+	}
+	closedir(d);
+	close(kfd);
+}
+
+int
+store_open(const char *dir)
+{
+	int	rc;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	state_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (state_fd < 0)
+		return -errno;
+	if ((rc = mkdirat_p(state_fd, kinds[REC_VM].dir)) < 0 ||
+	    (rc = mkdirat_p(state_fd, kinds[REC_WORKSPACE].dir)) < 0)
+		return rc;
+	load_kind(REC_VM);
+	load_kind(REC_WORKSPACE);
+	return 0;
+}
+
+void
+store_close(void)
+{
+	struct record	*r;
+
+	while ((r = LIST_FIRST(&records)) != NULL) {
+		LIST_REMOVE(r, entry);
+		rec_free(r);
+	}
+	if (state_fd >= 0)
+		close(state_fd);
+	state_fd = -1;
+}
+
+struct record *
+store_find(enum rec_kind k, const char *id)
+{
+	struct record	*r;
+
+	LIST_FOREACH(r, &records, entry)
+		if (r->kind == k && strcmp(r->id, id) == 0)
+			return r;
+	return NULL;
+}
+
+static void
+iso_now(char *buf, size_t size)
+{
+	time_t		t = time(NULL);
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct record *
+store_create(enum rec_kind k, uid_t owner)
+{
+	struct record	*r;
+	char		 ts[32];
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	do {
+		if (pyro_id_new(r->id) < 0) {
+			free(r);
+			return NULL;
+		}
+	} while (store_find(k, r->id) != NULL);
+	r->kind = k;
+	r->owner = owner;
+	iso_now(ts, sizeof(ts));
+	r->doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(r->doc, "id", r->id);
+	cJSON_AddStringToObject(r->doc, "kind", kinds[k].name);
+	cJSON_AddNumberToObject(r->doc, "owner_uid", owner);
+	cJSON_AddStringToObject(r->doc, "state", "creating");
+	cJSON_AddStringToObject(r->doc, "created_at", ts);
+	cJSON_AddItemToObject(r->doc, "events", cJSON_CreateArray());
+	LIST_INSERT_HEAD(&records, r, entry);
+	return r;
+}
+
+int
+store_save(struct record *r)
+{
+	char	*text;
+	int	 kfd, rfd, rc;
+
+	if ((text = cJSON_Print(r->doc)) == NULL)
+		return -ENOMEM;
+	kfd = openat(state_fd, kinds[r->kind].dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW);
+	if (kfd < 0) {
+		free(text);
+		return -errno;
+	}
+	if ((rc = mkdirat_p(kfd, r->id)) == 0) {
+		rfd = openat(kfd, r->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+		    O_NOFOLLOW);
+		if (rfd < 0)
+			rc = -errno;
+		else {
+			rc = pyro_atomic_write(rfd, kinds[r->kind].file, text,
+			    strlen(text), 0600);
+			close(rfd);
+		}
+	}
+	close(kfd);
+	free(text);
+	if (rc < 0)
+		log_warnx("saving %s %s: %s", kinds[r->kind].name, r->id,
+		    strerror(-rc));
+	return rc;
+}
+
+const char *
+rec_state(const struct record *r)
+{
+	const cJSON	*s = cJSON_GetObjectItemCaseSensitive(r->doc, "state");
+
+	return cJSON_IsString(s) ? s->valuestring : "unknown";
+}
+
+/* Change state and append a lifecycle event (bounded). */
+void
+rec_set_state(struct record *r, const char *state, const char *event,
+    const char *detail)
+{
+	cJSON	*evs, *ev;
+	char	 ts[32];
+
+	iso_now(ts, sizeof(ts));
+	cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "state");
+	cJSON_AddStringToObject(r->doc, "state", state);
+	cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "updated_at");
+	cJSON_AddStringToObject(r->doc, "updated_at", ts);
+	evs = cJSON_GetObjectItemCaseSensitive(r->doc, "events");
+	if (!cJSON_IsArray(evs)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "events");
+		evs = cJSON_AddArrayToObject(r->doc, "events");
+	}
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "at", ts);
+	cJSON_AddStringToObject(ev, "event", event);
+	cJSON_AddStringToObject(ev, "state", state);
+	if (detail != NULL)
+		cJSON_AddStringToObject(ev, "detail", detail);
+	cJSON_AddItemToArray(evs, ev);
+	while (cJSON_GetArraySize(evs) > EVENTS_MAX)
+		cJSON_DeleteItemFromArray(evs, 0);
+}
+
+/*
+ * After a restart no helper of ours is alive (they exit when pyrod's end of
+ * their socket closes), so a record that claims a live VM is stale: it is
+ * marked stopped, its disk untouched, and the event says why.
+ */
+int
+store_recover(void)
+{
+	struct record	*r;
+	int		 i, n = 0;
+
+	LIST_FOREACH(r, &records, entry) {
+		for (i = 0; live_states[i] != NULL; i++)
+			if (strcmp(rec_state(r), live_states[i]) == 0)
+				break;
+		if (live_states[i] == NULL)
+			continue;
+		rec_set_state(r, "stopped", "recovered",
+		    "pyrod restarted; the VM was no longer running");
+		(void)store_save(r);
+		log_info("%s %s: was %s before the restart, now stopped",
+		    kinds[r->kind].name, r->id, live_states[i]);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,31 @@
+# Shared by the shell tests: start a private pyrod, clean up on exit.
+set -eu
+: "${PYRO_BUILDDIR:=$(pwd)}"
+: "${PYRO_SRCDIR:=$PYRO_BUILDDIR}"
+PYRO="$PYRO_BUILDDIR/pyro"
+TMP=$(mktemp -d /tmp/pyro-sh-XXXXXX)
+PYROD_PID=
+cleanup() {
+	if [ -n "$PYROD_PID" ]; then
+		kill "$PYROD_PID" 2>/dev/null || true
+		wait "$PYROD_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok - $*"; }
+
+start_pyrod() {
+	"$PYRO_BUILDDIR/pyrod" -d --state-dir "$TMP/state" \
+	    --socket "$TMP/pyrod.sock" --libexec-dir "$PYRO_BUILDDIR" "$@" \
+	    2>"$TMP/pyrod.log" &
+	PYROD_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$TMP/pyrod.sock" ] && return 0
+		sleep 0.05
+	done
+	cat "$TMP/pyrod.log" >&2
+	fail "pyrod did not start"
+}

@@ -1,0 +1,53 @@
+/*
+ * pyro-vmhelper keeps root's uid (it will hand the VMM an unprivileged uid
+ * of its own) but only the capabilities its job needs:
+ *
+ *	CAP_NET_ADMIN	create the workspace's TAP device (TUNSETIFF), address
+ *			it over netlink, and own its nftables table.
+ *
+ * Everything else (DAC override, module loading, raw I/O, ptrace, mounts)
+ * is gone from the effective, permitted and bounding sets, and
+ * no_new_privs keeps it that way across exec.  The seccomp allowlist covers
+ * its message loop, the KVM ioctls of the probe and netlink for the network
+ * checks.
+ */
+#include "config.h"
+
+#include <linux/capability.h>
+
+#include "vmhelper.h"
+#include "../common/sandbox.h"
+
+static const int vmh_caps[] = { CAP_NET_ADMIN };
+
+static const struct sb_rule vmh_rules[] = {
+	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(poll), SB_ALLOW(ppoll),
+	SB_ALLOW(read), SB_ALLOW(write), SB_ALLOW(readv), SB_ALLOW(writev),
+	SB_ALLOW(close), SB_ALLOW(fcntl), SB_ALLOW(ioctl),
+	/* /dev/net/tun for TAP devices; netlink for addresses and nftables. */
+	SB_ALLOW(openat), SB_ALLOW(socket), SB_ALLOW(bind), SB_ALLOW(connect),
+	SB_ALLOW(getsockname), SB_ALLOW(setsockopt), SB_ALLOW(getsockopt),
+	SB_ALLOW(sendto), SB_ALLOW(recvfrom),
+	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(statx), SB_ALLOW(lseek),
+	SB_ALLOW(access), SB_ALLOW(faccessat), SB_ALLOW(faccessat2),
+	/* Memory (including the vCPU's kvm_run mapping) and time. */
+	SB_ALLOW(brk), SB_ALLOW(mmap), SB_ALLOW(munmap), SB_ALLOW(mremap),
+	SB_ALLOW(mprotect), SB_ALLOW(madvise), SB_ALLOW(clock_gettime),
+	SB_ALLOW(gettimeofday), SB_ALLOW(time), SB_ALLOW(getrandom),
+	SB_ALLOW(futex), SB_ALLOW(getpid), SB_ALLOW(gettid), SB_ALLOW(uname),
+	SB_ALLOW(getuid), SB_ALLOW(geteuid), SB_ALLOW(getgid), SB_ALLOW(getegid),
+	SB_ALLOW(rt_sigreturn), SB_ALLOW(rt_sigprocmask),
+	SB_ALLOW(rt_sigaction),
+	SB_ALLOW(exit), SB_ALLOW(exit_group),
+};
+
+int
+vmh_sandbox_enter(void)
+{
+	int	rc;
+
+	if ((rc = sb_keep_caps(vmh_caps,
+	    sizeof(vmh_caps) / sizeof(vmh_caps[0]))) < 0)
+		return rc;
+	return sb_seccomp(vmh_rules, sizeof(vmh_rules) / sizeof(vmh_rules[0]));
+}
