@@ -32,9 +32,18 @@ make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
     show_logs "$top/build-asan"
 cd "$top"
 
+# One closing line for CI, counted from the logs of the -Werror build:
+# check suites report "Checks: N, Failures: F, Errors: E", the shell tests
+# "N passed, F failed".
+summary=$(cat build-ci/tests/*.log | awk '
+	/^[0-9]+%: Checks: / { gsub(",", ""); t += $3; f += $5 + $7 }
+	/^[0-9]+ passed, [0-9]+ failed$/ { t += $1 + $3; f += $3 }
+	END { printf "%d passed, %d failed", t - f, f }')
+
 echo "[test] make distcheck"
 cd build-ci
 make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror \
     >distcheck.log 2>&1 || { tail -n 80 distcheck.log; exit 1; }
 grep -E '^(PASS|FAIL|# )' distcheck.log | tail -n 12 || true
 echo "[test] all passed"
+echo "summary: $summary"

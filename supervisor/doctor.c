@@ -83,8 +83,8 @@ static void
 doctor_finish(struct doctor *d)
 {
 	cJSON		*res = d->res, *kvm, *vmm, *net, *caps, *rt, *why, *hl;
-	char		 qemu[4200], fc[4200], jailer[4200];
-	int		 have_qemu, have_fc, have_jailer, kvm_ok, vm_ok;
+	char		 qemu[4200], fc[4200], jailer[4200], agent[4200];
+	int		 have_qemu, have_fc, have_jailer, kvm_ok, vm_ok, have_agent;
 	int		 tun_ok, nft_ok, fwd;
 	const char	*sel;
 
@@ -153,9 +153,16 @@ doctor_finish(struct doctor *d)
 	cJSON_AddItemToObject(hl, "pyro-diskhelper", item(d->disk_error[0] ==
 	    '\0', d->disk_error));
 
+	/* Commands run in a guest only through pyro-agent, its PID 1. */
+	snprintf(agent, sizeof(agent), "%s/pyro-agent", conf.libexec_dir);
+	have_agent = access(agent, R_OK) == 0;
 	caps = cJSON_AddObjectToObject(res, "capabilities");
 	cJSON_AddBoolToObject(caps, "vm_boot", vm_ok && d->have_probe);
-	cJSON_AddBoolToObject(caps, "guest_exec", vm_ok && d->have_probe);
+	cJSON_AddBoolToObject(caps, "guest_exec", vm_ok && d->have_probe &&
+	    have_agent);
+	if (!have_agent)
+		cJSON_AddStringToObject(caps, "guest_exec_reason",
+		    "pyro-agent is not installed");
 	cJSON_AddBoolToObject(caps, "guest_network", tun_ok && nft_ok &&
 	    fwd == 1);
 

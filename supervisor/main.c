@@ -27,6 +27,7 @@
 #include "pyrod.h"
 
 static volatile int	quit;
+static int		log_verbose_level;
 static struct ev	sig_ev = { .fd = -1 };
 
 static void __attribute__((noreturn))
@@ -80,7 +81,63 @@ setup_signals(void)
 		fatal("epoll add signalfd");
 }
 
-/* daemon() moves to "/": make every configured path absolute first. */
+/*
+ * Detach before any fd that the event loop uses exists: epoll readiness of a
+ * signalfd follows the task that registered it, so a signalfd made before
+ * fork(2) never wakes the child.  The parent waits on a pipe and exits only
+ * when the child says its socket is ready (status 0), or with status 1 when
+ * the child fails to start, so `pyrod && pyro doctor` is race-free.
+ */
+static int
+detach(void)
+{
+	int	p[2], devnull;
+	char	c = 0;
+	pid_t	pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1 || c != '1')
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal("setsid");
+	if (chdir("/") < 0)
+		fatal("chdir /");
+	if ((devnull = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(devnull, 0);
+		(void)dup2(devnull, 1);
+		if (devnull > 2)
+			close(devnull);
+	}
+	return p[1];
+}
+
+static void
+detach_done(int fd)
+{
+	int	devnull;
+
+	if (fd < 0)
+		return;
+	if ((devnull = open("/dev/null", O_RDWR)) >= 0) {
+		(void)dup2(devnull, 2);
+		if (devnull > 2)
+			close(devnull);
+	}
+	log_init("pyrod", 0, log_verbose_level);
+	if (write(fd, "1", 1) != 1)
+		log_warn("telling the parent we are ready");
+	close(fd);
+}
+
+/* detach() moves to "/": make every configured path absolute first. */
 static void
 absolutize(char *path, size_t size)
 {
@@ -130,7 +187,10 @@ main(int argc, char *argv[])
 	};
 	const char	*cfg = NULL, *state = NULL, *sock = NULL, *lib = NULL;
 	const char	*group = NULL, *mode = NULL, *env;
-	int		 ch, debug = 0, verbose = 0, n;
+	int		 ch, debug = 0, verbose = 0, n, ready_fd = -1;
+
+	/* Nothing inherited beyond stdio may reach our helpers or linger. */
+	(void)close_range(3, ~0U, 0);
 
 	while ((ch = getopt_long(argc, argv, "df:vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -201,6 +261,9 @@ main(int argc, char *argv[])
 	if (config_resolve(&conf) < 0)
 		fatalx("configuration errors");
 
+	log_verbose_level = verbose;
+	if (!debug)
+		ready_fd = detach();
 	if (loop_init() < 0)
 		fatal("epoll");
 	setup_signals();
@@ -212,13 +275,9 @@ main(int argc, char *argv[])
 	if ((n = store_recover()) > 0)
 		log_info("marked %d record(s) stopped after the restart", n);
 
-	if (!debug) {
-		/* The socket is bound: clients may connect once we return. */
-		if (daemon(0, 0) < 0)
-			fatal("daemon");
-		log_init("pyrod", 0, verbose);
-	}
 	write_pidfile(conf.pid_file);
+	/* The socket is listening: clients may connect once the parent exits. */
+	detach_done(ready_fd);
 	log_info("listening on %s, state in %s", conf.socket_path,
 	    conf.state_dir);
 
