@@ -122,3 +122,29 @@ helper_serve(enum pyro_peer self, helper_handler fn, void *arg)
 			return rc > 0 ? 0 : -1;
 	}
 }
+
+int
+helper_main(const char *name, enum pyro_peer self, int argc,
+    int (*sandbox)(const struct pyro_msg_hello *), helper_handler fn,
+    void *arg)
+{
+	struct pyro_msg_hello	hello;
+	int			rc;
+
+	log_init(name, 1, 0);
+	if (argc != 1) {
+		log_warnx("takes no arguments; it is started by pyrod");
+		return 2;
+	}
+	if (helper_recv_hello(self, &hello) < 0)
+		return 1;
+	log_setverbose((int)hello.verbose);
+	/* From here on the helper holds only what its job needs. */
+	if ((rc = sandbox(&hello)) < 0) {
+		log_warnx("cannot enter the sandbox: %s", strerror(-rc));
+		return 1;
+	}
+	if (helper_send_ack() < 0)
+		return 1;
+	return helper_serve(self, fn, arg) < 0 ? 1 : 0;
+}

@@ -7,9 +7,6 @@
  */
 #include "config.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "helper.h"
 #include "log.h"
 #include "sandbox.h"
@@ -22,26 +19,15 @@ dh_dispatch(struct pyro_msg *m, void *arg)
 	return -1;
 }
 
+static int
+dh_sandbox(const struct pyro_msg_hello *hello)
+{
+	return dh_sandbox_enter(hello->uid, hello->gid);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct pyro_msg_hello	hello;
-	int			rc;
-
-	log_init("pyro-diskhelper", 1, 0);
-	if (argc != 1) {
-		log_warnx("takes no arguments; it is started by pyrod");
-		return 2;
-	}
-	if (helper_recv_hello(PEER_DISKHELPER, &hello) < 0)
-		return 1;
-	log_setverbose((int)hello.verbose);
-	if ((rc = dh_sandbox_enter(hello.uid, hello.gid)) < 0) {
-		log_warnx("cannot enter the sandbox as uid %u: %s",
-		    hello.uid, strerror(-rc));
-		return 1;
-	}
-	if (helper_send_ack() < 0)
-		return 1;
-	return helper_serve(PEER_DISKHELPER, dh_dispatch, NULL) < 0 ? 1 : 0;
+	return helper_main("pyro-diskhelper", PEER_DISKHELPER, argc,
+	    dh_sandbox, dh_dispatch, NULL);
 }

@@ -20,6 +20,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "atomic.h"
 #include "log.h"
 #include "pyrod.h"
@@ -217,8 +219,6 @@ main(void)
 {
 	Suite	*s = suite_create("atomic");
 	TCase	*tc = tcase_create("atomic");
-	SRunner	*sr;
-	int	 failed;
 
 	log_init("check_atomic", 1, 0);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -228,9 +228,5 @@ main(void)
 	tcase_add_test(tc, registry_survives_restart);
 	tcase_add_test(tc, registry_skips_bad_records);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -19,6 +19,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "testlib.h"
 
 #define WS_ROOT		"0000000000000001"
@@ -527,10 +529,8 @@ main(void)
 	Suite		*s = suite_create("daemon");
 	TCase		*tc = tcase_create("daemon");
 	TCase		*sup = tcase_create("supervision");
-	SRunner		*sr;
 	struct passwd	*pw;
 	struct group	*gr;
-	int		 failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP: pyrod must run as root\n");
@@ -567,9 +567,5 @@ main(void)
 	tcase_add_test(sup, sigterm_kills_no_helper_leaks);
 	suite_add_tcase(s, sup);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "frame.h"
 
 static void
@@ -171,8 +173,6 @@ main(void)
 {
 	Suite	*s = suite_create("frame");
 	TCase	*tc = tcase_create("codec");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, roundtrip);
 	tcase_add_test(tc, truncated_byte_by_byte);
@@ -183,9 +183,5 @@ main(void)
 	    sizeof(wrong_types) / sizeof(wrong_types[0]));
 	tcase_add_test(tc, encode_too_large);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -17,6 +17,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "msg.h"
 
 static int	ntypes;
@@ -291,8 +293,6 @@ main(void)
 {
 	Suite	*s = suite_create("msg");
 	TCase	*tc = tcase_create("table");
-	SRunner	*sr;
-	int	 failed;
 
 	while (pyro_msg_table[ntypes].name != NULL)
 		ntypes++;
@@ -305,9 +305,5 @@ main(void)
 	tcase_add_test(tc, unknown_type);
 	tcase_add_test(tc, send_keeps_callers_fd);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

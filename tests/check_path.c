@@ -12,6 +12,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "path.h"
 
 START_TEST(names)
@@ -178,8 +180,6 @@ main(void)
 {
 	Suite	*s = suite_create("path");
 	TCase	*tc = tcase_create("path");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, names);
 	tcase_add_loop_test(tc, resolve_table, 0,
@@ -188,9 +188,5 @@ main(void)
 	tcase_add_test(tc, openat_beneath_refuses_symlinks);
 	tcase_add_test(tc, ids);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

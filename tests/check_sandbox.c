@@ -26,6 +26,8 @@
 
 #include <check.h>
 
+#include "checkmain.h"
+
 #include "../diskhelper/sandbox.h"
 #include "../vmhelper/vmhelper.h"
 #include "log.h"
@@ -289,10 +291,8 @@ main(void)
 {
 	Suite		*s = suite_create("sandbox");
 	TCase		*tc = tcase_create("sandbox");
-	SRunner		*sr;
 	struct passwd	*pw;
 	const char	*b = getenv("PYRO_BUILDDIR");
-	int		 failed;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "SKIP: the sandbox tests need root\n");
@@ -318,9 +318,5 @@ main(void)
 	tcase_add_test(tc, live_diskhelper);
 	tcase_add_test(tc, live_vmhelper);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

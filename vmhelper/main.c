@@ -39,25 +39,15 @@ vmh_dispatch(struct pyro_msg *m, void *arg)
 	}
 }
 
+static int
+vmh_sandbox(const struct pyro_msg_hello *hello)
+{
+	return vmh_sandbox_enter();
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct pyro_msg_hello	hello;
-	int			rc;
-
-	log_init("pyro-vmhelper", 1, 0);
-	if (argc != 1) {
-		log_warnx("takes no arguments; it is started by pyrod");
-		return 2;
-	}
-	if (helper_recv_hello(PEER_VMHELPER, &hello) < 0)
-		return 1;
-	log_setverbose((int)hello.verbose);
-	if ((rc = vmh_sandbox_enter()) < 0) {
-		log_warnx("cannot enter the sandbox: %s", strerror(-rc));
-		return 1;
-	}
-	if (helper_send_ack() < 0)
-		return 1;
-	return helper_serve(PEER_VMHELPER, vmh_dispatch, NULL) < 0 ? 1 : 0;
+	return helper_main("pyro-vmhelper", PEER_VMHELPER, argc, vmh_sandbox,
+	    vmh_dispatch, NULL);
 }
