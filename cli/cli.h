@@ -45,6 +45,7 @@ const char *jstr(const cJSON *, const char *key, const char *dflt);
 int	jbool(const cJSON *, const char *key);
 
 /* Commands. */
+int	cmd_run(struct cli *, const struct cmd *, int, char **);
 int	cmd_doctor(struct cli *, const struct cmd *, int, char **);
 int	cmd_vm_list(struct cli *, const struct cmd *, int, char **);
 int	cmd_vm_status(struct cli *, const struct cmd *, int, char **);

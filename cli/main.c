@@ -14,6 +14,10 @@
 #include "cli.h"
 
 static const struct cmd commands[] = {
+	{ NULL, "run", cmd_run, "ENV [--vcpu-count N] [--mem-mib N] "
+	  "[--timeout-seconds N] [--network] [--allow-host-compat] [--json] "
+	  "-- COMMAND...",
+	  "run one command in a fresh VM, then delete the VM" },
 	{ NULL, "doctor", cmd_doctor, "[--json]",
 	  "check this host: KVM, the VMM, networking, helpers" },
 	{ "vm", "list", cmd_vm_list, "[--json]",
@@ -90,7 +94,8 @@ cli_simple_args(struct cli *cli, const struct cmd *c, int argc, char **argv,
 	};
 	int	ch, npos;
 
-	optind = 1;
+	/* 0, not 1: glibc then also resets its permutation state. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':

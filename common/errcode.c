@@ -47,6 +47,18 @@ static const struct {
 	    "the workspace runs on the host (host-compat)" },
 	[PYRO_E_UNSUPPORTED] = { "unsupported",
 	    "this host cannot do that" },
+	[PYRO_E_UNKNOWN_ENVIRONMENT] = { "unknown_environment",
+	    "no such environment in the catalog" },
+	[PYRO_E_ENVIRONMENT_NOT_INSTALLED] = { "environment_not_installed",
+	    "the environment is not in the cache (pyro env pull NAME)" },
+	[PYRO_E_ENVIRONMENT_CORRUPT] = { "environment_corrupt",
+	    "an environment file does not match its manifest" },
+	[PYRO_E_GUEST_BOOT_FAILED] = { "guest_boot_failed",
+	    "the guest did not boot" },
+	[PYRO_E_GUEST_PROTOCOL] = { "guest_protocol_error",
+	    "the guest agent broke the protocol" },
+	[PYRO_E_VMM_UNAVAILABLE] = { "vmm_unavailable",
+	    "no usable VMM on this host" },
 };
 
 const char *

@@ -71,6 +71,17 @@ pyro_frame_next(struct pyro_frame_reader *r, cJSON **out)
 	if (r->len - PYRO_FRAME_HDR < flen)
 		return PYRO_FRAME_NEED_MORE;
 
+	/*
+	 * cJSON turns "\u0000" into a C string cut short at that point, which
+	 * would silently change an argument.  No pyro string may hold a NUL,
+	 * so such a frame is refused before parsing.
+	 */
+	if (memmem(r->buf + PYRO_FRAME_HDR, flen, "\\u0000", 6) != NULL) {
+		memmove(r->buf, r->buf + PYRO_FRAME_HDR + flen,
+		    r->len - PYRO_FRAME_HDR - flen);
+		r->len -= PYRO_FRAME_HDR + flen;
+		return PYRO_FRAME_HAS_NUL;
+	}
 	/* The payload is not NUL-terminated: parse it with its length. */
 	obj = cJSON_ParseWithLengthOpts((const char *)r->buf + PYRO_FRAME_HDR,
 	    flen, &end, 0);
@@ -183,6 +194,7 @@ pyro_frame_read(int fd, struct pyro_frame_reader *r, cJSON **out,
 		case PYRO_FRAME_OK:
 			return 0;
 		case PYRO_FRAME_BAD_JSON:
+		case PYRO_FRAME_HAS_NUL:
 			return -EBADMSG;
 		case PYRO_FRAME_TOO_LARGE:
 			return -EMSGSIZE;

@@ -28,6 +28,7 @@ enum pyro_frame_status {
 	PYRO_FRAME_BAD_JSON = -1,	/* frame consumed; stream still usable */
 	PYRO_FRAME_TOO_LARGE = -2,	/* stream unusable: close it */
 	PYRO_FRAME_NOMEM = -3,
+	PYRO_FRAME_HAS_NUL = -4,	/* a string holds \u0000; frame consumed */
 };
 
 void	pyro_frame_reader_init(struct pyro_frame_reader *, size_t max);

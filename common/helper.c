@@ -125,8 +125,8 @@ helper_serve(enum pyro_peer self, helper_handler fn, void *arg)
 
 int
 helper_main(const char *name, enum pyro_peer self, int argc,
-    int (*sandbox)(const struct pyro_msg_hello *), helper_handler fn,
-    void *arg)
+    int (*sandbox)(const struct pyro_msg_hello *),
+    int (*serve)(const struct pyro_msg_hello *))
 {
 	struct pyro_msg_hello	hello;
 	int			rc;
@@ -146,5 +146,5 @@ helper_main(const char *name, enum pyro_peer self, int argc,
 	}
 	if (helper_send_ack() < 0)
 		return 1;
-	return helper_serve(self, fn, arg) < 0 ? 1 : 0;
+	return serve(&hello) < 0 ? 1 : 0;
 }

@@ -23,12 +23,12 @@ typedef int (*helper_handler)(struct pyro_msg *m, void *arg);
 int	helper_serve(enum pyro_peer self, helper_handler fn, void *arg);
 /*
  * The whole life of a helper: check argv, wait for the hello, enter the
- * sandbox (sandbox(hello) returns 0 or -errno), acknowledge, serve.
- * Returns the process exit status.
+ * sandbox (sandbox(hello) returns 0 or -errno), acknowledge, then serve
+ * (serve(hello) returns 0 or -1).  Returns the process exit status.
  */
 int	helper_main(const char *name, enum pyro_peer self, int argc,
 	    int (*sandbox)(const struct pyro_msg_hello *),
-	    helper_handler fn, void *arg);
+	    int (*serve)(const struct pyro_msg_hello *));
 /* Reply with PYRO_MSG_ERROR. */
 int	helper_send_error(uint32_t id, int err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

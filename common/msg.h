@@ -40,6 +40,15 @@ enum pyro_msg_type {
 	PYRO_MSG_ERROR,			/* H->S: pyro_msg_error */
 	PYRO_MSG_PROBE,			/* S->vmhelper: empty, fd /dev/kvm optional */
 	PYRO_MSG_PROBE_RESULT,		/* vmhelper->S: pyro_msg_probe_result */
+	PYRO_MSG_VM_FILE,		/* S->vmhelper: pyro_msg_vm_file + fd */
+	PYRO_MSG_VM_START,		/* S->vmhelper: pyro_msg_vm_start */
+	PYRO_MSG_VM_READY,		/* vmhelper->S: pyro_msg_vm_ready */
+	PYRO_MSG_EXEC,			/* S->vmhelper: u32 stream + gp_exec */
+	PYRO_MSG_EXEC_OUTPUT,		/* vmhelper->S: pyro_msg_output + data */
+	PYRO_MSG_EXEC_EXIT,		/* vmhelper->S: pyro_msg_exec_exit */
+	PYRO_MSG_EXEC_KILL,		/* S->vmhelper: pyro_msg_stream */
+	PYRO_MSG_VM_STOP,		/* S->vmhelper: empty */
+	PYRO_MSG_VM_STOPPED,		/* vmhelper->S: pyro_msg_vm_stopped */
 	PYRO_MSG__MAX
 };
 
@@ -79,10 +88,67 @@ struct pyro_msg_probe_result {
 	struct pyro_probe_item	nft;	/* libnftables can list tables */
 };
 
+enum pyro_vm_file {
+	VM_FILE_KERNEL = 1,
+	VM_FILE_INITRD,
+	VM_FILE_ROOTFS,		/* the environment's image, read-only */
+	VM_FILE_DISK,		/* the VM's own disk, read-write */
+	VM_FILE__MAX
+};
+
+struct pyro_msg_vm_file {
+	uint32_t	role;		/* enum pyro_vm_file */
+};
+
+struct pyro_msg_vm_start {
+	uint32_t	mem_mib;
+	uint32_t	vcpus;
+	uint32_t	accel_kvm;	/* 0: TCG */
+	uint32_t	boot_timeout_ms;
+	uint32_t	tsc_khz;
+	uint32_t	copy_rootfs;	/* copy ROOTFS into DISK first */
+	uint32_t	verify_mask;	/* 1 << VM_FILE_*: check these sha256 */
+	char		sha256[VM_FILE__MAX][65];
+	char		qemu[256];
+	char		hide[2][256];	/* directories QEMU must not see */
+};
+
+struct pyro_msg_vm_ready {
+	uint32_t	boot_ms;
+	uint32_t	copy_ms;
+	char		kernel[64];
+};
+
+struct pyro_msg_stream {
+	uint32_t	stream;
+};
+
+struct pyro_msg_output {
+	uint32_t	stream;
+	uint32_t	which;		/* 1 stdout, 2 stderr */
+	/* then the bytes */
+};
+
+struct pyro_msg_exec_exit {
+	uint32_t	stream;
+	int32_t		exit_code;
+	int32_t		signal;
+	uint32_t	timed_out;
+	int32_t		error;		/* errno when it did not start */
+};
+
+struct pyro_msg_vm_stopped {
+	uint32_t	forced;		/* 0 clean power-off, 1 killed */
+	uint32_t	unexpected;	/* 1: nobody asked it to stop */
+	int32_t		status;		/* VMM wait status */
+	char		console[256];	/* last console line(s) */
+};
+
 struct pyro_msg_spec {
 	uint16_t	 type;
 	const char	*name;
-	uint32_t	 size;		/* exact payload size */
+	uint32_t	 size;		/* exact payload size (minimum if max) */
+	uint32_t	 size_max;	/* 0: exactly size */
 	enum pyro_fd_rule fd;
 	uint8_t		 from;		/* allowed senders (enum pyro_peer) */
 	uint8_t		 to;		/* allowed receivers */

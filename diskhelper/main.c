@@ -25,9 +25,15 @@ dh_sandbox(const struct pyro_msg_hello *hello)
 	return dh_sandbox_enter(hello->uid, hello->gid);
 }
 
+static int
+dh_serve(const struct pyro_msg_hello *hello)
+{
+	return helper_serve(PEER_DISKHELPER, dh_dispatch, NULL);
+}
+
 int
 main(int argc, char *argv[])
 {
 	return helper_main("pyro-diskhelper", PEER_DISKHELPER, argc,
-	    dh_sandbox, dh_dispatch, NULL);
+	    dh_sandbox, dh_serve);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <nettle/base64.h>
 
 #include "pyro/pyro.h"
 #include "frame.h"
@@ -30,6 +31,8 @@ struct pyro_client {
 	struct pyro_frame_reader	 rd;
 	pyro_event_fn			 event_fn;
 	void				*event_arg;
+	pyro_output_fn			 output_fn;
+	void				*output_arg;
 	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -156,6 +159,13 @@ pyro_set_event_handler(pyro_client *c, pyro_event_fn fn, void *arg)
 }
 
 void
+pyro_set_output_handler(pyro_client *c, pyro_output_fn fn, void *arg)
+{
+	c->output_fn = fn;
+	c->output_arg = arg;
+}
+
+void
 pyro_free(void *p)
 {
 	free(p);
@@ -174,19 +184,47 @@ take_error(const cJSON *resp, pyro_error *err)
 }
 
 static void
+deliver_output(pyro_client *c, int fd, const cJSON *ev)
+{
+	const cJSON			*d;
+	struct base64_decode_ctx	 b64;
+	uint8_t				*buf;
+	size_t				 n, len;
+
+	d = cJSON_GetObjectItemCaseSensitive(ev, "data_b64");
+	if (!cJSON_IsString(d))
+		return;
+	len = strlen(d->valuestring);
+	if ((buf = malloc(BASE64_DECODE_LENGTH(len) + 1)) == NULL)
+		return;
+	n = BASE64_DECODE_LENGTH(len) + 1;
+	base64_decode_init(&b64);
+	if (base64_decode_update(&b64, &n, buf, len, d->valuestring) &&
+	    base64_decode_final(&b64))
+		c->output_fn(c->output_arg, fd, buf, n);
+	free(buf);
+}
+
+static void
 deliver_event(pyro_client *c, const cJSON *ev)
 {
 	const cJSON	*kind;
 	char		*text;
 
-	if (c->event_fn == NULL)
+	if (c->event_fn == NULL && c->output_fn == NULL)
 		return;
 	kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
 	if (!cJSON_IsString(kind))
 		return;
+	if (c->output_fn != NULL && (strcmp(kind->valuestring, "stdout") == 0 ||
+	    strcmp(kind->valuestring, "stderr") == 0)) {
+		deliver_output(c, kind->valuestring[3] == 'o' ? 1 : 2, ev);
+		return;
+	}
 	if ((text = cJSON_PrintUnformatted(ev)) == NULL)
 		return;
-	c->event_fn(c->event_arg, kind->valuestring, text);
+	if (c->event_fn != NULL)
+		c->event_fn(c->event_arg, kind->valuestring, text);
 	free(text);
 }
 

@@ -111,3 +111,43 @@ pyro_workspace_status(pyro_client *c, const char *id, char **result,
 	return call_obj(c, "workspace.status",
 	    args_with_id("workspace_id", id), result, err);
 }
+
+int
+pyro_run_in_vm(pyro_client *c, const char *environment,
+    const char *const *argv, const char *options_json, char **result,
+    pyro_error *err)
+{
+	cJSON	*args, *arr, *opts = NULL, *it;
+	size_t	 i;
+
+	if (environment == NULL || argv == NULL || argv[0] == NULL) {
+		if (err) {
+			strcpy(err->code, "invalid_argument");
+			strcpy(err->message, "an environment and a command are "
+			    "required");
+		}
+		return -1;
+	}
+	if (options_json != NULL &&
+	    ((opts = cJSON_Parse(options_json)) == NULL ||
+	    !cJSON_IsObject(opts))) {
+		cJSON_Delete(opts);
+		if (err) {
+			strcpy(err->code, "invalid_argument");
+			strcpy(err->message, "options_json must be a JSON "
+			    "object");
+		}
+		return -1;
+	}
+	args = opts ? opts : cJSON_CreateObject();
+	/* Options cannot override what the typed parameters say. */
+	cJSON_DeleteItemFromObjectCaseSensitive(args, "environment");
+	cJSON_DeleteItemFromObjectCaseSensitive(args, "argv");
+	cJSON_DeleteItemFromObjectCaseSensitive(args, "command");
+	cJSON_AddStringToObject(args, "environment", environment);
+	arr = cJSON_AddArrayToObject(args, "argv");
+	for (i = 0; argv[i] != NULL; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
+	(void)it;
+	return call_obj(c, "vm.run", args, result, err);
+}

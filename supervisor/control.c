@@ -58,6 +58,7 @@ static const struct op {
 	{ "vm.status",		op_vm_status },
 	{ "workspace.list",	op_workspace_list },
 	{ "workspace.status",	op_workspace_status },
+	{ "vm.run",		op_vm_run },
 	{ NULL, NULL }
 };
 
@@ -328,6 +329,10 @@ client_read(struct client *c)
 			client_error(c, NULL, PYRO_E_BAD_REQUEST,
 			    "the frame is not a JSON object");
 			break;
+		case PYRO_FRAME_HAS_NUL:
+			client_error(c, NULL, PYRO_E_INVALID_ARGUMENT,
+			    "strings may not contain NUL (\\u0000)");
+			break;
 		case PYRO_FRAME_TOO_LARGE:
 		case PYRO_FRAME_NOMEM:
 			client_error(c, NULL, PYRO_E_FRAME_TOO_LARGE,
@@ -403,6 +408,9 @@ client_close(struct client *c)
 	while ((rq = LIST_FIRST(&c->requests)) != NULL) {
 		LIST_REMOVE(rq, entry);
 		rq->client = NULL;
+		/* Work started for a client that left is wound down. */
+		if (rq->cancel != NULL)
+			rq->cancel(rq);
 	}
 	c->nrequests = 0;
 	loop_del(&c->ev);

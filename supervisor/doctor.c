@@ -35,26 +35,6 @@ struct doctor {
 };
 
 static int
-find_exe(const char *configured, const char *name, char *out, size_t size)
-{
-	static const char	*dirs[] = { "/usr/local/bin", "/usr/bin",
-	    "/usr/local/sbin", "/usr/sbin", "/bin", NULL };
-	int			 i;
-
-	if (configured[0] != '\0') {
-		snprintf(out, size, "%s", configured);
-		return access(out, X_OK) == 0;
-	}
-	for (i = 0; dirs[i] != NULL; i++) {
-		snprintf(out, size, "%s/%s", dirs[i], name);
-		if (access(out, X_OK) == 0)
-			return 1;
-	}
-	out[0] = '\0';
-	return 0;
-}
-
-static int
 read_flag(const char *path)
 {
 	char	buf[8] = { 0 };
@@ -101,11 +81,11 @@ doctor_finish(struct doctor *d)
 		    d->probe.kvm.reason : d->vm_error[0] ? d->vm_error :
 		    "pyro-vmhelper could not run the probe");
 
-	have_qemu = find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
+	have_qemu = host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
 	    sizeof(qemu));
-	have_fc = find_exe(conf.firecracker_path, "firecracker", fc,
+	have_fc = host_find_exe(conf.firecracker_path, "firecracker", fc,
 	    sizeof(fc));
-	have_jailer = find_exe(conf.jailer_path, "jailer", jailer,
+	have_jailer = host_find_exe(conf.jailer_path, "jailer", jailer,
 	    sizeof(jailer));
 	/*
 	 * Firecracker needs a working KVM and its jailer; QEMU runs with KVM
@@ -216,6 +196,8 @@ vm_msg(struct helper *h, struct pyro_msg *m, void *arg)
 	if (m->hdr.type == PYRO_MSG_PROBE_RESULT && !d->have_probe) {
 		memcpy(&d->probe, m->payload, sizeof(d->probe));
 		d->have_probe = 1;
+		/* VMs started from now on use what the probe found. */
+		host_set_kvm_usable(d->probe.kvm.ok != 0);
 		helper_shutdown(h);
 	} else if (m->hdr.type == PYRO_MSG_ERROR) {
 		const struct pyro_msg_error *e = (const void *)m->payload;

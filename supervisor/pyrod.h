@@ -11,6 +11,8 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include <time.h>
+
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -70,6 +72,9 @@ struct request {
 	uid_t			 uid;		/* from SO_PEERCRED */
 	gid_t			 gid;
 	char			 op[64];
+	/* Called once if the client disconnects before the reply. */
+	void			(*cancel)(struct request *);
+	void			*ctx;
 };
 
 int	control_listen(const char *path, unsigned mode, gid_t group);
@@ -117,6 +122,39 @@ void		 rec_set_state(struct record *, const char *state,
 		    const char *event, const char *detail);
 const char	*rec_kind_name(enum rec_kind);
 int		 store_recover(void);
+/* Open a file in the record's directory (created if needed). */
+int		 store_openat(struct record *, const char *name, int flags,
+		    mode_t mode);
+/* Delete the record and every file in its directory. */
+void		 store_remove(struct record *);
+
+/* env.c */
+struct env_stamp {
+	dev_t		dev;
+	ino_t		ino;
+	off_t		size;
+	struct timespec	mtime, ctime;
+};
+struct env {
+	struct env_stamp stamp[VM_FILE__MAX];	/* taken at env_open() */
+	char		name[64];
+	char		kernel_version[64];
+	int		fd[VM_FILE__MAX];
+	char		sha256[VM_FILE__MAX][65];
+	uint32_t	verify_mask;
+};
+const char	*env_cache_dir(void);
+int		 env_open(const char *name, const char *cache, struct env *,
+		    struct pyro_status *);
+void		 env_close(struct env *);
+void		 env_mark_verified(const struct env *, uint32_t mask);
+
+/* host.c: facts about this host, read once. */
+unsigned	 host_tsc_khz(void);
+int		 host_find_exe(const char *configured, const char *name,
+		    char *out, size_t size);
+int		 host_kvm_usable(void);		/* last probe: -1 unknown */
+void		 host_set_kvm_usable(int);
 
 /* spawn.c: helper processes. */
 enum helper_kind {
@@ -151,5 +189,6 @@ void	op_vm_list(struct request *, const cJSON *args);
 void	op_vm_status(struct request *, const cJSON *args);
 void	op_workspace_list(struct request *, const cJSON *args);
 void	op_workspace_status(struct request *, const cJSON *args);
+void	op_vm_run(struct request *, const cJSON *args);
 
 #endif

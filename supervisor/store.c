@@ -342,3 +342,54 @@ store_recover(void)
 	}
 	return n;
 }
+
+int
+store_openat(struct record *r, const char *name, int flags, mode_t mode)
+{
+	int	kfd, rfd, fd;
+
+	kfd = openat(state_fd, kinds[r->kind].dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW);
+	if (kfd < 0)
+		return -errno;
+	if (mkdirat_p(kfd, r->id) < 0 || (rfd = openat(kfd, r->id, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		close(kfd);
+		return -errno;
+	}
+	close(kfd);
+	fd = openat(rfd, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		fd = -errno;
+	close(rfd);
+	return fd;
+}
+
+void
+store_remove(struct record *r)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 kfd, rfd;
+
+	kfd = openat(state_fd, kinds[r->kind].dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC | O_NOFOLLOW);
+	if (kfd >= 0) {
+		rfd = openat(kfd, r->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+		    O_NOFOLLOW);
+		if (rfd >= 0 && (d = fdopendir(rfd)) != NULL) {
+			/* Record directories are flat: files only. */
+			while ((de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") != 0 &&
+				    strcmp(de->d_name, "..") != 0)
+					(void)unlinkat(dirfd(d), de->d_name, 0);
+			closedir(d);
+		} else if (rfd >= 0)
+			close(rfd);
+		if (unlinkat(kfd, r->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			log_warn("removing %s %s", kinds[r->kind].name, r->id);
+		close(kfd);
+	}
+	LIST_REMOVE(r, entry);
+	rec_free(r);
+}

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -100,6 +101,7 @@ vmh_exec(void)
 	if (vmh_sandbox_enter() < 0)
 		_exit(10);
 	if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN) ||
+	    !capng_have_capability(CAPNG_EFFECTIVE, CAP_KILL) ||
 	    capng_have_capability(CAPNG_EFFECTIVE, CAP_SYS_ADMIN) ||
 	    capng_have_capability(CAPNG_EFFECTIVE, CAP_DAC_OVERRIDE))
 		_exit(11);
@@ -121,11 +123,11 @@ vmh_ptrace(void)
 {
 	if (vmh_sandbox_enter() < 0)
 		_exit(10);
-	(void)kill(getppid(), 0);	/* kill is not on the list either */
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);	/* not allowed */
 	_exit(12);
 }
 
-START_TEST(vmhelper_cannot_signal)
+START_TEST(vmhelper_cannot_ptrace)
 {
 	int	status = in_child(vmh_ptrace);
 
@@ -184,9 +186,12 @@ proc_field(pid_t pid, const char *field)
 	return NULL;
 }
 
-/* The helper's fds: exactly 0, 1, 2 and its socket on 3. */
+/*
+ * The helper's fds: exactly 0, 1, 2 and its socket on 3, plus, for the VM
+ * helper, the socket to its QEMU launcher on 4 (maxfd 4).
+ */
 static void
-assert_fds(pid_t pid)
+assert_fds(pid_t pid, int maxfd)
 {
 	char		 path[64], target[256];
 	DIR		*d;
@@ -200,9 +205,9 @@ assert_fds(pid_t pid)
 		if (de->d_name[0] == '.')
 			continue;
 		fd = atoi(de->d_name);
-		ck_assert_msg(fd <= 3, "helper holds unexpected fd %d", fd);
+		ck_assert_msg(fd <= maxfd, "helper holds unexpected fd %d", fd);
 		seen |= 1 << fd;
-		if (fd == 3) {
+		if (fd >= 3) {
 			char l[128];
 			ssize_t n;
 
@@ -211,7 +216,7 @@ assert_fds(pid_t pid)
 			ck_assert_int_gt(n, 0);
 			target[n] = '\0';
 			ck_assert_msg(strncmp(target, "socket:", 7) == 0,
-			    "fd 3 is %s", target);
+			    "fd %d is %s", fd, target);
 		}
 	}
 	closedir(d);
@@ -266,7 +271,7 @@ START_TEST(live_diskhelper)
 	ck_assert_str_eq(proc_field(pid, "NoNewPrivs"), "1");
 	ck_assert_str_eq(proc_field(pid, "Seccomp"), "2");
 	ck_assert_str_eq(proc_field(pid, "Groups"), "");
-	assert_fds(pid);
+	assert_fds(pid, 3);
 	kill9_and_reap(h);
 }
 END_TEST
@@ -276,12 +281,12 @@ START_TEST(live_vmhelper)
 	struct helper	*h = spawn_ready(HELPER_VM);
 	pid_t		 pid = helper_pid(h);
 
-	/* CAP_NET_ADMIN (bit 12) and nothing else. */
-	ck_assert_str_eq(proc_field(pid, "CapEff"), "0000000000001000");
-	ck_assert_str_eq(proc_field(pid, "CapBnd"), "0000000000001000");
+	/* CAP_KILL (bit 5) and CAP_NET_ADMIN (bit 12), nothing else. */
+	ck_assert_str_eq(proc_field(pid, "CapEff"), "0000000000001020");
+	ck_assert_str_eq(proc_field(pid, "CapBnd"), "0000000000001020");
 	ck_assert_str_eq(proc_field(pid, "NoNewPrivs"), "1");
 	ck_assert_str_eq(proc_field(pid, "Seccomp"), "2");
-	assert_fds(pid);
+	assert_fds(pid, 4);
 	kill9_and_reap(h);
 }
 END_TEST
@@ -314,7 +319,7 @@ main(void)
 	tcase_add_test(tc, diskhelper_cannot_open_paths);
 	tcase_add_test(tc, diskhelper_refuses_root);
 	tcase_add_test(tc, vmhelper_cannot_exec);
-	tcase_add_test(tc, vmhelper_cannot_signal);
+	tcase_add_test(tc, vmhelper_cannot_ptrace);
 	tcase_add_test(tc, live_diskhelper);
 	tcase_add_test(tc, live_vmhelper);
 	suite_add_tcase(s, tc);

@@ -4,6 +4,8 @@
  *
  *	CAP_NET_ADMIN	create the workspace's TAP device (TUNSETIFF), address
  *			it over netlink, and own its nftables table.
+ *	CAP_KILL	stop its QEMU, which runs as the unprivileged helper
+ *			uid (the QEMU launcher is forked before this drop).
  *
  * Everything else (DAC override, module loading, raw I/O, ptrace, mounts)
  * is gone from the effective, permitted and bounding sets, and
@@ -18,7 +20,7 @@
 #include "vmhelper.h"
 #include "../common/sandbox.h"
 
-static const int vmh_caps[] = { CAP_NET_ADMIN };
+static const int vmh_caps[] = { CAP_NET_ADMIN, CAP_KILL };
 
 static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(recvmsg), SB_ALLOW(sendmsg), SB_ALLOW(poll), SB_ALLOW(ppoll),
@@ -38,6 +40,11 @@ static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(getuid), SB_ALLOW(geteuid), SB_ALLOW(getgid), SB_ALLOW(getegid),
 	SB_ALLOW(rt_sigreturn), SB_ALLOW(rt_sigprocmask),
 	SB_ALLOW(rt_sigaction),
+	/* The VM: its disk copy, its channels, and its QEMU child. */
+	SB_ALLOW(copy_file_range), SB_ALLOW(ftruncate), SB_ALLOW(fsync),
+	SB_ALLOW(pread64),
+	SB_ALLOW(socketpair), SB_ALLOW(pidfd_open), SB_ALLOW(wait4),
+	SB_ALLOW(waitid), SB_ALLOW(kill),
 	SB_ALLOW(exit), SB_ALLOW(exit_group),
 };
 

@@ -44,6 +44,13 @@ typedef struct pyro_client pyro_client;
 typedef void (*pyro_event_fn)(void *arg, const char *kind,
     const char *event_json);
 
+/*
+ * Output of a command in a guest, delivered as it arrives: fd is 1 for
+ * stdout and 2 for stderr; data is valid only during the callback.
+ */
+typedef void (*pyro_output_fn)(void *arg, int fd, const void *data,
+    size_t len);
+
 /* The library's version string, e.g. "3.1.0". */
 const char	*pyro_version(void);
 
@@ -89,6 +96,13 @@ void		 pyro_set_event_handler(pyro_client *client, pyro_event_fn fn,
 int		 pyro_call(pyro_client *client, const char *op,
 		    const char *args_json, char **result_json, pyro_error *err);
 
+/*
+ * Receive command output of later calls on this client through fn, already
+ * decoded (NULL: output arrives as "stdout"/"stderr" events instead).
+ */
+void		 pyro_set_output_handler(pyro_client *client,
+		    pyro_output_fn fn, void *arg);
+
 /* Release memory returned by this library.  NULL is allowed. */
 void		 pyro_free(void *ptr);
 
@@ -99,6 +113,20 @@ void		 pyro_free(void *ptr);
  */
 int		 pyro_doctor(pyro_client *client, char **result_json,
 		    pyro_error *err);
+
+/*
+ * One-shot run (`pyro run`): boot a fresh VM from `environment`, run argv
+ * (NULL-terminated) in /workspace of the guest, stream its output to the
+ * output handler, then delete the VM on every path.  options_json (may be
+ * NULL) is an object with any of vcpu_count (default 1), mem_mib (1024),
+ * timeout_seconds (30), network (false), allow_host_compat (false).
+ * Result: {environment, execution_mode, exit_code, signal?, duration_ms,
+ * boot_ms, cleanup}.  A command that runs out of time fails with "timeout".
+ * Progress events ("progress" with a "phase") go to the event handler.
+ */
+int		 pyro_run_in_vm(pyro_client *client, const char *environment,
+		    const char *const *argv, const char *options_json,
+		    char **result_json, pyro_error *err);
 
 /* The VMs the caller may see: {"vms":[...]}. */
 int		 pyro_vm_list(pyro_client *client, char **result_json,

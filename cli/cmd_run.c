@@ -1,0 +1,163 @@
+/*
+ * pyro run ENV [--vcpu-count N] [--mem-mib N] [--timeout-seconds N]
+ *              [--network] [--allow-host-compat] [--json] -- COMMAND...
+ *
+ * Progress and the summary go to stderr; the command's own stdout and
+ * stderr go to ours as they arrive; our exit status is the command's (128 +
+ * signal when it was killed by one).  With --json, output is captured into
+ * one result document instead.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct run_out {
+	struct cli	*cli;
+	char		*buf[3];	/* --json: captured stdout/stderr */
+	size_t		 len[3];
+};
+
+static void
+on_output(void *arg, int fd, const void *data, size_t len)
+{
+	struct run_out	*o = arg;
+	char		*nb;
+
+	if (!o->cli->json) {
+		(void)fwrite(data, 1, len, fd == 1 ? stdout : stderr);
+		(void)fflush(fd == 1 ? stdout : stderr);
+		return;
+	}
+	/* Bounded: --json is for results, not for bulk output. */
+	if (o->len[fd] + len > 16 * 1024 * 1024)
+		return;
+	if ((nb = realloc(o->buf[fd], o->len[fd] + len + 1)) == NULL)
+		return;
+	memcpy(nb + o->len[fd], data, len);
+	o->len[fd] += len;
+	nb[o->len[fd]] = '\0';
+	o->buf[fd] = nb;
+}
+
+static void
+on_event(void *arg, const char *kind, const char *json)
+{
+	cJSON		*ev;
+	const cJSON	*it;
+
+	if (strcmp(kind, "progress") != 0 || (ev = cJSON_Parse(json)) == NULL)
+		return;
+	fprintf(stderr, "[run] phase=%s", jstr(ev, "phase", "?"));
+	if ((it = cJSON_GetObjectItem(ev, "environment")) && cJSON_IsString(it) &&
+	    strcmp(jstr(ev, "phase", ""), "create") == 0)
+		fprintf(stderr, " environment=%s", it->valuestring);
+	else if (jstr(ev, "vm_id", NULL))
+		fprintf(stderr, " vm_id=%s", jstr(ev, "vm_id", ""));
+	fprintf(stderr, "\n");
+	cJSON_Delete(ev);
+}
+
+int
+cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vcpu-count", required_argument, NULL, 'c' },
+		{ "mem-mib", required_argument, NULL, 'm' },
+		{ "timeout-seconds", required_argument, NULL, 't' },
+		{ "network", no_argument, NULL, 'n' },
+		{ "allow-host-compat", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_out	 out = { cli, { NULL }, { 0 } };
+	pyro_error	 err;
+	cJSON		*opts = cJSON_CreateObject(), *res;
+	char		*optstr, *result = NULL, *end;
+	const char	*env;
+	long		 v;
+	int		 ch, rc, code;
+
+	/* 0, not 1: glibc then also resets its permutation state. */
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+		case 'm':
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v <= 0 || v > 1000000)
+				return out_usage_error(c, "%s needs a positive "
+				    "integer", ch == 'c' ? "--vcpu-count" :
+				    ch == 'm' ? "--mem-mib" : "--timeout-seconds");
+			cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" :
+			    ch == 'm' ? "mem_mib" : "timeout_seconds", (double)v);
+			break;
+		case 'n':
+			cJSON_AddTrueToObject(opts, "network");
+			break;
+		case 'a':
+			cJSON_AddTrueToObject(opts, "allow_host_compat");
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		case 'h':
+			return cli_usage(c, 0);
+		default:
+			return cli_usage(c, 1);
+		}
+	}
+	if (argc - optind < 1)
+		return out_usage_error(c, "an environment and a command are "
+		    "required");
+	env = argv[optind++];
+	if (optind >= argc)
+		return out_usage_error(c, "no command given after --");
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	pyro_set_output_handler(cli->client, on_output, &out);
+	pyro_set_event_handler(cli->client, on_event, NULL);
+	optstr = cJSON_PrintUnformatted(opts);
+	cJSON_Delete(opts);
+	rc = pyro_run_in_vm(cli->client, env,
+	    (const char *const *)(argv + optind), optstr, &result, &err);
+	free(optstr);
+	if (rc < 0) {
+		fprintf(stderr, "[run] environment=%s error=%s\n", env,
+		    err.code);
+		return out_error(cli, &err);
+	}
+	res = cJSON_Parse(result);
+	pyro_free(result);
+	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(res, "exit_code"));
+	if (cJSON_GetObjectItem(res, "signal") != NULL)
+		code = 128 + (int)cJSON_GetNumberValue(cJSON_GetObjectItem(res,
+		    "signal"));
+	fprintf(stderr, "[run] environment=%s execution_mode=%s exit_code=%d "
+	    "duration_ms=%.0f\n", jstr(res, "environment", env),
+	    jstr(res, "execution_mode", "?"), code,
+	    cJSON_GetNumberValue(cJSON_GetObjectItem(res, "duration_ms")));
+	if (cli->json) {
+		char *text;
+
+		cJSON_AddStringToObject(res, "stdout", out.buf[1] ?
+		    out.buf[1] : "");
+		cJSON_AddStringToObject(res, "stderr", out.buf[2] ?
+		    out.buf[2] : "");
+		if ((text = cJSON_Print(res)) != NULL) {
+			printf("%s\n", text);
+			free(text);
+		}
+	}
+	free(out.buf[1]);
+	free(out.buf[2]);
+	cJSON_Delete(res);
+	return code & 0xff;
+}

@@ -1,0 +1,17 @@
+/* The curated environment catalog that ships with this release. */
+#ifndef PYRO_CATALOG_H
+#define PYRO_CATALOG_H
+
+#define PYRO_CATALOG_VERSION	"3.1.0"
+
+struct pyro_catalog_entry {
+	const char	*name;
+	const char	*description;
+};
+
+extern const struct pyro_catalog_entry pyro_catalog[];
+
+/* The entry for name, or NULL when it is not in the catalog. */
+const struct pyro_catalog_entry *pyro_catalog_find(const char *name);
+
+#endif

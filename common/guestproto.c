@@ -1,0 +1,94 @@
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "guestproto.h"
+
+/* Per type: sender, fixed payload size (or 0 with variable set). */
+static const struct {
+	uint8_t		from;
+	uint8_t		variable;	/* any size up to GP_MAXPAYLOAD */
+	uint32_t	size;		/* exact size, or minimum if variable */
+} gp_table[GP__MAX] = {
+	[GP_HELLO] = { GP_FROM_AGENT, 0, sizeof(struct gp_hello) },
+	[GP_PING] = { GP_FROM_HOST, 1, 0 },
+	[GP_PONG] = { GP_FROM_AGENT, 1, 0 },
+	[GP_EXEC] = { GP_FROM_HOST, 1, sizeof(struct gp_exec) + 2 },
+	[GP_STDOUT] = { GP_FROM_AGENT, 1, 1 },
+	[GP_STDERR] = { GP_FROM_AGENT, 1, 1 },
+	[GP_EXIT] = { GP_FROM_AGENT, 0, sizeof(struct gp_exit) },
+	[GP_KILL] = { GP_FROM_HOST, 0, 0 },
+	[GP_FLUSH] = { GP_FROM_HOST, 0, 0 },
+	[GP_FLUSHED] = { GP_FROM_AGENT, 0, 0 },
+	[GP_POWEROFF] = { GP_FROM_HOST, 0, 0 },
+};
+
+int
+gp_check(const struct gp_hdr *h, unsigned from)
+{
+	if (h->type == 0 || h->type >= GP__MAX || h->flags != 0)
+		return -EBADMSG;
+	if (!(gp_table[h->type].from & from))
+		return -EBADMSG;
+	if (h->len > GP_MAXPAYLOAD)
+		return -EBADMSG;
+	if (gp_table[h->type].variable ? h->len < gp_table[h->type].size :
+	    h->len != gp_table[h->type].size)
+		return -EBADMSG;
+	return 0;
+}
+
+void
+gp_hdr_set(struct gp_hdr *h, uint16_t type, uint32_t stream, uint32_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->stream = stream;
+	h->len = len;
+}
+
+/* Take the next NUL-terminated string from [*p, end). */
+static char *
+next_str(char **p, char *end)
+{
+	char	*s = *p, *nul;
+
+	if (s >= end || (nul = memchr(s, '\0', (size_t)(end - s))) == NULL)
+		return NULL;
+	*p = nul + 1;
+	return s;
+}
+
+int
+gp_exec_parse(uint8_t *payload, size_t len, struct gp_exec *hdr,
+    const char **cwd, char **argv, char **env)
+{
+	char		*p, *end;
+	uint32_t	 i;
+
+	if (len < sizeof(*hdr))
+		return -EBADMSG;
+	memcpy(hdr, payload, sizeof(*hdr));
+	if (hdr->argc == 0 || hdr->argc > GP_ARGS_MAX ||
+	    hdr->envc > GP_ARGS_MAX || hdr->argc + hdr->envc > GP_ARGS_MAX ||
+	    (hdr->flags & ~GP_EXEC_SHELL) != 0 ||
+	    ((hdr->flags & GP_EXEC_SHELL) && hdr->argc != 1))
+		return -EBADMSG;
+	p = (char *)payload + sizeof(*hdr);
+	end = (char *)payload + len;
+	if ((*cwd = next_str(&p, end)) == NULL || (*cwd)[0] != '/')
+		return -EBADMSG;
+	for (i = 0; i < hdr->argc; i++)
+		if ((argv[i] = next_str(&p, end)) == NULL)
+			return -EBADMSG;
+	argv[i] = NULL;
+	for (i = 0; i < hdr->envc; i++)
+		if ((env[i] = next_str(&p, end)) == NULL ||
+		    strchr(env[i], '=') == NULL || env[i][0] == '=')
+			return -EBADMSG;
+	env[i] = NULL;
+	if (p != end)
+		return -EBADMSG;	/* trailing bytes */
+	return 0;
+}

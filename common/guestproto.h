@@ -1,0 +1,90 @@
+/*
+ * The guest protocol: pyro-vmhelper <-> pyro-agent over one byte stream
+ * (a virtio-serial port under QEMU).  Every frame is a fixed header and at
+ * most GP_MAXPAYLOAD bytes; many execs share the stream, told apart by the
+ * stream id.  Control payloads are small fixed structs followed, where a
+ * type says so, by NUL-terminated strings; data payloads are raw bytes.
+ * Fixed layouts (not JSON) keep the static guest agent free of a JSON
+ * parser and make every bound explicit on both sides.
+ *
+ * Trust: the guest is the least-trusted party.  The host checks every frame
+ * from the agent with gp_check() (type known, direction, exact or bounded
+ * size) and bounds what it buffers; the agent checks the host's frames the
+ * same way.
+ */
+#ifndef PYRO_GUESTPROTO_H
+#define PYRO_GUESTPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GP_VERSION		1
+#define GP_MAXPAYLOAD		(64 * 1024)
+#define GP_PORT_NAME		"org.pyro.agent.0"
+#define GP_ARGS_MAX		4096	/* argv + env entries */
+
+struct gp_hdr {
+	uint32_t	len;		/* payload bytes */
+	uint32_t	stream;		/* 0: the channel itself */
+	uint16_t	type;
+	uint16_t	flags;
+};
+
+enum gp_type {
+	GP_HELLO = 1,	/* A->H gp_hello */
+	GP_PING,	/* H->A any bytes: echoed back as PONG */
+	GP_PONG,	/* A->H */
+	GP_EXEC,	/* H->A gp_exec + strings: cwd, argv[argc], env[envc] */
+	GP_STDOUT,	/* A->H raw */
+	GP_STDERR,	/* A->H raw */
+	GP_EXIT,	/* A->H gp_exit */
+	GP_KILL,	/* H->A empty: SIGKILL the exec's process group */
+	GP_FLUSH,	/* H->A empty: sync(2) */
+	GP_FLUSHED,	/* A->H empty */
+	GP_POWEROFF,	/* H->A empty: sync, remount / read-only, power off */
+	GP__MAX
+};
+
+#define GP_FROM_HOST	0x1
+#define GP_FROM_AGENT	0x2
+
+struct gp_hello {
+	uint32_t	version;
+	uint32_t	pid;
+	char		kernel[64];
+};
+
+#define GP_EXEC_SHELL	0x1	/* argv[0] is a string for /bin/sh -lc */
+struct gp_exec {
+	uint32_t	timeout_ms;	/* 0: none */
+	uint32_t	argc;
+	uint32_t	envc;
+	uint32_t	flags;
+	/* then cwd\0 argv[0]\0 ... env[0]\0 ... */
+};
+
+struct gp_exit {
+	int32_t		exit_code;	/* -1 when killed by a signal */
+	int32_t		signal;
+	uint32_t	timed_out;
+	int32_t		error;		/* errno when the command did not start */
+};
+
+/*
+ * Check a received frame header: `from` is the sender we accept frames from
+ * (GP_FROM_HOST in the agent, GP_FROM_AGENT in the vmhelper).  Returns 0 or
+ * -EBADMSG (unknown type, wrong direction, wrong or oversized length).
+ */
+int	gp_check(const struct gp_hdr *, unsigned from);
+/*
+ * Split the strings after a gp_exec: returns 0 and fills cwd/argv/env
+ * pointers into payload (argv and env arrays get a NULL terminator), or
+ * -EBADMSG when counts, bounds or terminators are wrong.
+ */
+int	gp_exec_parse(uint8_t *payload, size_t len, struct gp_exec *hdr,
+	    const char **cwd, char **argv, char **env);
+/* Encode a header into buf (struct layout is the wire layout, LE hosts). */
+void	gp_hdr_set(struct gp_hdr *, uint16_t type, uint32_t stream,
+	    uint32_t len);
+
+#endif

@@ -1,0 +1,506 @@
+/*
+ * pyro-agent: PID 1 of every guest.  Stage 1 (init.c) switches to the root
+ * disk; then this loop serves the host over the virtio-serial port: runs
+ * commands with their output streamed back, reaps every zombie in the
+ * guest, flushes and powers off on request.
+ *
+ * Trust: the host is trusted to ask for work (it owns this VM), but every
+ * frame is still checked (gp_check, gp_exec_parse), counts are bounded
+ * (AGENT_EXECS_MAX), and output is read in bounded chunks and written to
+ * the channel as it comes, so a flooding command is slowed by the host's
+ * reading, never buffered without bound.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "guestproto.h"
+
+#define AGENT_EXECS_MAX		64
+#define DRAIN_GRACE_MS		500
+#define DEFAULT_PATH \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+extern char	**environ;
+
+struct exec {
+	uint32_t	stream;		/* 0: slot free */
+	pid_t		pid;
+	int		out, err;	/* pipes, -1 once closed */
+	long long	deadline;	/* 0: none */
+	long long	drain_until;	/* after exit: give pipes this long */
+	int		exited;
+	int		status;
+	int		timed_out;
+};
+
+static struct exec	execs[AGENT_EXECS_MAX];
+static int		chan = -1;
+static uint8_t		rbuf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
+static size_t		rlen;
+
+static long long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+	ssize_t		 w;
+
+	while (n > 0) {
+		w = write(fd, b, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = { fd, POLLOUT, 0 };
+				(void)poll(&pfd, 1, 1000);
+				continue;
+			}
+			return -1;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+send_frame(uint16_t type, uint32_t stream, const void *p, size_t len)
+{
+	struct gp_hdr	h;
+
+	gp_hdr_set(&h, type, stream, (uint32_t)len);
+	if (write_all(chan, &h, sizeof(h)) < 0 ||
+	    (len && write_all(chan, p, len) < 0))
+		alog("pyro-agent: channel write: %s", strerror(errno));
+}
+
+static struct exec *
+exec_find(uint32_t stream)
+{
+	int	i;
+
+	for (i = 0; i < AGENT_EXECS_MAX; i++)
+		if (execs[i].stream == stream)
+			return &execs[i];
+	return NULL;
+}
+
+static void
+exec_report(struct exec *e, int error)
+{
+	struct gp_exit	x;
+
+	memset(&x, 0, sizeof(x));
+	x.error = error;
+	x.timed_out = (uint32_t)e->timed_out;
+	if (error != 0)
+		x.exit_code = 127;
+	else if (WIFEXITED(e->status))
+		x.exit_code = WEXITSTATUS(e->status);
+	else if (WIFSIGNALED(e->status)) {
+		x.exit_code = -1;
+		x.signal = WTERMSIG(e->status);
+	}
+	send_frame(GP_EXIT, e->stream, &x, sizeof(x));
+	if (e->out >= 0)
+		close(e->out);
+	if (e->err >= 0)
+		close(e->err);
+	memset(e, 0, sizeof(*e));
+	e->out = e->err = -1;
+}
+
+/* In the child: never returns.  Reports exec errors through errfd. */
+static void __attribute__((noreturn))
+exec_child(const char *cwd, char **argv, char **env, int out, int err,
+    int errfd)
+{
+	int	e, devnull;
+
+	(void)setsid();
+	if ((devnull = open("/dev/null", O_RDONLY)) >= 0)
+		(void)dup2(devnull, 0);
+	(void)dup2(out, 1);
+	(void)dup2(err, 2);
+	if (chdir(cwd) < 0)
+		goto fail;
+	/* execvp searches the PATH of the command's own environment. */
+	environ = env;
+	execvp(argv[0], argv);
+fail:
+	e = errno;
+	(void)write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
+static void
+exec_start(uint32_t stream, uint8_t *payload, size_t len)
+{
+	static char	*argv[GP_ARGS_MAX + 4], *env[GP_ARGS_MAX + 4];
+	struct gp_exec	 hdr;
+	struct exec	*e = NULL;
+	const char	*cwd;
+	int		 po[2], pe[2], ps[2], i, n, code = 0;
+	char		*shargv[4];
+	char		**av = argv;
+	pid_t		 pid;
+
+	if (stream == 0 || exec_find(stream) != NULL ||
+	    gp_exec_parse(payload, len, &hdr, &cwd, argv, env) < 0) {
+		struct gp_exit x = { 127, 0, 0, EINVAL };
+		send_frame(GP_EXIT, stream, &x, sizeof(x));
+		return;
+	}
+	for (i = 0; i < AGENT_EXECS_MAX && e == NULL; i++)
+		if (execs[i].stream == 0)
+			e = &execs[i];
+	if (e == NULL) {
+		struct gp_exit x = { 127, 0, 0, EBUSY };
+		send_frame(GP_EXIT, stream, &x, sizeof(x));
+		return;
+	}
+	if (hdr.flags & GP_EXEC_SHELL) {
+		shargv[0] = "/bin/sh";
+		shargv[1] = "-lc";
+		shargv[2] = argv[0];
+		shargv[3] = NULL;
+		av = shargv;
+	}
+	/* Defaults the host did not set. */
+	n = (int)hdr.envc;
+	for (i = 0; i < n && strncmp(env[i], "PATH=", 5) != 0; i++)
+		;
+	if (i == n)
+		env[n++] = DEFAULT_PATH;
+	for (i = 0; i < n && strncmp(env[i], "HOME=", 5) != 0; i++)
+		;
+	if (i == n)
+		env[n++] = "HOME=/root";
+	env[n] = NULL;
+
+	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+	    pipe2(ps, O_CLOEXEC) < 0) {
+		struct gp_exit x = { 127, 0, 0, errno };
+		send_frame(GP_EXIT, stream, &x, sizeof(x));
+		return;
+	}
+	if ((pid = fork()) == 0)
+		exec_child(cwd, av, env, po[1], pe[1], ps[1]);
+	close(po[1]);
+	close(pe[1]);
+	close(ps[1]);
+	e->stream = stream;
+	e->out = po[0];
+	e->err = pe[0];
+	e->pid = pid;
+	if (pid < 0)
+		code = errno;
+	else if (read(ps[0], &code, sizeof(code)) != (ssize_t)sizeof(code))
+		code = 0;	/* EOF: exec succeeded */
+	close(ps[0]);
+	(void)fcntl(e->out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(e->err, F_SETFL, O_NONBLOCK);
+	if (code != 0) {
+		if (pid > 0)
+			(void)waitpid(pid, NULL, 0);
+		exec_report(e, code);
+		return;
+	}
+	if (hdr.timeout_ms > 0)
+		e->deadline = now_ms() + hdr.timeout_ms;
+}
+
+/* Read one bounded chunk from a pipe; close it on EOF. */
+static void
+pump(struct exec *e, int *fd, uint16_t type)
+{
+	static uint8_t	buf[GP_MAXPAYLOAD];
+	ssize_t		n;
+
+	n = read(*fd, buf, sizeof(buf));
+	if (n > 0) {
+		send_frame(type, e->stream, buf, (size_t)n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close(*fd);
+	*fd = -1;
+}
+
+static void
+reap(void)
+{
+	struct exec	*e;
+	pid_t		 pid;
+	int		 status, i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < AGENT_EXECS_MAX; i++) {
+			e = &execs[i];
+			if (e->stream != 0 && e->pid == pid && !e->exited) {
+				e->exited = 1;
+				e->status = status;
+				e->drain_until = now_ms() + DRAIN_GRACE_MS;
+			}
+		}
+	}
+}
+
+static void
+kill_all(void)
+{
+	int	i;
+
+	for (i = 0; i < AGENT_EXECS_MAX; i++)
+		if (execs[i].stream != 0 && !execs[i].exited)
+			(void)kill(-execs[i].pid, SIGKILL);
+}
+
+/* Returns 1 when asked to power off. */
+static int
+handle_frame(struct gp_hdr *h, uint8_t *p)
+{
+	struct exec	*e;
+
+	switch (h->type) {
+	case GP_PING:
+		send_frame(GP_PONG, h->stream, p, h->len);
+		break;
+	case GP_EXEC:
+		exec_start(h->stream, p, h->len);
+		break;
+	case GP_KILL:
+		if ((e = exec_find(h->stream)) != NULL && !e->exited)
+			(void)kill(-e->pid, SIGKILL);
+		break;
+	case GP_FLUSH:
+		sync();
+		send_frame(GP_FLUSHED, h->stream, NULL, 0);
+		break;
+	case GP_POWEROFF:
+		return 1;
+	}
+	return 0;
+}
+
+/* Returns 1 on power-off, -1 on a protocol error (frames are dropped). */
+static int
+read_channel(void)
+{
+	struct gp_hdr	h;
+	ssize_t		n;
+	int		rc;
+
+	n = read(chan, rbuf + rlen, sizeof(rbuf) - rlen);
+	if (n <= 0) {
+		if (n == 0 || errno == EAGAIN || errno == EINTR) {
+			/* No host connected yet (or it went away). */
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		return 0;
+	}
+	rlen += (size_t)n;
+	while (rlen >= sizeof(h)) {
+		memcpy(&h, rbuf, sizeof(h));
+		if (gp_check(&h, GP_FROM_HOST) < 0) {
+			alog("pyro-agent: invalid frame from the host");
+			rlen = 0;
+			return -1;
+		}
+		if (rlen < sizeof(h) + h.len)
+			break;
+		rc = handle_frame(&h, rbuf + sizeof(h));
+		memmove(rbuf, rbuf + sizeof(h) + h.len,
+		    rlen - sizeof(h) - h.len);
+		rlen -= sizeof(h) + h.len;
+		if (rc == 1)
+			return 1;
+	}
+	return 0;
+}
+
+int
+agent_find_channel(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], name[128];
+	int		 fd = -1, tries, nfd;
+	ssize_t		 n;
+
+	for (tries = 0; tries < 500 && fd < 0; tries++) {
+		if ((d = opendir("/sys/class/virtio-ports")) != NULL) {
+			while (fd < 0 && (de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path),
+				    "/sys/class/virtio-ports/%s/name",
+				    de->d_name);
+				if ((nfd = open(path, O_RDONLY)) < 0)
+					continue;
+				n = read(nfd, name, sizeof(name) - 1);
+				close(nfd);
+				if (n <= 0)
+					continue;
+				name[n] = '\0';
+				name[strcspn(name, "\n")] = '\0';
+				if (strcmp(name, GP_PORT_NAME) != 0)
+					continue;
+				snprintf(path, sizeof(path), "/dev/%s",
+				    de->d_name);
+				fd = open(path, O_RDWR | O_CLOEXEC |
+				    O_NONBLOCK);
+			}
+			closedir(d);
+		}
+		if (fd < 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return fd;
+}
+
+int
+agent_serve(int fd)
+{
+	struct pollfd		 pfd[2 + 2 * AGENT_EXECS_MAX];
+	struct exec		*map[2 + 2 * AGENT_EXECS_MAX];
+	struct gp_hello		 hello;
+	struct utsname		 u;
+	struct signalfd_siginfo	 si;
+	sigset_t		 set;
+	int			 sfd, n, i, wait;
+	long long		 now, next;
+
+	chan = fd;
+	for (i = 0; i < AGENT_EXECS_MAX; i++)
+		execs[i].out = execs[i].err = -1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	memset(&hello, 0, sizeof(hello));
+	hello.version = GP_VERSION;
+	hello.pid = (uint32_t)getpid();
+	if (uname(&u) == 0)
+		memcpy(hello.kernel, u.release, strnlen(u.release,
+		    sizeof(hello.kernel) - 1));
+	send_frame(GP_HELLO, 0, &hello, sizeof(hello));
+
+	for (;;) {
+		n = 0;
+		pfd[n].fd = chan;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = sfd;
+		pfd[n++].events = POLLIN;
+		now = now_ms();
+		next = -1;
+		for (i = 0; i < AGENT_EXECS_MAX; i++) {
+			struct exec *e = &execs[i];
+
+			if (e->stream == 0)
+				continue;
+			if (e->deadline && now >= e->deadline && !e->exited) {
+				e->timed_out = 1;
+				e->deadline = 0;
+				(void)kill(-e->pid, SIGKILL);
+			}
+			if (e->exited && (now >= e->drain_until ||
+			    (e->out < 0 && e->err < 0))) {
+				exec_report(e, 0);
+				continue;
+			}
+			if (e->deadline && (next < 0 || e->deadline < next))
+				next = e->deadline;
+			if (e->exited && (next < 0 || e->drain_until < next))
+				next = e->drain_until;
+			if (e->out >= 0) {
+				map[n] = e;
+				pfd[n].fd = e->out;
+				pfd[n++].events = POLLIN;
+			}
+			if (e->err >= 0) {
+				map[n] = e;
+				pfd[n].fd = e->err;
+				pfd[n++].events = POLLIN;
+			}
+		}
+		wait = next < 0 ? 1000 : (int)(next - now < 0 ? 0 : next - now);
+		if (poll(pfd, (nfds_t)n, wait) < 0 && errno != EINTR)
+			continue;
+		if (pfd[1].revents & POLLIN) {
+			while (read(sfd, &si, sizeof(si)) > 0)
+				;
+			reap();
+		}
+		for (i = 2; i < n; i++) {
+			struct exec *e = map[i];
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if (pfd[i].fd == e->out)
+				pump(e, &e->out, GP_STDOUT);
+			else if (pfd[i].fd == e->err)
+				pump(e, &e->err, GP_STDERR);
+		}
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) &&
+		    read_channel() == 1) {
+			kill_all();
+			return 0;
+		}
+		reap();
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	int	fd;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "pyro-agent runs as PID 1 inside a pyro "
+		    "guest\n");
+		return 2;
+	}
+	if (access("/etc/pyro/modules", F_OK) == 0 && init_stage1() < 0)
+		init_poweroff();
+	init_stage2_mounts();
+	(void)sethostname("pyro", 4);
+	if ((fd = agent_find_channel()) < 0) {
+		alog("pyro-agent: no virtio-serial port named %s",
+		    GP_PORT_NAME);
+		init_poweroff();
+	}
+	alog("pyro-agent: serving on the host channel");
+	agent_serve(fd);
+	init_poweroff();
+}

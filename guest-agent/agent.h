@@ -1,0 +1,16 @@
+#ifndef PYRO_AGENT_H
+#define PYRO_AGENT_H
+
+#include <stdarg.h>
+
+/* init.c: stage 1, from the initramfs to the root disk. */
+int	init_stage1(void);
+int	init_stage2_mounts(void);
+void	init_poweroff(void) __attribute__((noreturn));
+void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* agent.c: serve the host channel; returns when asked to power off. */
+int	agent_serve(int chan);
+int	agent_find_channel(void);
+
+#endif

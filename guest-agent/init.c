@@ -1,0 +1,163 @@
+/*
+ * pyro-agent, stage 1.  The kernel runs us as /init from the initramfs:
+ * mount devtmpfs, proc and sysfs, load the virtio modules listed in
+ * /etc/pyro/modules (in order), wait for the root disk, mount it and switch
+ * root to it.  The same process then stays PID 1 in the guest as the agent.
+ */
+#include "config.h"
+
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define ROOT_DEV	"/dev/vda"
+#define NEWROOT		"/newroot"
+#define MODULES_LIST	"/etc/pyro/modules"
+
+void
+alog(const char *fmt, ...)
+{
+	char	buf[512];
+	va_list	ap;
+	int	fd, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* /dev/kmsg reaches the serial console with the kernel's lines. */
+	if ((fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)write(fd, buf, (size_t)n);
+		close(fd);
+	}
+}
+
+static void
+xmount(const char *src, const char *dst, const char *type, unsigned long fl,
+    const char *data)
+{
+	(void)mkdir(dst, 0755);
+	if (mount(src, dst, type, fl, data) < 0 && errno != EBUSY)
+		alog("pyro-agent: mount %s on %s: %s", type, dst,
+		    strerror(errno));
+}
+
+static void
+load_modules(void)
+{
+	FILE	*f;
+	char	 line[512];
+	int	 fd;
+
+	if ((f = fopen(MODULES_LIST, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if ((fd = open(line, O_RDONLY | O_CLOEXEC)) < 0) {
+			alog("pyro-agent: module %s: %s", line,
+			    strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) < 0 &&
+		    errno != EEXIST)
+			alog("pyro-agent: loading %s: %s", line,
+			    strerror(errno));
+		close(fd);
+	}
+	fclose(f);
+}
+
+static int
+wait_for(const char *path, int ms)
+{
+	struct timespec	ts = { 0, 10 * 1000 * 1000 };
+	int		i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+int
+init_stage1(void)
+{
+	xmount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	xmount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+	xmount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+	load_modules();
+	if (wait_for(ROOT_DEV, 10000) < 0) {
+		alog("pyro-agent: no root disk %s", ROOT_DEV);
+		return -1;
+	}
+	(void)mkdir(NEWROOT, 0755);
+	if (mount(ROOT_DEV, NEWROOT, "ext4", MS_NOATIME, NULL) < 0) {
+		alog("pyro-agent: mount %s: %s", ROOT_DEV, strerror(errno));
+		return -1;
+	}
+	/* Carry /dev over; /proc and /sys are mounted afresh below. */
+	(void)mount("/dev", NEWROOT "/dev", NULL, MS_MOVE, NULL);
+	(void)umount2("/proc", MNT_DETACH);
+	(void)umount2("/sys", MNT_DETACH);
+	if (chdir(NEWROOT) < 0 || mount(NEWROOT, "/", NULL, MS_MOVE,
+	    NULL) < 0 || chroot(".") < 0 || chdir("/") < 0) {
+		alog("pyro-agent: switch root: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+init_stage2_mounts(void)
+{
+	xmount("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	xmount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+	xmount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    NULL);
+	xmount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	    "mode=0620,ptmxmode=0666");
+	xmount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+	xmount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	(void)mkdir("/run/pyro", 0700);
+	(void)mkdir("/workspace", 0755);
+	return 0;
+}
+
+/*
+ * A clean power-off: flush, remount the root read-only so the journal is
+ * clean, then reboot(2).  QEMU runs with -no-reboot, so the reset ends it.
+ */
+void
+init_poweroff(void)
+{
+	sync();
+	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		alog("pyro-agent: remount / read-only: %s", strerror(errno));
+	sync();
+	reboot(RB_AUTOBOOT);
+	for (;;)
+		pause();
+}

@@ -1,0 +1,741 @@
+/*
+ * One VM under QEMU.  pyrod hands over the files (kernel, initramfs, the
+ * environment's rootfs, the VM's own disk) as fds, then VM_START; we copy
+ * the disk, start QEMU through the launcher, wait for the agent's hello,
+ * relay execs, and stop the VM: agent power-off, then QMP quit, then
+ * SIGKILL, each with a deadline.  The agent, console and QMP channels are
+ * socketpairs, so QEMU leaves no socket file behind on any path.
+ *
+ * Trust boundary: the guest agent's frames are checked with gp_check() and
+ * gp_exec_parse() bounds; a guest that breaks the protocol gets its VM
+ * stopped.  Output is forwarded chunk by chunk and never accumulated.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <linux/fs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include "errcode.h"
+#include "frame.h"
+#include "guestproto.h"
+#include "helper.h"
+#include "log.h"
+#include "msg.h"
+#include "vmhelper.h"
+
+#define POWEROFF_WAIT_MS	10000
+#define QUIT_WAIT_MS		3000
+
+struct vm {
+	int		 files[VM_FILE__MAX];
+	int		 launcher_sock;
+	pid_t		 qemu_pid;
+	int		 pidfd;
+	int		 agent, console, qmp;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 ready;
+	int		 stopping;	/* VM_STOP received */
+	long long	 started_ms;
+	long long	 deadline;	/* boot or stop deadline, 0: none */
+	int		 stop_stage;	/* 0 poweroff sent, 1 quit sent */
+	uint8_t		 abuf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
+	size_t		 alen;
+	char		 con[1024];	/* the console's last bytes */
+	size_t		 conlen;
+	struct pyro_msg_vm_start start;
+};
+
+static struct vm	vm;
+static pid_t		launcher_pid = -1;
+
+static long long
+mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+vm_launcher_fork(void)
+{
+	int	sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if ((launcher_pid = fork()) < 0)
+		return -errno;
+	if (launcher_pid == 0) {
+		close(sv[0]);
+		(void)close(PYRO_HELPER_FD);
+		launcher_main(sv[1]);
+	}
+	close(sv[1]);
+	vm.launcher_sock = sv[0];
+	return 0;
+}
+
+/*
+ * Copy the environment's image into the VM's disk without reading holes:
+ * a reflink where the filesystem can, else data extents only.
+ */
+static int
+copy_sparse(int src, int dst)
+{
+	struct stat	st;
+	off_t		data, hole, off;
+	ssize_t		n;
+
+	if (fstat(src, &st) < 0)
+		return -errno;
+	if (ioctl(dst, FICLONE, src) == 0)
+		return 0;
+	if (ftruncate(dst, st.st_size) < 0)
+		return -errno;
+	for (off = 0; off < st.st_size; off = hole) {
+		data = lseek(src, off, SEEK_DATA);
+		if (data < 0)
+			break;		/* ENXIO: only a hole is left */
+		hole = lseek(src, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		off = data;
+		while (off < hole) {
+			loff_t in = off, out = off;
+
+			n = copy_file_range(src, &in, dst, &out,
+			    (size_t)(hole - off), 0);
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			off += n;
+		}
+	}
+	return fsync(dst) < 0 ? -errno : 0;
+}
+
+/* Does the file behind fd hash to the manifest's hex sha256? */
+static int
+verify_part(int fd, const char *want)
+{
+	static uint8_t		buf[1 << 20];
+	struct sha256_ctx	ctx;
+	uint8_t			dg[SHA256_DIGEST_SIZE];
+	char			hex[2 * SHA256_DIGEST_SIZE + 1];
+	off_t			off = 0;
+	ssize_t			n;
+	int			i;
+
+	sha256_init(&ctx);
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		sha256_update(&ctx, (size_t)n, buf);
+		off += n;
+	}
+	if (n < 0)
+		return -errno;
+	sha256_digest(&ctx, sizeof(dg), dg);
+	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+	return strncmp(hex, want, sizeof(hex)) == 0 ? 0 : -EBADMSG;
+}
+
+static int
+add_arg(char *buf, size_t *len, uint32_t *n, const char *fmt, ...)
+{
+	va_list	ap;
+	int	k;
+
+	if (*n >= LAUNCH_ARGS_MAX)
+		return -E2BIG;
+	va_start(ap, fmt);
+	k = vsnprintf(buf + *len, LAUNCH_STRINGS_MAX - *len, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k + 1 > LAUNCH_STRINGS_MAX - *len)
+		return -E2BIG;
+	*len += (size_t)k + 1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * QEMU's command line; fds 3..7 are the disk (read-write), the agent,
+ * console and QMP channels, and the disk again read-only.
+ */
+static int
+build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
+    uint32_t *n)
+{
+	const char	*dir = s->hide[0];
+	int		 rc = 0;
+
+#define A(...) do { if (rc == 0) rc = add_arg(buf, len, n, __VA_ARGS__); } while (0)
+	A("%s", s->qemu);
+	A("-M");
+	A("microvm");
+	A("-accel");
+	A("%s", s->accel_kvm ? "kvm" : "tcg");
+	A("-cpu");
+	A("%s", s->accel_kvm ? "host" : "max");
+	A("-m");
+	A("%u", s->mem_mib);
+	A("-smp");
+	A("%u", s->vcpus);
+	A("-nodefaults");
+	A("-no-user-config");
+	A("-display");
+	A("none");
+	A("-no-reboot");
+	A("-kernel");
+	A("%s/vmlinux", dir);
+	A("-initrd");
+	A("%s/initramfs.cpio", dir);
+	A("-append");
+	A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable",
+	    s->tsc_khz);
+	A("-add-fd");
+	A("fd=3,set=1");
+	A("-add-fd");
+	A("fd=7,set=1");
+	A("-drive");
+	A("id=root,file=/dev/fdset/1,format=raw,if=none");
+	A("-device");
+	A("virtio-blk-device,drive=root");
+	A("-device");
+	A("virtio-serial-device");
+	A("-chardev");
+	A("socket,id=agent,fd=4");
+	A("-device");
+	A("virtserialport,chardev=agent,name=%s", GP_PORT_NAME);
+	A("-chardev");
+	A("socket,id=con,fd=5");
+	A("-serial");
+	A("chardev:con");
+	A("-chardev");
+	A("socket,id=qmp,fd=6");
+	A("-mon");
+	A("chardev=qmp,mode=control");
+	A("-sandbox");
+	A("on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+	    "resourcecontrol=deny");
+#undef A
+	return rc;
+}
+
+static int
+vm_launch(void)
+{
+	static struct {
+		struct launch	l;
+		char		strings[LAUNCH_STRINGS_MAX];
+	} m;
+	int		 agent[2], con[2], qmp[2], fds[LFD__MAX], rc, ro;
+	char		 self[64];
+	size_t		 len = 0;
+	struct iovec	 iov;
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(LFD__MAX * sizeof(int))];
+	} cbuf;
+	struct cmsghdr	*cm;
+
+	memset(&m.l, 0, sizeof(m.l));
+	m.l.uid = vm.uid;
+	m.l.gid = vm.gid;
+	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
+	if ((rc = build_argv(&vm.start, m.strings, &len, &m.l.nargs)) < 0)
+		return rc;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
+		return -errno;
+	/* Reopen our own disk read-only; we own it, no privilege needed. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", vm.files[VM_FILE_DISK]);
+	if ((ro = open(self, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	fds[LFD_DISK] = vm.files[VM_FILE_DISK];
+	fds[LFD_DISK_RO] = ro;
+	fds[LFD_AGENT] = agent[1];
+	fds[LFD_CONSOLE] = con[1];
+	fds[LFD_QMP] = qmp[1];
+	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
+	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
+
+	iov.iov_base = &m;
+	iov.iov_len = sizeof(m.l) + len;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cbuf, 0, sizeof(cbuf));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(LFD__MAX * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	if (sendmsg(vm.launcher_sock, &mh, 0) < 0)
+		return -errno;
+	close(agent[1]);
+	close(con[1]);
+	close(qmp[1]);
+	close(ro);
+	close(vm.launcher_sock);
+	vm.launcher_sock = -1;
+	vm.agent = agent[0];
+	vm.console = con[0];
+	vm.qmp = qmp[0];
+	/* The agent channel stays blocking: we read it only after POLLIN. */
+	(void)fcntl(vm.console, F_SETFL, O_NONBLOCK);
+	(void)fcntl(vm.qmp, F_SETFL, O_NONBLOCK);
+	vm.qemu_pid = launcher_pid;
+	vm.pidfd = (int)syscall(SYS_pidfd_open, launcher_pid, 0);
+	if (vm.pidfd < 0)
+		return -errno;
+	return 0;
+}
+
+static int
+agent_send(uint16_t type, uint32_t stream, const void *p, size_t len)
+{
+	struct gp_hdr	h;
+
+	gp_hdr_set(&h, type, stream, (uint32_t)len);
+	if (pyro_write_all(vm.agent, &h, sizeof(h)) < 0 ||
+	    (len && pyro_write_all(vm.agent, p, len) < 0))
+		return -EPIPE;
+	return 0;
+}
+
+static void
+console_keep(void)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	while (vm.console >= 0 && (n = read(vm.console, buf,
+	    sizeof(buf))) != 0) {
+		if (n < 0)
+			return;		/* EAGAIN: nothing more for now */
+		size_t k = (size_t)n;
+
+		if (k >= sizeof(vm.con)) {
+			memcpy(vm.con, buf + k - sizeof(vm.con), sizeof(vm.con));
+			vm.conlen = sizeof(vm.con);
+			continue;
+		}
+		if (vm.conlen + k > sizeof(vm.con)) {
+			size_t drop = vm.conlen + k - sizeof(vm.con);
+			memmove(vm.con, vm.con + drop, vm.conlen - drop);
+			vm.conlen -= drop;
+		}
+		memcpy(vm.con + vm.conlen, buf, k);
+		vm.conlen += k;
+	}
+	if (vm.console >= 0) {		/* EOF: QEMU is going away */
+		close(vm.console);
+		vm.console = -1;
+	}
+}
+
+static void
+qmp_drain(void)
+{
+	char	buf[4096];
+	ssize_t	n;
+
+	while ((n = read(vm.qmp, buf, sizeof(buf))) > 0)
+		;
+	if (n == 0) {
+		close(vm.qmp);
+		vm.qmp = -1;
+	}
+}
+
+/* Report the end of the VM and exit: nothing of it is left behind. */
+static void __attribute__((noreturn))
+vm_finish(int forced, int status)
+{
+	struct pyro_msg_vm_stopped	s;
+	size_t				k;
+
+	memset(&s, 0, sizeof(s));
+	s.forced = (uint32_t)forced;
+	s.unexpected = (uint32_t)!vm.stopping;
+	s.status = status;
+	console_keep();
+	k = vm.conlen < sizeof(s.console) - 1 ? vm.conlen :
+	    sizeof(s.console) - 1;
+	memcpy(s.console, vm.con + vm.conlen - k, k);
+	(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_STOPPED, 0, &s,
+	    sizeof(s), -1);
+	_exit(0);
+}
+
+static void
+qemu_reap_and_finish(int forced)
+{
+	int	status = 0;
+
+	(void)waitpid(vm.qemu_pid, &status, 0);
+	vm_finish(forced, status);
+}
+
+static void
+vm_kill_now(void)
+{
+	(void)kill(vm.qemu_pid, SIGKILL);
+	qemu_reap_and_finish(1);
+}
+
+/* Escalate: power-off was asked; then QMP quit; then SIGKILL. */
+static void
+stop_escalate(void)
+{
+	static const char cmd[] = "{\"execute\":\"qmp_capabilities\"}\n"
+	    "{\"execute\":\"quit\"}\n";
+
+	if (vm.stop_stage == 0) {
+		log_warnx("guest did not power off in time; QMP quit");
+		if (vm.qmp >= 0)
+			(void)pyro_write_all(vm.qmp, cmd, sizeof(cmd) - 1);
+		vm.stop_stage = 1;
+		vm.deadline = mono_ms() + QUIT_WAIT_MS;
+		return;
+	}
+	log_warnx("QEMU did not quit in time; SIGKILL");
+	vm_kill_now();
+}
+
+static void
+vm_stop(void)
+{
+	vm.stopping = 1;
+	if (!vm.ready || agent_send(GP_POWEROFF, 0, NULL, 0) < 0) {
+		vm.stop_stage = 0;
+		stop_escalate();
+		return;
+	}
+	vm.stop_stage = 0;
+	vm.deadline = mono_ms() + POWEROFF_WAIT_MS;
+}
+
+static int
+on_agent_frame(struct gp_hdr *h, uint8_t *p)
+{
+	switch (h->type) {
+	case GP_HELLO: {
+		struct pyro_msg_vm_ready r;
+		struct gp_hello g;
+
+		if (vm.ready)
+			return -1;
+		memcpy(&g, p, sizeof(g));
+		if (g.version != GP_VERSION)
+			return -1;
+		vm.ready = 1;
+		vm.deadline = 0;
+		memset(&r, 0, sizeof(r));
+		r.boot_ms = (uint32_t)(mono_ms() - vm.started_ms);
+		memcpy(r.kernel, g.kernel, sizeof(r.kernel) - 1);
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_READY, 0, &r,
+		    sizeof(r), -1);
+	}
+	case GP_STDOUT:
+	case GP_STDERR: {
+		static uint8_t buf[PYRO_MSG_MAXPAYLOAD];
+		struct pyro_msg_output o = { h->stream,
+		    h->type == GP_STDOUT ? 1 : 2 };
+		size_t max = PYRO_MSG_MAXPAYLOAD - sizeof(o), off = 0, k;
+
+		while (off < h->len) {
+			k = h->len - off < max ? h->len - off : max;
+			memcpy(buf, &o, sizeof(o));
+			memcpy(buf + sizeof(o), p + off, k);
+			if (pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_OUTPUT,
+			    0, buf, sizeof(o) + k, -1) < 0)
+				return -1;
+			off += k;
+		}
+		return 0;
+	}
+	case GP_EXIT: {
+		struct gp_exit x;
+		struct pyro_msg_exec_exit e;
+
+		memcpy(&x, p, sizeof(x));
+		memset(&e, 0, sizeof(e));
+		e.stream = h->stream;
+		e.exit_code = x.exit_code;
+		e.signal = x.signal;
+		e.timed_out = x.timed_out;
+		e.error = x.error;
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0, &e,
+		    sizeof(e), -1);
+	}
+	default:
+		return 0;	/* PONG, FLUSHED: nothing to relay yet */
+	}
+}
+
+static int
+read_agent(void)
+{
+	struct gp_hdr	h;
+	ssize_t		n;
+
+	n = read(vm.agent, vm.abuf + vm.alen, sizeof(vm.abuf) - vm.alen);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+	vm.alen += (size_t)n;
+	while (vm.alen >= sizeof(h)) {
+		memcpy(&h, vm.abuf, sizeof(h));
+		if (gp_check(&h, GP_FROM_AGENT) < 0) {
+			log_warnx("the guest agent broke the protocol");
+			return -1;
+		}
+		if (vm.alen < sizeof(h) + h.len)
+			break;
+		if (on_agent_frame(&h, vm.abuf + sizeof(h)) < 0)
+			return -1;
+		memmove(vm.abuf, vm.abuf + sizeof(h) + h.len,
+		    vm.alen - sizeof(h) - h.len);
+		vm.alen -= sizeof(h) + h.len;
+	}
+	return 0;
+}
+
+static int
+on_exec(struct pyro_msg *m)
+{
+	static char	*argv[GP_ARGS_MAX + 1], *env[GP_ARGS_MAX + 1];
+	static uint8_t	 copy[PYRO_MSG_MAXPAYLOAD];
+	struct gp_exec	 hdr;
+	const char	*cwd;
+	uint32_t	 stream;
+	size_t		 len = m->hdr.len - sizeof(stream);
+
+	memcpy(&stream, m->payload, sizeof(stream));
+	/* Check before forwarding: the agent must never see garbage. */
+	memcpy(copy, m->payload + sizeof(stream), len);
+	if (stream == 0 || gp_exec_parse(copy, len, &hdr, &cwd, argv,
+	    env) < 0) {
+		log_warnx("malformed exec request from pyrod");
+		return -1;
+	}
+	if (!vm.ready || vm.stopping) {
+		struct pyro_msg_exec_exit e = { stream, 127, 0, 0, EAGAIN };
+
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0,
+		    &e, sizeof(e), -1);
+	}
+	return agent_send(GP_EXEC, stream, m->payload + sizeof(stream), len);
+}
+
+static int
+on_pyrod(void)
+{
+	static struct pyro_msg	m;
+	int			rc = 0;
+
+	rc = pyro_msg_recv(PYRO_HELPER_FD, &m, PEER_VMHELPER, PEER_SUPERVISOR);
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		return -1;	/* EOF or garbage: pyrod is gone or broken */
+	switch (m.hdr.type) {
+	case PYRO_MSG_VM_FILE: {
+		struct pyro_msg_vm_file f;
+
+		memcpy(&f, m.payload, sizeof(f));
+		if (f.role == 0 || f.role >= VM_FILE__MAX ||
+		    vm.files[f.role] >= 0 || vm.qemu_pid > 0) {
+			rc = -1;
+			break;
+		}
+		vm.files[f.role] = m.fd;
+		m.fd = -1;
+		break;
+	}
+	case PYRO_MSG_VM_START: {
+		long long t0 = mono_ms();
+
+		if (vm.qemu_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
+		    vm.files[VM_FILE_INITRD] < 0 || vm.files[VM_FILE_DISK] < 0) {
+			rc = -1;
+			break;
+		}
+		memcpy(&vm.start, m.payload, sizeof(vm.start));
+		for (int k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++) {
+			vm.start.sha256[k][64] = '\0';
+			if (!(vm.start.verify_mask & (1u << k)))
+				continue;
+			if (vm.files[k] < 0 ||
+			    verify_part(vm.files[k], vm.start.sha256[k]) < 0) {
+				(void)helper_send_error(m.hdr.id,
+				    PYRO_E_ENVIRONMENT_CORRUPT, "an environment "
+				    "file does not match the sha256 in its "
+				    "manifest; rebuild it (pyro env pull)");
+				rc = -1;
+				break;
+			}
+		}
+		if (rc < 0)
+			break;
+		log_debug("verified in %lld ms", mono_ms() - t0);
+		if (vm.start.copy_rootfs) {
+			if (vm.files[VM_FILE_ROOTFS] < 0 ||
+			    (rc = copy_sparse(vm.files[VM_FILE_ROOTFS],
+			    vm.files[VM_FILE_DISK])) < 0) {
+				(void)helper_send_error(m.hdr.id, PYRO_E_IO,
+				    "copying the environment's disk: %s",
+				    strerror(rc < 0 ? -rc : EBADF));
+				rc = -1;
+				break;
+			}
+		}
+		log_debug("disk ready in %lld ms", mono_ms() - t0);
+		if ((rc = vm_launch()) < 0) {
+			(void)helper_send_error(m.hdr.id, PYRO_E_INTERNAL,
+			    "starting QEMU: %s", strerror(-rc));
+			rc = -1;
+			break;
+		}
+		vm.started_ms = mono_ms();
+		vm.deadline = vm.started_ms + vm.start.boot_timeout_ms;
+		break;
+	}
+	case PYRO_MSG_EXEC:
+		rc = on_exec(&m);
+		break;
+	case PYRO_MSG_EXEC_KILL: {
+		struct pyro_msg_stream s;
+
+		memcpy(&s, m.payload, sizeof(s));
+		if (vm.ready)
+			(void)agent_send(GP_KILL, s.stream, NULL, 0);
+		break;
+	}
+	case PYRO_MSG_VM_STOP:
+		if (vm.qemu_pid <= 0)
+			return 1;
+		vm_stop();
+		break;
+	case PYRO_MSG_PROBE: {
+		struct pyro_msg_probe_result r;
+
+		memset(&r, 0, sizeof(r));
+		r.kvm.ok = (uint32_t)probe_kvm(m.fd, r.kvm.reason,
+		    sizeof(r.kvm.reason));
+		r.tun.ok = (uint32_t)probe_tun(r.tun.reason,
+		    sizeof(r.tun.reason));
+		r.nft.ok = (uint32_t)probe_nft(r.nft.reason,
+		    sizeof(r.nft.reason));
+		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_PROBE_RESULT,
+		    m.hdr.id, &r, sizeof(r), -1);
+		break;
+	}
+	case PYRO_MSG_PING:
+		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_PONG, m.hdr.id,
+		    NULL, 0, -1);
+		break;
+	case PYRO_MSG_SHUTDOWN:
+		return 1;
+	default:
+		rc = -1;
+	}
+	if (m.fd >= 0)
+		close(m.fd);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+vm_serve(uid_t uid, gid_t gid)
+{
+	struct pollfd	pfd[5];
+	int		i, n, rc, wait;
+
+	vm.uid = uid;
+	vm.gid = gid;
+	vm.agent = vm.console = vm.qmp = vm.pidfd = -1;
+	for (i = 0; i < VM_FILE__MAX; i++)
+		vm.files[i] = -1;
+	for (;;) {
+		n = 0;
+		pfd[n].fd = PYRO_HELPER_FD;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = vm.pidfd;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = vm.agent;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = vm.console;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = vm.qmp;
+		pfd[n++].events = POLLIN;
+		wait = -1;
+		if (vm.deadline) {
+			long long left = vm.deadline - mono_ms();
+			wait = left < 0 ? 0 : (int)left;
+		}
+		rc = poll(pfd, (nfds_t)n, wait);
+		if (rc < 0 && errno != EINTR)
+			return -1;
+		if (vm.deadline && mono_ms() >= vm.deadline) {
+			vm.deadline = 0;
+			if (!vm.ready && !vm.stopping) {
+				log_warnx("the guest did not say hello in time");
+				(void)helper_send_error(0, PYRO_E_TIMEOUT,
+				    "the guest did not boot in time");
+				vm_kill_now();
+			}
+			stop_escalate();
+		}
+		if (pfd[1].revents & POLLIN)
+			qemu_reap_and_finish(vm.stop_stage > 0);
+		if (pfd[3].revents & (POLLIN | POLLHUP))
+			console_keep();
+		if (pfd[4].revents & (POLLIN | POLLHUP))
+			qmp_drain();
+		if ((pfd[2].revents & (POLLIN | POLLHUP)) && read_agent() < 0) {
+			/* A broken or vanished agent: stop the VM for good. */
+			close(vm.agent);
+			vm.agent = -1;
+			vm.ready = 0;
+			if (!vm.stopping) {
+				vm.stopping = 1;
+				vm.stop_stage = 0;
+				stop_escalate();
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+			rc = on_pyrod();
+			if (rc != 0) {
+				/* pyrod is gone or asked us to go: no VM lives on. */
+				if (vm.qemu_pid > 0)
+					vm_kill_now();
+				return rc > 0 ? 0 : -1;
+			}
+		}
+	}
+}
