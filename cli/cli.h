@@ -46,10 +46,15 @@ int	jbool(const cJSON *, const char *key);
 
 /* Commands. */
 int	cmd_run(struct cli *, const struct cmd *, int, char **);
+int	cmd_env_list(struct cli *, const struct cmd *, int, char **);
+int	cmd_env_inspect(struct cli *, const struct cmd *, int, char **);
+int	cmd_env_pull(struct cli *, const struct cmd *, int, char **);
+int	cmd_env_build(struct cli *, const struct cmd *, int, char **);
+int	cmd_env_prune(struct cli *, const struct cmd *, int, char **);
 int	cmd_doctor(struct cli *, const struct cmd *, int, char **);
-int	cmd_vm_list(struct cli *, const struct cmd *, int, char **);
-int	cmd_vm_status(struct cli *, const struct cmd *, int, char **);
-int	cmd_workspace_list(struct cli *, const struct cmd *, int, char **);
-int	cmd_workspace_status(struct cli *, const struct cmd *, int, char **);
+int	cmd_simple(struct cli *, const struct cmd *, int, char **);
+int	cmd_vm_create(struct cli *, const struct cmd *, int, char **);
+int	cmd_demo(struct cli *, const struct cmd *, int, char **);
+int	cmd_vm_exec(struct cli *, const struct cmd *, int, char **);
 
 #endif

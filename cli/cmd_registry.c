@@ -1,7 +1,12 @@
-/* pyro vm list|status, pyro workspace list|status */
+/*
+ * Commands that take no argument or one id and map to one libpyro call:
+ * vm list|status|start|stop|delete|network-info|reap-expired,
+ * workspace list|status.  One table row per command.
+ */
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -51,72 +56,70 @@ render_status(const cJSON *r)
 		    jstr(ev, "detail", ""));
 }
 
-/* Called after the libpyro call has filled res (or err). */
-static int
-finish(struct cli *cli, int rc, char *res, const pyro_error *err,
-    void (*render)(const cJSON *))
+static void
+render_deleted(const cJSON *r)
 {
+	const cJSON	*it;
+
+	if (jstr(r, "vm_id", NULL) != NULL) {
+		printf("Deleted VM %s.\n", jstr(r, "vm_id", ""));
+		return;
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "deleted"))
+		printf("Deleted VM %s (TTL expired).\n", it->valuestring);
+}
+
+static void
+render_network(const cJSON *r)
+{
+	printf("VM %s: %s\n", jstr(r, "vm_id", "?"), jstr(r, "note",
+	    cJSON_IsTrue(cJSON_GetObjectItem(r, "network")) ? "networked" :
+	    "no network"));
+}
+
+typedef int (*list_fn)(pyro_client *, char **, pyro_error *);
+typedef int (*id_fn)(pyro_client *, const char *, char **, pyro_error *);
+
+static const struct {
+	const char	*group, *name;
+	list_fn		 list;
+	id_fn		 byid;
+	void		(*render)(const cJSON *);
+} calls[] = {
+	{ "vm", "list", pyro_vm_list, NULL, render_vms },
+	{ "vm", "reap-expired", pyro_vm_reap_expired, NULL, render_deleted },
+	{ "vm", "status", NULL, pyro_vm_status, render_status },
+	{ "vm", "start", NULL, pyro_vm_start, render_status },
+	{ "vm", "stop", NULL, pyro_vm_stop, render_status },
+	{ "vm", "delete", NULL, pyro_vm_delete, render_deleted },
+	{ "vm", "network-info", NULL, pyro_vm_network_info, render_network },
+	{ "workspace", "list", pyro_workspace_list, NULL, render_workspaces },
+	{ "workspace", "status", NULL, pyro_workspace_status, render_status },
+};
+
+int
+cmd_simple(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	pyro_error	 err;
+	char		*res = NULL;
+	size_t		 k;
+	int		 rc, i;
+
+	for (k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
+		if (strcmp(calls[k].group, c->group) == 0 &&
+		    strcmp(calls[k].name, c->name) == 0)
+			break;
+	if (k == sizeof(calls) / sizeof(calls[0]))
+		return cli_usage(c, 1);
+	i = cli_simple_args(cli, c, argc, argv, calls[k].byid ? 1 : 0,
+	    calls[k].byid ? 1 : 0);
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	rc = calls[k].byid ? calls[k].byid(cli->client, argv[i], &res, &err) :
+	    calls[k].list(cli->client, &res, &err);
 	if (rc < 0)
-		return out_error(cli, err);
-	rc = out_result(cli, res, render);
+		return out_error(cli, &err);
+	rc = out_result(cli, res, calls[k].render);
 	pyro_free(res);
 	return rc;
-}
-
-int
-cmd_vm_list(struct cli *cli, const struct cmd *c, int argc, char **argv)
-{
-	pyro_error	 err;
-	char		*res = NULL;
-	int		 rc;
-
-	cli_simple_args(cli, c, argc, argv, 0, 0);
-	if (cli_connect(cli) != 0)
-		return EXIT_FAILED;
-	rc = pyro_vm_list(cli->client, &res, &err);
-	return finish(cli, rc, res, &err, render_vms);
-}
-
-int
-cmd_vm_status(struct cli *cli, const struct cmd *c, int argc, char **argv)
-{
-	pyro_error	 err;
-	char		*res = NULL;
-	int		 rc, i;
-
-	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	if (cli_connect(cli) != 0)
-		return EXIT_FAILED;
-	rc = pyro_vm_status(cli->client, argv[i], &res, &err);
-	return finish(cli, rc, res, &err, render_status);
-}
-
-int
-cmd_workspace_list(struct cli *cli, const struct cmd *c, int argc,
-    char **argv)
-{
-	pyro_error	 err;
-	char		*res = NULL;
-	int		 rc;
-
-	cli_simple_args(cli, c, argc, argv, 0, 0);
-	if (cli_connect(cli) != 0)
-		return EXIT_FAILED;
-	rc = pyro_workspace_list(cli->client, &res, &err);
-	return finish(cli, rc, res, &err, render_workspaces);
-}
-
-int
-cmd_workspace_status(struct cli *cli, const struct cmd *c, int argc,
-    char **argv)
-{
-	pyro_error	 err;
-	char		*res = NULL;
-	int		 rc, i;
-
-	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	if (cli_connect(cli) != 0)
-		return EXIT_FAILED;
-	rc = pyro_workspace_status(cli->client, argv[i], &res, &err);
-	return finish(cli, rc, res, &err, render_status);
 }

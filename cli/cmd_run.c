@@ -63,8 +63,13 @@ on_event(void *arg, const char *kind, const char *json)
 	cJSON_Delete(ev);
 }
 
-int
-cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
+/*
+ * pyro run and pyro vm exec: the same output handling; vm_id is NULL for
+ * a one-shot run.
+ */
+static int
+exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
+    int vm_exec)
 {
 	static const struct option longopts[] = {
 		{ "vcpu-count", required_argument, NULL, 'c' },
@@ -87,6 +92,8 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	/* 0, not 1: glibc then also resets its permutation state. */
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (vm_exec && ch != 't' && ch != 'j' && ch != 'h')
+			ch = '?';	/* vm exec takes only these */
 		switch (ch) {
 		case 'c':
 		case 'm':
@@ -115,8 +122,8 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		}
 	}
 	if (argc - optind < 1)
-		return out_usage_error(c, "an environment and a command are "
-		    "required");
+		return out_usage_error(c, vm_exec ? "a VM id and a command are "
+		    "required" : "an environment and a command are required");
 	env = argv[optind++];
 	if (optind >= argc)
 		return out_usage_error(c, "no command given after --");
@@ -126,12 +133,16 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	pyro_set_event_handler(cli->client, on_event, NULL);
 	optstr = cJSON_PrintUnformatted(opts);
 	cJSON_Delete(opts);
-	rc = pyro_run_in_vm(cli->client, env,
-	    (const char *const *)(argv + optind), optstr, &result, &err);
+	if (vm_exec)
+		rc = pyro_vm_exec(cli->client, env,
+		    (const char *const *)(argv + optind), optstr, &result, &err);
+	else
+		rc = pyro_run_in_vm(cli->client, env,
+		    (const char *const *)(argv + optind), optstr, &result, &err);
 	free(optstr);
 	if (rc < 0) {
-		fprintf(stderr, "[run] environment=%s error=%s\n", env,
-		    err.code);
+		fprintf(stderr, "[run] %s=%s error=%s\n", vm_exec ? "vm_id" :
+		    "environment", env, err.code);
 		return out_error(cli, &err);
 	}
 	res = cJSON_Parse(result);
@@ -160,4 +171,143 @@ cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	free(out.buf[2]);
 	cJSON_Delete(res);
 	return code & 0xff;
+}
+
+int
+cmd_run(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	return exec_common(cli, c, argc, argv, 0);
+}
+
+int
+cmd_vm_exec(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	return exec_common(cli, c, argc, argv, 1);
+}
+
+int
+cmd_vm_create(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "vcpu-count", required_argument, NULL, 'c' },
+		{ "mem-mib", required_argument, NULL, 'm' },
+		{ "ttl-seconds", required_argument, NULL, 't' },
+		{ "network", no_argument, NULL, 'n' },
+		{ "allow-host-compat", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	pyro_error	 err;
+	cJSON		*opts = cJSON_CreateObject();
+	char		*optstr, *result = NULL, *end;
+	long		 v;
+	int		 ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+		case 'm':
+		case 't':
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v <= 0 || v > 100000000)
+				return out_usage_error(c, "options take positive "
+				    "integers");
+			cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" :
+			    ch == 'm' ? "mem_mib" : "ttl_seconds", (double)v);
+			break;
+		case 'n':
+			cJSON_AddTrueToObject(opts, "network");
+			break;
+		case 'a':
+			cJSON_AddTrueToObject(opts, "allow_host_compat");
+			break;
+		case 'j':
+			cli->json = 1;
+			break;
+		case 'h':
+			return cli_usage(c, 0);
+		default:
+			return cli_usage(c, 1);
+		}
+	}
+	if (argc - optind != 1)
+		return out_usage_error(c, "one environment is required");
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	optstr = cJSON_PrintUnformatted(opts);
+	cJSON_Delete(opts);
+	rc = pyro_vm_create(cli->client, argv[optind], optstr, &result, &err);
+	free(optstr);
+	if (rc < 0)
+		return out_error(cli, &err);
+	if (cli->json)
+		rc = out_result(cli, result, NULL);
+	else {
+		cJSON *r = cJSON_Parse(result);
+
+		printf("%s\n", jstr(r, "id", "?"));
+		cJSON_Delete(r);
+		rc = EXIT_OK;
+	}
+	pyro_free(result);
+	return rc;
+}
+
+/*
+ * pyro demo: the one-shot lifecycle end to end (create, start, exec,
+ * delete) with a fixed command, printed as one JSON result.
+ */
+int
+cmd_demo(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	static const char	*const cmd[] = { "git", "--version", NULL };
+	struct run_out		 out = { cli, { NULL }, { 0 } };
+	pyro_error		 err;
+	cJSON			*res, *demo;
+	char			*result = NULL, *text;
+	int			 network = 0, i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--network") == 0)
+			network = 1;
+		else if (strcmp(argv[i], "--json") == 0)
+			;	/* the demo always prints JSON */
+		else if (strcmp(argv[i], "--help") == 0)
+			return cli_usage(c, 0);
+		else
+			return out_usage_error(c, "unexpected argument \"%s\"",
+			    argv[i]);
+	}
+	cli->json = 1;		/* capture the guest's output */
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	pyro_set_output_handler(cli->client, on_output, &out);
+	pyro_set_event_handler(cli->client, on_event, NULL);
+	if (pyro_run_in_vm(cli->client, "debian:12", cmd, network ?
+	    "{\"network\":true}" : NULL, &result, &err) < 0)
+		return out_error(cli, &err);
+	res = cJSON_Parse(result);
+	pyro_free(result);
+	demo = cJSON_CreateObject();
+	cJSON_AddStringToObject(demo, "cleanup", jstr(res, "cleanup", "?"));
+	cJSON_AddStringToObject(demo, "command", "git --version");
+	cJSON_AddStringToObject(demo, "environment", jstr(res, "environment",
+	    "debian:12"));
+	cJSON_AddStringToObject(demo, "execution_mode", jstr(res,
+	    "execution_mode", "?"));
+	cJSON_AddNumberToObject(demo, "exit_code", cJSON_GetNumberValue(
+	    cJSON_GetObjectItem(res, "exit_code")));
+	cJSON_AddStringToObject(demo, "stdout", out.buf[1] ? out.buf[1] : "");
+	if ((text = cJSON_Print(demo)) != NULL) {
+		printf("%s\n", text);
+		free(text);
+	}
+	i = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(res, "exit_code"));
+	cJSON_Delete(demo);
+	cJSON_Delete(res);
+	free(out.buf[1]);
+	free(out.buf[2]);
+	return i == 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -59,6 +59,10 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	{ PYRO_MSG_VM_STOPPED, "vm_stopped", sizeof(struct pyro_msg_vm_stopped),
 	  0, FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { S(struct pyro_msg_vm_stopped, console) } },
+	{ PYRO_MSG_GUEST_PING, "guest_ping", sizeof(struct pyro_msg_stream), 0,
+	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_GUEST_PONG, "guest_pong", sizeof(struct pyro_msg_stream), 0,
+	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

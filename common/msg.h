@@ -49,6 +49,8 @@ enum pyro_msg_type {
 	PYRO_MSG_EXEC_KILL,		/* S->vmhelper: pyro_msg_stream */
 	PYRO_MSG_VM_STOP,		/* S->vmhelper: empty */
 	PYRO_MSG_VM_STOPPED,		/* vmhelper->S: pyro_msg_vm_stopped */
+	PYRO_MSG_GUEST_PING,		/* S->vmhelper: pyro_msg_stream (seq) */
+	PYRO_MSG_GUEST_PONG,		/* vmhelper->S: pyro_msg_stream (seq) */
 	PYRO_MSG__MAX
 };
 

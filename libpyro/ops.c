@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,42 +113,130 @@ pyro_workspace_status(pyro_client *c, const char *id, char **result,
 	    args_with_id("workspace_id", id), result, err);
 }
 
+static int
+invalid(pyro_error *err, const char *msg)
+{
+	if (err) {
+		snprintf(err->code, sizeof(err->code), "invalid_argument");
+		snprintf(err->message, sizeof(err->message), "%s", msg);
+	}
+	return -1;
+}
+
+/* options_json parsed into a new object (empty when NULL), or NULL. */
+static cJSON *
+options(const char *options_json, pyro_error *err)
+{
+	cJSON	*o;
+
+	if (options_json == NULL)
+		return cJSON_CreateObject();
+	if ((o = cJSON_Parse(options_json)) == NULL || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		invalid(err, "options_json must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+static int
+set_argv(cJSON *args, const char *const *argv)
+{
+	cJSON	*arr;
+	size_t	 i;
+
+	/* Options cannot override what the typed parameters say. */
+	cJSON_DeleteItemFromObjectCaseSensitive(args, "argv");
+	cJSON_DeleteItemFromObjectCaseSensitive(args, "command");
+	arr = cJSON_AddArrayToObject(args, "argv");
+	for (i = 0; argv[i] != NULL; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
+	return 0;
+}
+
+static void
+set_str(cJSON *args, const char *key, const char *val)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(args, key);
+	cJSON_AddStringToObject(args, key, val);
+}
+
 int
 pyro_run_in_vm(pyro_client *c, const char *environment,
     const char *const *argv, const char *options_json, char **result,
     pyro_error *err)
 {
-	cJSON	*args, *arr, *opts = NULL, *it;
-	size_t	 i;
+	cJSON	*args;
 
-	if (environment == NULL || argv == NULL || argv[0] == NULL) {
-		if (err) {
-			strcpy(err->code, "invalid_argument");
-			strcpy(err->message, "an environment and a command are "
-			    "required");
-		}
+	if (environment == NULL || argv == NULL || argv[0] == NULL)
+		return invalid(err, "an environment and a command are "
+		    "required");
+	if ((args = options(options_json, err)) == NULL)
 		return -1;
-	}
-	if (options_json != NULL &&
-	    ((opts = cJSON_Parse(options_json)) == NULL ||
-	    !cJSON_IsObject(opts))) {
-		cJSON_Delete(opts);
-		if (err) {
-			strcpy(err->code, "invalid_argument");
-			strcpy(err->message, "options_json must be a JSON "
-			    "object");
-		}
-		return -1;
-	}
-	args = opts ? opts : cJSON_CreateObject();
-	/* Options cannot override what the typed parameters say. */
-	cJSON_DeleteItemFromObjectCaseSensitive(args, "environment");
-	cJSON_DeleteItemFromObjectCaseSensitive(args, "argv");
-	cJSON_DeleteItemFromObjectCaseSensitive(args, "command");
-	cJSON_AddStringToObject(args, "environment", environment);
-	arr = cJSON_AddArrayToObject(args, "argv");
-	for (i = 0; argv[i] != NULL; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));
-	(void)it;
+	set_str(args, "environment", environment);
+	set_argv(args, argv);
 	return call_obj(c, "vm.run", args, result, err);
+}
+
+int
+pyro_vm_create(pyro_client *c, const char *environment,
+    const char *options_json, char **result, pyro_error *err)
+{
+	cJSON	*args;
+
+	if (environment == NULL)
+		return invalid(err, "an environment is required");
+	if ((args = options(options_json, err)) == NULL)
+		return -1;
+	set_str(args, "environment", environment);
+	return call_obj(c, "vm.create", args, result, err);
+}
+
+int
+pyro_vm_exec(pyro_client *c, const char *id, const char *const *argv,
+    const char *options_json, char **result, pyro_error *err)
+{
+	cJSON	*args;
+
+	if (id == NULL || argv == NULL || argv[0] == NULL)
+		return invalid(err, "a VM id and a command are required");
+	if ((args = options(options_json, err)) == NULL)
+		return -1;
+	set_str(args, "vm_id", id);
+	set_argv(args, argv);
+	return call_obj(c, "vm.exec", args, result, err);
+}
+
+int
+pyro_vm_start(pyro_client *c, const char *id, char **result, pyro_error *err)
+{
+	return call_obj(c, "vm.start", args_with_id("vm_id", id), result, err);
+}
+
+int
+pyro_vm_stop(pyro_client *c, const char *id, char **result, pyro_error *err)
+{
+	return call_obj(c, "vm.stop", args_with_id("vm_id", id), result, err);
+}
+
+int
+pyro_vm_delete(pyro_client *c, const char *id, char **result,
+    pyro_error *err)
+{
+	return call_obj(c, "vm.delete", args_with_id("vm_id", id), result,
+	    err);
+}
+
+int
+pyro_vm_network_info(pyro_client *c, const char *id, char **result,
+    pyro_error *err)
+{
+	return call_obj(c, "vm.network_info", args_with_id("vm_id", id),
+	    result, err);
+}
+
+int
+pyro_vm_reap_expired(pyro_client *c, char **result, pyro_error *err)
+{
+	return call_obj(c, "vm.reap_expired", NULL, result, err);
 }

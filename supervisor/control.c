@@ -59,6 +59,14 @@ static const struct op {
 	{ "workspace.list",	op_workspace_list },
 	{ "workspace.status",	op_workspace_status },
 	{ "vm.run",		op_vm_run },
+	{ "vm.create",		op_vm_create },
+	{ "vm.start",		op_vm_start },
+	{ "vm.exec",		op_vm_exec },
+	{ "vm.stop",		op_vm_stop },
+	{ "vm.delete",		op_vm_delete },
+	{ "vm.network_info",	op_vm_network_info },
+	{ "vm.reap_expired",	op_vm_reap_expired },
+	{ "vm.ping",		op_vm_ping },
 	{ NULL, NULL }
 };
 

@@ -275,6 +275,7 @@ main(int argc, char *argv[])
 	if ((n = store_recover()) > 0)
 		log_info("marked %d record(s) stopped after the restart", n);
 
+	vm_reaper_start();
 	write_pidfile(conf.pid_file);
 	/* The socket is listening: clients may connect once the parent exits. */
 	detach_done(ready_fd);

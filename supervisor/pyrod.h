@@ -121,6 +121,8 @@ const char	*rec_state(const struct record *);
 void		 rec_set_state(struct record *, const char *state,
 		    const char *event, const char *detail);
 const char	*rec_kind_name(enum rec_kind);
+/* Root sees every record; anyone else only their own. */
+int		 rec_visible(const struct record *, uid_t);
 int		 store_recover(void);
 /* Open a file in the record's directory (created if needed). */
 int		 store_openat(struct record *, const char *name, int flags,
@@ -148,6 +150,38 @@ int		 env_open(const char *name, const char *cache, struct env *,
 		    struct pyro_status *);
 void		 env_close(struct env *);
 void		 env_mark_verified(const struct env *, uint32_t mask);
+
+/* vmi.c: a live VM instance (helper + QEMU) bound to a record. */
+enum vmi_state {
+	VMI_BOOTING,
+	VMI_RUNNING,
+	VMI_STOPPING,
+};
+struct vmi;
+struct pyro_msg_exec_exit;
+struct vmi_ops {
+	void	(*on_ready)(struct vmi *, uint32_t boot_ms, void *arg);
+	void	(*on_output)(struct vmi *, uint32_t stream, int which,
+		    const uint8_t *data, size_t len, void *arg);
+	void	(*on_exit)(struct vmi *, const struct pyro_msg_exec_exit *,
+		    void *arg);
+	void	(*on_pong)(struct vmi *, uint32_t seq, void *arg);
+	/* Exactly once: the helper and QEMU are gone (err NULL if clean). */
+	void	(*on_gone)(struct vmi *, const struct pyro_status *err,
+		    int forced, void *arg);
+};
+/* Takes env's fds and disk. */
+struct vmi	*vmi_start(struct record *, struct env *, int disk,
+		    int copy_rootfs, const struct vmi_ops *, void *arg,
+		    struct pyro_status *);
+struct vmi	*vmi_find(const struct record *);
+void		*vmi_arg(const struct vmi *);
+enum vmi_state	 vmi_state(const struct vmi *);
+/* Returns the exec's stream id, 0 on failure. */
+uint32_t	 vmi_exec(struct vmi *, const uint8_t *gp_exec, size_t len);
+void		 vmi_kill_exec(struct vmi *, uint32_t stream);
+int		 vmi_ping(struct vmi *, uint32_t seq);
+void		 vmi_stop(struct vmi *);
 
 /* host.c: facts about this host, read once. */
 unsigned	 host_tsc_khz(void);
@@ -190,5 +224,14 @@ void	op_vm_status(struct request *, const cJSON *args);
 void	op_workspace_list(struct request *, const cJSON *args);
 void	op_workspace_status(struct request *, const cJSON *args);
 void	op_vm_run(struct request *, const cJSON *args);
+void	op_vm_create(struct request *, const cJSON *args);
+void	op_vm_start(struct request *, const cJSON *args);
+void	op_vm_exec(struct request *, const cJSON *args);
+void	op_vm_stop(struct request *, const cJSON *args);
+void	op_vm_delete(struct request *, const cJSON *args);
+void	op_vm_network_info(struct request *, const cJSON *args);
+void	op_vm_reap_expired(struct request *, const cJSON *args);
+void	op_vm_ping(struct request *, const cJSON *args);
+void	vm_reaper_start(void);
 
 #endif

@@ -48,6 +48,12 @@ static const char *live_states[] = {
 	"creating", "starting", "running", "stopping", "resetting", NULL
 };
 
+int
+rec_visible(const struct record *r, uid_t uid)
+{
+	return uid == 0 || r->owner == uid;
+}
+
 const char *
 rec_kind_name(enum rec_kind k)
 {

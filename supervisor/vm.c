@@ -1,19 +1,25 @@
 /*
- * One-shot runs (`pyro run`, op "vm.run"): create a VM record, give a fresh
- * pyro-vmhelper the environment's files and a new disk, wait for the guest,
- * run one command with its output streamed to the client as events, stop
- * the VM and delete everything: record, disk, helper, QEMU.  Every path
- * (success, failure, timeout, a helper that dies, a client that leaves)
- * ends in run_finish(), which replies at most once and cleans up.
+ * VM operations.  A VM is a record (vms/<id>/vm.json, its disk next to it)
+ * plus, while it runs, a vmi (vmi.c).  One-shot runs (`vm.run`) chain
+ * create, start, exec and delete; the lifecycle ops expose the steps:
+ *
+ *	created --start--> starting --ready--> running --stop--> stopped
+ *	   any --delete--> (gone);  running --exec--> (exec, then deleted)
+ *	a VM whose helper or guest dies unexpectedly is "failed".
+ *
+ * Every VM has a TTL (default 600 s); pyrod deletes VMs past it by itself
+ * every few seconds, and `vm.reap-expired` does it on demand.  One request
+ * at a time may act on a VM; others get "busy".
  */
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nettle/base64.h>
@@ -23,348 +29,326 @@
 #include "path.h"
 #include "pyrod.h"
 
-#define BOOT_TIMEOUT_MS		60000
-#define STOP_GRACE_MS		30000
 #define RUN_TIMEOUT_MAX		86400
+#define TTL_DEFAULT		600
+#define TTL_MAX			(30 * 86400)
+#define REAP_INTERVAL_MS	5000
 
-enum run_phase {
-	RUN_BOOT,
-	RUN_EXEC,
-	RUN_STOP,
-	RUN_DONE,
+/* What a live VM is doing for which request. */
+enum vm_job {
+	JOB_NONE,
+	JOB_RUN,	/* one-shot: boot, exec, delete */
+	JOB_START,
+	JOB_EXEC,	/* then delete */
+	JOB_STOP,
+	JOB_DELETE,
+	JOB_PING,
 };
 
-struct run {
-	struct request		*rq;
+struct vmctx {
 	struct record		*rec;
-	struct helper		*h;
-	struct env		 env;
-	int			 disk;
-	enum run_phase		 phase;
-	long long		 t0;
-	uint32_t		 boot_ms;
-	uint8_t			*exec_msg;
+	struct vmi		*v;
+	struct request		*rq;
+	enum vm_job		 job;
+	uint8_t			*exec;		/* gp_exec payload */
 	size_t			 exec_len;
+	uint32_t		 stream;
+	int			 timeout_s;
 	int			 have_exit;
 	struct pyro_msg_exec_exit exit;
-	int			 failed;
-	struct pyro_status	 err;
-	int			 timeout_s;
-	struct timer		*timer;
+	uint32_t		 boot_ms;
+	long long		 t0;
+	int			 delete_after;
+	int			 reaped;	/* TTL expiry, not a request */
+	long long		 t0_us;
 };
 
-static void	run_stop_vm(struct run *);
+static long long
+now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct timer	*reap_timer;
 
 static cJSON *
-progress(const char *phase)
+progress(const char *phase, const struct vmctx *c)
 {
 	cJSON	*o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "phase", phase);
+	cJSON_AddStringToObject(o, "vm_id", c->rec->id);
 	return o;
 }
 
 static void
-run_fail(struct run *r, enum pyro_err code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-run_fail(struct run *r, enum pyro_err code, const char *fmt, ...)
+emit(struct vmctx *c, const char *kind, cJSON *ev)
 {
-	va_list	ap;
+	if (c->rq != NULL)
+		ctl_event(c->rq, kind, ev);
+	else
+		cJSON_Delete(ev);
+}
 
-	if (r->failed)
-		return;
-	r->failed = 1;
-	r->err.code = code;
-	va_start(ap, fmt);
-	vsnprintf(r->err.message, sizeof(r->err.message), fmt, ap);
-	va_end(ap);
+static const char *
+rec_env(const struct record *r)
+{
+	const cJSON	*e = cJSON_GetObjectItem(r->doc, "environment");
+
+	return cJSON_IsString(e) ? e->valuestring : "";
 }
 
 static void
-run_free(struct run *r)
+ctx_free(struct vmctx *c)
 {
-	timer_cancel(r->timer);
-	env_close(&r->env);
-	if (r->disk >= 0)
-		close(r->disk);
-	free(r->exec_msg);
-	free(r);
+	free(c->exec);
+	free(c);
 }
 
-/* The helper is gone: reply (if anyone listens) and delete everything. */
+/* Reply to the pending request, if any is still there. */
 static void
-run_finish(struct run *r)
+finish_ok(struct vmctx *c, cJSON *res)
 {
-	cJSON	*res;
+	if (c->rq != NULL) {
+		c->rq->cancel = NULL;
+		ctl_reply_ok(c->rq, res);
+		c->rq = NULL;
+	} else
+		cJSON_Delete(res);
+}
 
-	r->phase = RUN_DONE;
-	if (r->rec != NULL) {
-		store_remove(r->rec);
-		r->rec = NULL;
+static void
+finish_err(struct vmctx *c, const struct pyro_status *st)
+{
+	if (c->rq != NULL) {
+		c->rq->cancel = NULL;
+		ctl_reply_status(c->rq, st);
+		c->rq = NULL;
 	}
-	if (r->rq != NULL) {
-		r->rq->cancel = NULL;
-		if (r->failed)
-			ctl_reply_status(r->rq, &r->err);
-		else if (!r->have_exit)
-			ctl_reply_err(r->rq, PYRO_E_INTERNAL,
-			    "the VM stopped without a result");
-		else if (r->exit.timed_out)
-			ctl_reply_err(r->rq, PYRO_E_TIMEOUT, "the command ran "
-			    "longer than %d s and was killed; the VM was "
-			    "deleted", r->timeout_s);
-		else if (r->exit.error != 0)
-			ctl_reply_err(r->rq, PYRO_E_INVALID_ARGUMENT,
-			    "the command could not start in the guest: %s",
-			    strerror(r->exit.error));
+}
+
+static cJSON *
+exec_result(struct vmctx *c)
+{
+	cJSON	*res = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(res, "vm_id", c->rec->id);
+	cJSON_AddStringToObject(res, "environment", rec_env(c->rec));
+	cJSON_AddStringToObject(res, "execution_mode", "guest_serial");
+	cJSON_AddNumberToObject(res, "exit_code", c->exit.exit_code);
+	if (c->exit.signal != 0)
+		cJSON_AddNumberToObject(res, "signal", c->exit.signal);
+	cJSON_AddNumberToObject(res, "duration_ms", (double)(now_ms() - c->t0));
+	if (c->boot_ms)
+		cJSON_AddNumberToObject(res, "boot_ms", c->boot_ms);
+	cJSON_AddStringToObject(res, "cleanup", "deleted");
+	return res;
+}
+
+/* The exec's outcome as a reply, given the VM is gone (deleted). */
+static void
+finish_exec(struct vmctx *c, const struct pyro_status *gone_err)
+{
+	struct pyro_status	st;
+
+	if (!c->have_exit) {
+		if (gone_err != NULL)
+			finish_err(c, gone_err);
 		else {
-			res = cJSON_CreateObject();
-			cJSON_AddStringToObject(res, "environment",
-			    r->env.name);
-			cJSON_AddStringToObject(res, "execution_mode",
-			    "guest_serial");
-			cJSON_AddNumberToObject(res, "exit_code",
-			    r->exit.exit_code);
-			if (r->exit.signal != 0)
-				cJSON_AddNumberToObject(res, "signal",
-				    r->exit.signal);
-			cJSON_AddNumberToObject(res, "duration_ms",
-			    (double)(now_ms() - r->t0));
-			cJSON_AddNumberToObject(res, "boot_ms", r->boot_ms);
-			cJSON_AddStringToObject(res, "cleanup", "deleted");
-			ctl_reply_ok(r->rq, res);
+			pyro_fail(&st, PYRO_E_INTERNAL, "the VM stopped "
+			    "without a result");
+			finish_err(c, &st);
 		}
-		r->rq = NULL;
-	}
-	run_free(r);
+	} else if (c->exit.timed_out) {
+		pyro_fail(&st, PYRO_E_TIMEOUT, "the command ran longer than "
+		    "%d s and was killed; the VM was deleted", c->timeout_s);
+		finish_err(c, &st);
+	} else if (c->exit.error != 0) {
+		pyro_fail(&st, PYRO_E_INVALID_ARGUMENT, "the command could not "
+		    "start in the guest: %s", strerror(c->exit.error));
+		finish_err(c, &st);
+	} else
+		finish_ok(c, exec_result(c));
 }
 
 static void
-run_timeout(void *arg)
+vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 {
-	struct run	*r = arg;
+	struct vmctx	*c = arg;
+	cJSON		*ev;
 
-	r->timer = NULL;
-	run_fail(r, PYRO_E_TIMEOUT, "the VM did not finish in time; it was "
-	    "killed and deleted");
-	if (r->h != NULL)
-		helper_kill(r->h, "run deadline passed");
-}
-
-static void
-run_stop_vm(struct run *r)
-{
-	if (r->phase >= RUN_STOP || r->h == NULL)
+	c->boot_ms = boot_ms;
+	rec_set_state(c->rec, "running", "started", NULL);
+	(void)store_save(c->rec);
+	ev = progress("start", c);
+	cJSON_AddNumberToObject(ev, "boot_ms", boot_ms);
+	emit(c, "progress", ev);
+	if (c->job == JOB_START) {
+		c->job = JOB_NONE;
+		finish_ok(c, cJSON_Duplicate(c->rec->doc, 1));
 		return;
-	r->phase = RUN_STOP;
-	if (r->rec != NULL) {
-		rec_set_state(r->rec, "stopping", "stop", NULL);
-		(void)store_save(r->rec);
 	}
-	if (helper_send(r->h, PYRO_MSG_VM_STOP, NULL, 0, -1) < 0)
-		helper_kill(r->h, "cannot ask it to stop");
-	timer_cancel(r->timer);
-	r->timer = timer_add(STOP_GRACE_MS, run_timeout, r);
+	if (c->job == JOB_RUN) {
+		if ((c->stream = vmi_exec(v, c->exec, c->exec_len)) == 0) {
+			vmi_stop(v);
+			return;
+		}
+		emit(c, "progress", progress("execute", c));
+	}
 }
 
 static void
-run_cancel(struct request *rq)
+vm_on_output(struct vmi *v, uint32_t stream, int which, const uint8_t *data,
+    size_t len, void *arg)
 {
-	struct run	*r = rq->ctx;
-
-	/* The client left (Ctrl-C): nobody gets a reply; the VM goes. */
-	r->rq = NULL;
-	run_fail(r, PYRO_E_INTERNAL, "cancelled");
-	run_stop_vm(r);
-}
-
-static void
-send_output(struct run *r, const struct pyro_msg *m)
-{
-	struct pyro_msg_output		 o;
+	struct vmctx			*c = arg;
 	struct base64_encode_ctx	 b64;
-	size_t				 n = m->hdr.len - sizeof(o), k;
 	char				*text;
+	size_t				 k;
 	cJSON				*ev;
 
-	memcpy(&o, m->payload, sizeof(o));
-	if (r->rq == NULL || o.which < 1 || o.which > 2)
+	if (c->rq == NULL || stream != c->stream)
 		return;
-	if ((text = malloc(BASE64_ENCODE_LENGTH(n) +
+	if ((text = malloc(BASE64_ENCODE_LENGTH(len) +
 	    BASE64_ENCODE_FINAL_LENGTH + 1)) == NULL)
 		return;
 	base64_encode_init(&b64);
-	k = base64_encode_update(&b64, text, n, m->payload + sizeof(o));
+	k = base64_encode_update(&b64, text, len, data);
 	k += base64_encode_final(&b64, text + k);
 	text[k] = '\0';
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "data_b64", text);
 	free(text);
-	ctl_event(r->rq, o.which == 1 ? "stdout" : "stderr", ev);
+	ctl_event(c->rq, which == 1 ? "stdout" : "stderr", ev);
 }
 
 static void
-run_msg(struct helper *h, struct pyro_msg *m, void *arg)
+vm_on_exit(struct vmi *v, const struct pyro_msg_exec_exit *x, void *arg)
 {
-	struct run	*r = arg;
+	struct vmctx	*c = arg;
 
-	switch (m->hdr.type) {
-	case PYRO_MSG_VM_READY: {
-		struct pyro_msg_vm_ready ready;
-		cJSON *ev;
+	if (x->stream != c->stream || c->have_exit)
+		return;
+	c->exit = *x;
+	c->have_exit = 1;
+	/* vm.exec and one-shot runs clean up after their one command. */
+	c->delete_after = 1;
+	rec_set_state(c->rec, "stopping", "stop", "after its command");
+	(void)store_save(c->rec);
+	vmi_stop(v);
+}
 
-		if (r->phase != RUN_BOOT) {
-			helper_kill(h, "said ready twice");
-			return;
+static void
+vm_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
+    void *arg)
+{
+	struct vmctx	*c = arg;
+	enum vm_job	 job = c->job;
+
+	c->v = NULL;
+	if (c->delete_after || job == JOB_DELETE || job == JOB_RUN) {
+		if (job == JOB_RUN || job == JOB_EXEC)
+			finish_exec(c, err);
+		else if (job == JOB_DELETE) {
+			cJSON *res = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(res, "vm_id", c->rec->id);
+			cJSON_AddBoolToObject(res, "deleted", 1);
+			finish_ok(c, res);
 		}
-		memcpy(&ready, m->payload, sizeof(ready));
-		r->boot_ms = ready.boot_ms;
-		env_mark_verified(&r->env, r->env.verify_mask);
-		rec_set_state(r->rec, "running", "started", NULL);
-		(void)store_save(r->rec);
-		ev = progress("start");
-		cJSON_AddStringToObject(ev, "vm_id", r->rec->id);
-		cJSON_AddNumberToObject(ev, "boot_ms", ready.boot_ms);
-		if (r->rq)
-			ctl_event(r->rq, "progress", ev);
-		else
-			cJSON_Delete(ev);
-		r->phase = RUN_EXEC;
-		if (helper_send(h, PYRO_MSG_EXEC, r->exec_msg, r->exec_len,
-		    -1) < 0) {
-			helper_kill(h, "cannot send the command");
-			return;
-		}
-		ev = progress("execute");
-		cJSON_AddStringToObject(ev, "vm_id", r->rec->id);
-		if (r->rq)
-			ctl_event(r->rq, "progress", ev);
-		else
-			cJSON_Delete(ev);
+		if (c->reaped)
+			log_info("vm %s: TTL expired; deleted", c->rec->id);
+		store_remove(c->rec);
+		ctx_free(c);
 		return;
 	}
-	case PYRO_MSG_EXEC_OUTPUT:
-		if (r->phase == RUN_EXEC)
-			send_output(r, m);
-		return;
-	case PYRO_MSG_EXEC_EXIT:
-		if (r->phase != RUN_EXEC || r->have_exit)
-			return;
-		memcpy(&r->exit, m->payload, sizeof(r->exit));
-		r->have_exit = 1;
-		run_stop_vm(r);
-		return;
-	case PYRO_MSG_ERROR: {
-		const struct pyro_msg_error *e = (const void *)m->payload;
-		enum pyro_err code = (e->err > 0 && e->err < PYRO_E__MAX) ?
-		    (enum pyro_err)e->err : PYRO_E_INTERNAL;
+	if (err != NULL && job != JOB_STOP) {
+		rec_set_state(c->rec, "failed", "failed", err->message);
+		(void)store_save(c->rec);
+		finish_err(c, err);
+	} else {
+		rec_set_state(c->rec, "stopped", forced ? "killed" : "stopped",
+		    forced ? "forced after the guest did not power off" : NULL);
+		(void)store_save(c->rec);
+		finish_ok(c, cJSON_Duplicate(c->rec->doc, 1));
+	}
+	ctx_free(c);
+}
 
-		if (code == PYRO_E_TIMEOUT && r->phase == RUN_BOOT)
-			code = PYRO_E_GUEST_BOOT_FAILED;
-		run_fail(r, code, "%s", e->message);
-		return;
-	}
-	case PYRO_MSG_VM_STOPPED: {
-		struct pyro_msg_vm_stopped s;
+static void
+vm_on_pong(struct vmi *v, uint32_t seq, void *arg)
+{
+	struct vmctx	*c = arg;
+	cJSON		*res;
 
-		memcpy(&s, m->payload, sizeof(s));
-		if (s.unexpected && !r->failed)
-			run_fail(r, r->phase == RUN_BOOT ?
-			    PYRO_E_GUEST_BOOT_FAILED : PYRO_E_INTERNAL,
-			    "the VM stopped unexpectedly%s%s",
-			    s.console[0] ? "; console: " : "", s.console);
-		if (s.forced)
-			log_info("vm %s: forced to stop", r->rec ?
-			    r->rec->id : "?");
-		helper_shutdown(h);
+	if (c->job != JOB_PING || seq != c->stream)
 		return;
-	}
-	default:
-		helper_kill(h, "sent an unexpected message");
+	c->job = JOB_NONE;
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "vm_id", c->rec->id);
+	cJSON_AddNumberToObject(res, "rtt_us", (double)(now_us() - c->t0_us));
+	finish_ok(c, res);
+}
+
+static const struct vmi_ops vm_ops = {
+	vm_on_ready, vm_on_output, vm_on_exit, vm_on_pong, vm_on_gone
+};
+
+/* A client that leaves: one-shot runs and execs still clean up. */
+static void
+vm_cancel(struct request *rq)
+{
+	struct vmctx	*c = rq->ctx;
+
+	c->rq = NULL;
+	if ((c->job == JOB_RUN || c->job == JOB_EXEC) && c->v != NULL) {
+		c->delete_after = 1;
+		vmi_stop(c->v);
 	}
 }
 
 static void
-run_ready(struct helper *h, void *arg)
+attach(struct vmctx *c, struct request *rq, enum vm_job job)
 {
-	struct run			*r = arg;
-	struct pyro_msg_vm_start	 s;
-	struct pyro_msg_vm_file		 f;
-	char				*slash;
-	int				 k;
-
-	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
-		f.role = (uint32_t)k;
-		if (helper_send(h, PYRO_MSG_VM_FILE, &f, sizeof(f),
-		    k == VM_FILE_DISK ? r->disk : r->env.fd[k]) < 0) {
-			helper_kill(h, "cannot pass the VM's files");
-			return;
-		}
-	}
-	memset(&s, 0, sizeof(s));
-	s.mem_mib = r->rec ? (uint32_t)cJSON_GetObjectItem(r->rec->doc,
-	    "mem_mib")->valuedouble : 1024;
-	s.vcpus = (uint32_t)cJSON_GetObjectItem(r->rec->doc,
-	    "vcpu_count")->valuedouble;
-	s.accel_kvm = host_kvm_usable() == 1;
-	s.boot_timeout_ms = BOOT_TIMEOUT_MS;
-	s.tsc_khz = host_tsc_khz();
-	s.copy_rootfs = 1;
-	s.verify_mask = r->env.verify_mask;
-	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
-		memcpy(s.sha256[k], r->env.sha256[k], sizeof(s.sha256[k]));
-	host_find_exe(conf.qemu_path, "qemu-system-x86_64", s.qemu,
-	    sizeof(s.qemu));
-	/* QEMU sees neither the state directory nor pyrod's run dir. */
-	pyro_strlcpy(s.hide[0], conf.state_dir, sizeof(s.hide[0]));
-	pyro_strlcpy(s.hide[1], conf.socket_path, sizeof(s.hide[1]));
-	if ((slash = strrchr(s.hide[1], '/')) != NULL && slash != s.hide[1])
-		*slash = '\0';
-	else
-		s.hide[1][0] = '\0';
-	if (helper_send(h, PYRO_MSG_VM_START, &s, sizeof(s), -1) < 0)
-		helper_kill(h, "cannot start the VM");
-	/* The VM helper holds the files now. */
-	env_close(&r->env);
-	close(r->disk);
-	r->disk = -1;
+	c->rq = rq;
+	c->job = job;
+	c->t0 = now_ms();
+	rq->ctx = c;
+	rq->cancel = vm_cancel;
 }
 
-static void
-run_exit(struct helper *h, const char *why, void *arg)
-{
-	struct run	*r = arg;
-
-	r->h = NULL;
-	if (r->phase != RUN_STOP && !r->failed)
-		run_fail(r, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s; the VM "
-		    "was deleted", why);
-	run_finish(r);
-}
-
-static const struct helper_ops run_ops = { run_msg, run_ready, run_exit };
-
-/* Encode the guest exec request: u32 stream, gp_exec, strings. */
+/* The guest exec request: gp_exec, then cwd, argv (or one shell string). */
 static int
-build_exec(struct run *r, const cJSON *argv, const char *command,
-    long long timeout_s, struct pyro_status *st)
+build_exec(struct vmctx *c, const cJSON *args, struct pyro_status *st)
 {
 	struct gp_exec	 g;
-	const cJSON	*it;
-	size_t		 len = sizeof(uint32_t) + sizeof(g), n;
-	uint32_t	 stream = 1;
+	const cJSON	*argv, *it;
+	const char	*command;
+	long long	 timeout = 30;
+	size_t		 len = sizeof(g) + sizeof(PYRO_GUEST_WORKDIR), n;
 	uint8_t		*p;
 
+	if (arg_string(args, "command", 0, PYRO_MSG_MAXPAYLOAD, &command,
+	    st) < 0 || arg_int(args, "timeout_seconds", 0, 1,
+	    RUN_TIMEOUT_MAX, &timeout, st) < 0)
+		return -1;
+	argv = cJSON_GetObjectItemCaseSensitive(args, "argv");
+	if ((argv == NULL) == (command == NULL))
+		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT, "give exactly "
+		    "one of \"argv\" (an array) and \"command\" (a string)");
 	memset(&g, 0, sizeof(g));
-	g.timeout_ms = (uint32_t)(timeout_s * 1000);
-	len += sizeof(PYRO_GUEST_WORKDIR);
+	g.timeout_ms = (uint32_t)(timeout * 1000);
 	if (command != NULL) {
 		g.argc = 1;
 		g.flags = GP_EXEC_SHELL;
 		len += strlen(command) + 1;
 	} else {
+		if (!cJSON_IsArray(argv))
+			return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
+			    "argument \"argv\" must be an array of strings");
 		cJSON_ArrayForEach(it, argv) {
 			if (!cJSON_IsString(it))
 				return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
@@ -378,14 +362,13 @@ build_exec(struct run *r, const cJSON *argv, const char *command,
 			    "argument \"argv\" must hold 1 to %d strings",
 			    GP_ARGS_MAX);
 	}
-	if (len > PYRO_MSG_MAXPAYLOAD)
+	if (len + 4 > PYRO_MSG_MAXPAYLOAD)
 		return pyro_fail(st, PYRO_E_LIMIT_EXCEEDED, "the command line "
 		    "is longer than %d bytes", PYRO_MSG_MAXPAYLOAD - 64);
-	if ((p = r->exec_msg = malloc(len)) == NULL)
+	if ((p = c->exec = malloc(len)) == NULL)
 		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
-	memcpy(p, &stream, sizeof(stream));
-	memcpy(p + sizeof(stream), &g, sizeof(g));
-	n = sizeof(stream) + sizeof(g);
+	memcpy(p, &g, sizeof(g));
+	n = sizeof(g);
 	memcpy(p + n, PYRO_GUEST_WORKDIR, sizeof(PYRO_GUEST_WORKDIR));
 	n += sizeof(PYRO_GUEST_WORKDIR);
 	if (command != NULL) {
@@ -397,107 +380,412 @@ build_exec(struct run *r, const cJSON *argv, const char *command,
 			    strlen(it->valuestring) + 1);
 			n += strlen(it->valuestring) + 1;
 		}
-	r->exec_len = n;
+	c->exec_len = n;
+	c->timeout_s = (int)timeout;
 	return 0;
 }
 
-static int
-run_args(struct run *r, struct request *rq, const cJSON *args,
-    struct pyro_status *st)
+/* Checks shared by create and run; fills a new record.  */
+static struct record *
+new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 {
-	const char	*envname, *command, *cache = NULL;
-	const cJSON	*argv;
-	long long	 timeout = 30, vcpus = 1, mem = 1024;
+	const char	*envname, *cache = NULL;
+	long long	 vcpus = 1, mem = 1024, ttl = TTL_DEFAULT;
 	int		 network = 0, host_compat = 0;
+	struct env	 env;
+	struct record	*r;
 
 	if (arg_string(args, "environment", 1, 64, &envname, st) < 0 ||
-	    arg_string(args, "command", 0, PYRO_MSG_MAXPAYLOAD, &command,
-	    st) < 0 ||
-	    arg_int(args, "timeout_seconds", 0, 1, RUN_TIMEOUT_MAX, &timeout,
-	    st) < 0 ||
 	    arg_int(args, "vcpu_count", 0, 1, 32, &vcpus, st) < 0 ||
 	    arg_int(args, "mem_mib", 0, 128, 65536, &mem, st) < 0 ||
+	    arg_int(args, "ttl_seconds", 0, 1, TTL_MAX, &ttl, st) < 0 ||
 	    arg_bool(args, "network", &network, st) < 0 ||
 	    arg_bool(args, "allow_host_compat", &host_compat, st) < 0 ||
 	    arg_string(args, "environment_cache_dir", 0, 4000, &cache,
 	    st) < 0)
-		return -1;
-	argv = cJSON_GetObjectItemCaseSensitive(args, "argv");
-	if ((argv == NULL) == (command == NULL))
-		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT, "give exactly "
-		    "one of \"argv\" (an array) and \"command\" (a string)");
-	if (argv != NULL && !cJSON_IsArray(argv))
-		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
-		    "argument \"argv\" must be an array of strings");
-	if (network)
-		return pyro_fail(st, PYRO_E_UNSUPPORTED, "guest networking is "
-		    "not available in this release; run without --network");
+		return NULL;
+	if (network) {
+		pyro_fail(st, PYRO_E_UNSUPPORTED, "guest networking is not "
+		    "available in this release; run without --network");
+		return NULL;
+	}
 	/* Only root may point pyrod at another cache: it reads as root. */
-	if (cache != NULL && rq->uid != 0)
-		return pyro_fail(st, PYRO_E_PERMISSION_DENIED, "only root may "
-		    "choose pyrod's environment cache");
-	r->timeout_s = (int)timeout;
-	if (build_exec(r, argv, command, timeout, st) < 0)
+	if (cache != NULL && rq->uid != 0) {
+		pyro_fail(st, PYRO_E_PERMISSION_DENIED, "only root may choose "
+		    "pyrod's environment cache");
+		return NULL;
+	}
+	if (env_open(envname, cache, &env, st) < 0)
+		return NULL;
+	env_close(&env);
+	if ((r = store_create(REC_VM, rq->uid)) == NULL) {
+		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	cJSON_AddStringToObject(r->doc, "environment", envname);
+	if (cache != NULL)
+		cJSON_AddStringToObject(r->doc, "environment_cache_dir", cache);
+	cJSON_AddNumberToObject(r->doc, "vcpu_count", (double)vcpus);
+	cJSON_AddNumberToObject(r->doc, "mem_mib", (double)mem);
+	cJSON_AddNumberToObject(r->doc, "ttl_seconds", (double)ttl);
+	cJSON_AddNumberToObject(r->doc, "expires_at",
+	    (double)(time(NULL) + ttl));
+	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
+	cJSON_AddBoolToObject(r->doc, "network", 0);
+	rec_set_state(r, "created", "created", NULL);
+	return r;
+}
+
+/* Boot the record's VM: a fresh disk the first time, the same one after. */
+static int
+boot(struct vmctx *c, struct pyro_status *st)
+{
+	const cJSON	*cache = cJSON_GetObjectItem(c->rec->doc,
+			    "environment_cache_dir");
+	struct env	 env;
+	int		 disk, copy = 0;
+
+	if (env_open(rec_env(c->rec), cJSON_IsString(cache) ?
+	    cache->valuestring : NULL, &env, st) < 0)
 		return -1;
-	if (env_open(envname, cache, &r->env, st) < 0)
+	disk = store_openat(c->rec, "rootfs.ext4", O_RDWR, 0);
+	if (disk == -ENOENT) {
+		disk = store_openat(c->rec, "rootfs.ext4", O_RDWR | O_CREAT |
+		    O_EXCL, 0600);
+		copy = 1;
+	}
+	if (disk < 0) {
+		env_close(&env);
+		return pyro_fail(st, PYRO_E_IO, "cannot open the VM's disk in "
+		    "%s: %s", conf.state_dir, strerror(-disk));
+	}
+	if ((c->v = vmi_start(c->rec, &env, disk, copy, &vm_ops, c,
+	    st)) == NULL)
 		return -1;
-	if ((r->rec = store_create(REC_VM, rq->uid)) == NULL)
-		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
-	cJSON_AddStringToObject(r->rec->doc, "environment", envname);
-	cJSON_AddNumberToObject(r->rec->doc, "vcpu_count", (double)vcpus);
-	cJSON_AddNumberToObject(r->rec->doc, "mem_mib", (double)mem);
-	cJSON_AddStringToObject(r->rec->doc, "execution_mode",
-	    "guest_serial");
-	cJSON_AddBoolToObject(r->rec->doc, "one_shot", 1);
+	rec_set_state(c->rec, "starting", "start", NULL);
+	(void)store_save(c->rec);
 	return 0;
+}
+
+static struct record *
+find_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
+{
+	struct record	*r;
+	const char	*id;
+
+	if (arg_id(args, "vm_id", &id, st) < 0)
+		return NULL;
+	if ((r = store_find(REC_VM, id)) == NULL || !rec_visible(r, rq->uid)) {
+		pyro_fail(st, PYRO_E_NOT_FOUND, "no VM \"%s\"", id);
+		return NULL;
+	}
+	return r;
+}
+
+static struct vmctx *
+ctx_of(struct record *r)
+{
+	struct vmi	*v = vmi_find(r);
+
+	return v ? vmi_arg(v) : NULL;
 }
 
 void
 op_vm_run(struct request *rq, const cJSON *args)
 {
 	struct pyro_status	 st;
-	struct run		*r;
+	struct vmctx		*c;
 	cJSON			*ev;
-	char			 qemu[4200];
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return;
 	}
-	r->disk = -1;
-	r->t0 = now_ms();
-	if (run_args(r, rq, args, &st) < 0)
+	if (build_exec(c, args, &st) < 0 ||
+	    (c->rec = new_vm(rq, args, &st)) == NULL)
 		goto fail;
-	if (!host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
-	    sizeof(qemu))) {
-		pyro_fail(&st, PYRO_E_VMM_UNAVAILABLE, "no VMM: install "
-		    "qemu-system-x86 (pyro doctor explains)");
+	cJSON_AddBoolToObject(c->rec->doc, "one_shot", 1);
+	if (store_save(c->rec) < 0) {
+		pyro_fail(&st, PYRO_E_IO, "cannot write the VM's record");
 		goto fail;
 	}
-	if (store_save(r->rec) < 0 || (r->disk = store_openat(r->rec,
-	    "rootfs.ext4", O_RDWR | O_CREAT | O_EXCL, 0600)) < 0) {
-		pyro_fail(&st, PYRO_E_IO, "cannot create the VM's disk in %s",
-		    conf.state_dir);
-		goto fail;
-	}
-	ev = progress("create");
-	cJSON_AddStringToObject(ev, "environment", r->env.name);
-	cJSON_AddStringToObject(ev, "vm_id", r->rec->id);
+	ev = progress("create", c);
+	cJSON_AddStringToObject(ev, "environment", rec_env(c->rec));
 	ctl_event(rq, "progress", ev);
-	r->rq = rq;
-	rq->ctx = r;
-	rq->cancel = run_cancel;
-	r->timer = timer_add(BOOT_TIMEOUT_MS + STOP_GRACE_MS +
-	    (long long)r->timeout_s * 1000, run_timeout, r);
-	if ((r->h = helper_spawn(HELPER_VM, r->rec->id, &run_ops, r)) == NULL) {
-		run_fail(r, PYRO_E_HELPER_FAILED, "cannot start pyro-vmhelper");
-		run_finish(r);
+	attach(c, rq, JOB_RUN);
+	if (boot(c, &st) < 0) {
+		rq->cancel = NULL;
+		c->rq = NULL;
+		goto fail;
 	}
 	return;
 fail:
-	if (r->rec != NULL)
-		store_remove(r->rec);
-	r->rec = NULL;
+	if (c->rec != NULL)
+		store_remove(c->rec);
 	ctl_reply_status(rq, &st);
-	run_free(r);
+	ctx_free(c);
+}
+
+void
+op_vm_create(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+
+	if ((r = new_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	if (store_save(r) < 0) {
+		store_remove(r);
+		ctl_reply_err(rq, PYRO_E_IO, "cannot write the VM's record");
+		return;
+	}
+	ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));
+}
+
+void
+op_vm_start(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	struct vmctx		*c;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	if (vmi_find(r) != NULL) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is already running or "
+		    "busy", r->id);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
+		return;
+	}
+	c->rec = r;
+	attach(c, rq, JOB_START);
+	if (boot(c, &st) < 0) {
+		rq->cancel = NULL;
+		ctl_reply_status(rq, &st);
+		ctx_free(c);
+	}
+}
+
+void
+op_vm_exec(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	struct vmctx		*c;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	c = ctx_of(r);
+	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
+		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
+		    "running; start it first (pyro vm start %s)", r->id, r->id);
+		return;
+	}
+	if (c->job != JOB_NONE) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
+		return;
+	}
+	free(c->exec);
+	c->exec = NULL;
+	if (build_exec(c, args, &st) < 0) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	attach(c, rq, JOB_EXEC);
+	if ((c->stream = vmi_exec(c->v, c->exec, c->exec_len)) == 0) {
+		rq->cancel = NULL;
+		c->rq = NULL;
+		c->job = JOB_NONE;
+		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot send the "
+		    "command to VM %s", r->id);
+		return;
+	}
+	emit(c, "progress", progress("execute", c));
+}
+
+/* A no-op round trip to the guest agent through pyrod and the helper. */
+void
+op_vm_ping(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	struct vmctx		*c;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	c = ctx_of(r);
+	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
+		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
+		    "running", r->id);
+		return;
+	}
+	if (c->job != JOB_NONE) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
+		return;
+	}
+	attach(c, rq, JOB_PING);
+	rq->cancel = NULL;
+	c->stream++;
+	c->t0_us = now_us();
+	if (vmi_ping(c->v, c->stream) < 0) {
+		c->job = JOB_NONE;
+		c->rq = NULL;
+		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot reach VM %s",
+		    r->id);
+	}
+}
+
+void
+op_vm_stop(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	struct vmctx		*c;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	if ((c = ctx_of(r)) == NULL) {
+		ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));	/* stopped */
+		return;
+	}
+	if (c->job != JOB_NONE) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
+		return;
+	}
+	attach(c, rq, JOB_STOP);
+	rq->cancel = NULL;	/* a stop completes even if the client left */
+	rec_set_state(r, "stopping", "stop", NULL);
+	(void)store_save(r);
+	vmi_stop(c->v);
+}
+
+static void
+delete_vm(struct record *r, struct request *rq, int reaped)
+{
+	struct vmctx	*c = ctx_of(r);
+
+	if (c == NULL) {
+		if (rq != NULL) {
+			cJSON *res = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(res, "vm_id", r->id);
+			cJSON_AddBoolToObject(res, "deleted", 1);
+			ctl_reply_ok(rq, res);
+		}
+		if (reaped)
+			log_info("vm %s: TTL expired; deleted", r->id);
+		store_remove(r);
+		return;
+	}
+	/* A request in flight loses its VM; it gets an error reply. */
+	if (c->rq != NULL) {
+		struct pyro_status st;
+
+		pyro_fail(&st, PYRO_E_NOT_FOUND, "VM %s was deleted", r->id);
+		finish_err(c, &st);
+	}
+	c->job = JOB_DELETE;
+	c->reaped = reaped;
+	if (rq != NULL) {
+		c->rq = rq;
+		rq->ctx = c;
+		rq->cancel = NULL;
+	}
+	vmi_stop(c->v);
+}
+
+void
+op_vm_delete(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	delete_vm(r, rq, 0);
+}
+
+void
+op_vm_network_info(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	cJSON			*res;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return;
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "vm_id", r->id);
+	cJSON_AddBoolToObject(res, "network", 0);
+	cJSON_AddArrayToObject(res, "interfaces");
+	cJSON_AddStringToObject(res, "note", "guest networking is not "
+	    "available in this release: the VM has no network device");
+	ctl_reply_ok(rq, res);
+}
+
+/* Delete every visible VM past its TTL; returns their ids. */
+static cJSON *
+reap(uid_t uid)
+{
+	struct record	*r, *next;
+	const cJSON	*exp;
+	cJSON		*ids = cJSON_CreateArray();
+	double		 now = (double)time(NULL);
+
+	for (r = LIST_FIRST(&records); r != NULL; r = next) {
+		struct vmctx *c;
+
+		next = LIST_NEXT(r, entry);
+		if (r->kind != REC_VM || !rec_visible(r, uid))
+			continue;
+		exp = cJSON_GetObjectItem(r->doc, "expires_at");
+		if (!cJSON_IsNumber(exp) || exp->valuedouble > now)
+			continue;
+		if ((c = ctx_of(r)) != NULL && c->job == JOB_DELETE)
+			continue;	/* already going */
+		cJSON_AddItemToArray(ids, cJSON_CreateString(r->id));
+		delete_vm(r, NULL, 1);
+	}
+	return ids;
+}
+
+void
+op_vm_reap_expired(struct request *rq, const cJSON *args)
+{
+	cJSON	*res = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(res, "deleted", reap(rq->uid));
+	ctl_reply_ok(rq, res);
+}
+
+static void
+reap_tick(void *arg)
+{
+	cJSON	*ids = reap(0);
+
+	cJSON_Delete(ids);
+	reap_timer = timer_add(REAP_INTERVAL_MS, reap_tick, NULL);
+}
+
+void
+vm_reaper_start(void)
+{
+	reap_timer = timer_add(REAP_INTERVAL_MS, reap_tick, NULL);
 }

@@ -10,12 +10,6 @@
 
 #include "pyrod.h"
 
-static int
-visible(const struct record *r, uid_t uid)
-{
-	return uid == 0 || r->owner == uid;
-}
-
 static void
 op_list(struct request *rq, enum rec_kind k, const char *key)
 {
@@ -26,7 +20,7 @@ op_list(struct request *rq, enum rec_kind k, const char *key)
 	LIST_FOREACH(r, &records, entry) {
 		cJSON *o;
 
-		if (r->kind != k || !visible(r, rq->uid))
+		if (r->kind != k || !rec_visible(r, rq->uid))
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", r->id);
@@ -55,7 +49,7 @@ op_status(struct request *rq, const cJSON *args, enum rec_kind k,
 		ctl_reply_status(rq, &st);
 		return;
 	}
-	if ((r = store_find(k, id)) == NULL || !visible(r, rq->uid)) {
+	if ((r = store_find(k, id)) == NULL || !rec_visible(r, rq->uid)) {
 		ctl_reply_err(rq, PYRO_E_NOT_FOUND, "no %s \"%s\"",
 		    k == REC_VM ? "VM" : "workspace", id);
 		return;

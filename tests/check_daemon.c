@@ -104,6 +104,29 @@ static const struct {
 	  "{\"workspace_id\":\"../../etc\"}}", "not_found" },
 	{ "{\"id\":1,\"op\":\"workspace.status\",\"args\":"
 	  "{\"workspace_id\":\"ffffffffffffffff\"}}", "not_found" },
+	/* vm.run: refused before any VM exists. */
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"a\\u0000b\"]}}", "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:99\",\"argv\":[\"true\"]}}", "unknown_environment" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\"}}", "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[]}}", "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[1,2]}}", "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"x\"],\"command\":\"x\"}}",
+	  "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"x\"],\"timeout_seconds\":0}}",
+	  "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"x\"],\"network\":true}}",
+	  "unsupported" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"x\"],\"environment_cache_dir\":"
+	  "\"/nonexistent\"}}", "environment_not_installed" },
 };
 
 START_TEST(bad_requests_answered_connection_kept)

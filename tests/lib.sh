@@ -29,3 +29,7 @@ start_pyrod() {
 	cat "$TMP/pyrod.log" >&2
 	fail "pyrod did not start"
 }
+
+# QEMUs of this test's pyrod, orphans included: each one's command line
+# names the state directory (its -kernel lives there, in its jail).
+qemus() { pgrep -c -f "qemu-system-x86_64 .*$TMP/state/" || true; }

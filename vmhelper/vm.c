@@ -492,8 +492,18 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0, &e,
 		    sizeof(e), -1);
 	}
+	case GP_PONG: {
+		struct pyro_msg_stream ps;
+
+		/* Our pings carry the sequence number as their payload. */
+		if (h->len != sizeof(ps.stream))
+			return 0;
+		memcpy(&ps.stream, p, sizeof(ps.stream));
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_GUEST_PONG, 0,
+		    &ps, sizeof(ps), -1);
+	}
 	default:
-		return 0;	/* PONG, FLUSHED: nothing to relay yet */
+		return 0;	/* FLUSHED: nothing to relay yet */
 	}
 }
 
@@ -635,6 +645,15 @@ on_pyrod(void)
 		memcpy(&s, m.payload, sizeof(s));
 		if (vm.ready)
 			(void)agent_send(GP_KILL, s.stream, NULL, 0);
+		break;
+	}
+	case PYRO_MSG_GUEST_PING: {
+		struct pyro_msg_stream ps;
+
+		memcpy(&ps, m.payload, sizeof(ps));
+		if (vm.ready && !vm.stopping)
+			(void)agent_send(GP_PING, 0, &ps.stream,
+			    sizeof(ps.stream));
 		break;
 	}
 	case PYRO_MSG_VM_STOP:

@@ -128,6 +128,35 @@ int		 pyro_run_in_vm(pyro_client *client, const char *environment,
 		    const char *const *argv, const char *options_json,
 		    char **result_json, pyro_error *err);
 
+/*
+ * The VM lifecycle.  create: a VM record from `environment` (options_json:
+ * vcpu_count, mem_mib, ttl_seconds (default 600), network, allow_host_compat);
+ * nothing boots yet.  start: boot it (the first start copies the
+ * environment's disk; later starts reuse it).  exec: run argv in the
+ * running VM like pyro_run_in_vm() (options_json: timeout_seconds), then
+ * delete the VM.  stop: power it off, keeping its disk.  delete: stop it if
+ * needed and remove it.  network_info: its network devices (none in this
+ * release).  reap_expired: delete the caller's VMs past their TTL
+ * ({"deleted":[ids]}); pyrod also does this by itself every few seconds.
+ * Results are the VM's record unless said otherwise.
+ */
+int		 pyro_vm_create(pyro_client *client, const char *environment,
+		    const char *options_json, char **result_json,
+		    pyro_error *err);
+int		 pyro_vm_start(pyro_client *client, const char *vm_id,
+		    char **result_json, pyro_error *err);
+int		 pyro_vm_exec(pyro_client *client, const char *vm_id,
+		    const char *const *argv, const char *options_json,
+		    char **result_json, pyro_error *err);
+int		 pyro_vm_stop(pyro_client *client, const char *vm_id,
+		    char **result_json, pyro_error *err);
+int		 pyro_vm_delete(pyro_client *client, const char *vm_id,
+		    char **result_json, pyro_error *err);
+int		 pyro_vm_network_info(pyro_client *client, const char *vm_id,
+		    char **result_json, pyro_error *err);
+int		 pyro_vm_reap_expired(pyro_client *client, char **result_json,
+		    pyro_error *err);
+
 /* The VMs the caller may see: {"vms":[...]}. */
 int		 pyro_vm_list(pyro_client *client, char **result_json,
 		    pyro_error *err);

@@ -1,0 +1,343 @@
+/*
+ * A live VM instance: one pyro-vmhelper and its QEMU, bound to a VM or
+ * workspace record.  This file owns the helper conversation (files,
+ * start, execs, stop); the operations (one-shot runs, the VM lifecycle)
+ * get callbacks.  A vmi ends exactly once, in on_gone, whatever happened:
+ * a clean stop, a guest that never booted, a helper that died.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "guestproto.h"
+#include "log.h"
+#include "path.h"
+#include "pyrod.h"
+
+#define BOOT_TIMEOUT_MS		60000
+#define STOP_GRACE_MS		30000
+
+struct vmi {
+	LIST_ENTRY(vmi)		 entry;
+	struct record		*rec;
+	struct helper		*h;
+	struct env		 env;
+	int			 disk;
+	int			 copy_rootfs;
+	enum vmi_state		 state;
+	uint32_t		 next_stream;
+	const struct vmi_ops	*ops;
+	void			*arg;
+	struct pyro_status	 err;
+	int			 failed;
+	int			 forced;
+	struct timer		*timer;
+};
+
+static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
+
+struct vmi *
+vmi_find(const struct record *rec)
+{
+	struct vmi	*v;
+
+	LIST_FOREACH(v, &vmis, entry)
+		if (v->rec == rec)
+			return v;
+	return NULL;
+}
+
+void *
+vmi_arg(const struct vmi *v)
+{
+	return v->arg;
+}
+
+enum vmi_state
+vmi_state(const struct vmi *v)
+{
+	return v->state;
+}
+
+static void
+vmi_fail(struct vmi *v, enum pyro_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+vmi_fail(struct vmi *v, enum pyro_err code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (v->failed)
+		return;
+	v->failed = 1;
+	v->err.code = code;
+	va_start(ap, fmt);
+	vsnprintf(v->err.message, sizeof(v->err.message), fmt, ap);
+	va_end(ap);
+}
+
+static void
+vmi_deadline(void *arg)
+{
+	struct vmi	*v = arg;
+
+	v->timer = NULL;
+	vmi_fail(v, v->state == VMI_BOOTING ? PYRO_E_GUEST_BOOT_FAILED :
+	    PYRO_E_TIMEOUT, v->state == VMI_BOOTING ? "the guest did not "
+	    "boot in time" : "the VM did not stop in time; it was killed");
+	v->forced = 1;
+	if (v->h != NULL)
+		helper_kill(v->h, "deadline passed");
+}
+
+void
+vmi_stop(struct vmi *v)
+{
+	if (v->state == VMI_STOPPING || v->h == NULL)
+		return;
+	v->state = VMI_STOPPING;
+	if (helper_send(v->h, PYRO_MSG_VM_STOP, NULL, 0, -1) < 0)
+		helper_kill(v->h, "cannot ask it to stop");
+	timer_cancel(v->timer);
+	v->timer = timer_add(STOP_GRACE_MS, vmi_deadline, v);
+}
+
+uint32_t
+vmi_exec(struct vmi *v, const uint8_t *gp_exec, size_t len)
+{
+	uint8_t		*msg;
+	uint32_t	 stream;
+	int		 rc;
+
+	if (v->state != VMI_RUNNING || len + 4 > PYRO_MSG_MAXPAYLOAD)
+		return 0;
+	if ((msg = malloc(len + 4)) == NULL)
+		return 0;
+	stream = ++v->next_stream;
+	memcpy(msg, &stream, 4);
+	memcpy(msg + 4, gp_exec, len);
+	rc = helper_send(v->h, PYRO_MSG_EXEC, msg, len + 4, -1);
+	free(msg);
+	return rc < 0 ? 0 : stream;
+}
+
+void
+vmi_kill_exec(struct vmi *v, uint32_t stream)
+{
+	struct pyro_msg_stream	s = { stream };
+
+	if (v->h != NULL && v->state == VMI_RUNNING)
+		(void)helper_send(v->h, PYRO_MSG_EXEC_KILL, &s, sizeof(s), -1);
+}
+
+int
+vmi_ping(struct vmi *v, uint32_t seq)
+{
+	struct pyro_msg_stream	s = { seq };
+
+	if (v->h == NULL || v->state != VMI_RUNNING)
+		return -1;
+	return helper_send(v->h, PYRO_MSG_GUEST_PING, &s, sizeof(s), -1);
+}
+
+static void
+vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
+{
+	struct vmi	*v = arg;
+
+	switch (m->hdr.type) {
+	case PYRO_MSG_GUEST_PONG: {
+		struct pyro_msg_stream s;
+
+		memcpy(&s, m->payload, sizeof(s));
+		if (v->ops->on_pong)
+			v->ops->on_pong(v, s.stream, v->arg);
+		return;
+	}
+	case PYRO_MSG_VM_READY: {
+		struct pyro_msg_vm_ready r;
+
+		if (v->state != VMI_BOOTING) {
+			helper_kill(h, "said ready twice");
+			return;
+		}
+		memcpy(&r, m->payload, sizeof(r));
+		timer_cancel(v->timer);
+		v->timer = NULL;
+		env_mark_verified(&v->env, v->env.verify_mask);
+		v->state = VMI_RUNNING;
+		if (v->ops->on_ready)
+			v->ops->on_ready(v, r.boot_ms, v->arg);
+		return;
+	}
+	case PYRO_MSG_EXEC_OUTPUT: {
+		struct pyro_msg_output o;
+
+		memcpy(&o, m->payload, sizeof(o));
+		if (o.which >= 1 && o.which <= 2 && v->ops->on_output)
+			v->ops->on_output(v, o.stream, (int)o.which,
+			    m->payload + sizeof(o), m->hdr.len - sizeof(o),
+			    v->arg);
+		return;
+	}
+	case PYRO_MSG_EXEC_EXIT: {
+		struct pyro_msg_exec_exit x;
+
+		memcpy(&x, m->payload, sizeof(x));
+		if (v->ops->on_exit)
+			v->ops->on_exit(v, &x, v->arg);
+		return;
+	}
+	case PYRO_MSG_ERROR: {
+		const struct pyro_msg_error *e = (const void *)m->payload;
+		enum pyro_err code = (e->err > 0 && e->err < PYRO_E__MAX) ?
+		    (enum pyro_err)e->err : PYRO_E_INTERNAL;
+
+		if (code == PYRO_E_TIMEOUT && v->state == VMI_BOOTING)
+			code = PYRO_E_GUEST_BOOT_FAILED;
+		vmi_fail(v, code, "%s", e->message);
+		return;
+	}
+	case PYRO_MSG_VM_STOPPED: {
+		struct pyro_msg_vm_stopped s;
+
+		memcpy(&s, m->payload, sizeof(s));
+		if (s.unexpected && !v->failed)
+			vmi_fail(v, v->state == VMI_BOOTING ?
+			    PYRO_E_GUEST_BOOT_FAILED : PYRO_E_INTERNAL,
+			    "the VM stopped unexpectedly%s%s",
+			    s.console[0] ? "; console: " : "", s.console);
+		v->forced |= (int)s.forced;
+		helper_shutdown(h);
+		return;
+	}
+	default:
+		helper_kill(h, "sent an unexpected message");
+	}
+}
+
+static void
+vmi_send_files(struct helper *h, struct vmi *v)
+{
+	struct pyro_msg_vm_start	 s;
+	struct pyro_msg_vm_file		 f;
+	const cJSON			*it;
+	char				*slash;
+	int				 k;
+
+	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
+		f.role = (uint32_t)k;
+		if (k == VM_FILE_ROOTFS && !v->copy_rootfs)
+			continue;
+		if (helper_send(h, PYRO_MSG_VM_FILE, &f, sizeof(f),
+		    k == VM_FILE_DISK ? v->disk : v->env.fd[k]) < 0) {
+			helper_kill(h, "cannot pass the VM's files");
+			return;
+		}
+	}
+	memset(&s, 0, sizeof(s));
+	it = cJSON_GetObjectItem(v->rec->doc, "mem_mib");
+	s.mem_mib = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1024;
+	it = cJSON_GetObjectItem(v->rec->doc, "vcpu_count");
+	s.vcpus = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1;
+	s.accel_kvm = host_kvm_usable() == 1;
+	s.boot_timeout_ms = BOOT_TIMEOUT_MS;
+	s.tsc_khz = host_tsc_khz();
+	s.copy_rootfs = (uint32_t)v->copy_rootfs;
+	s.verify_mask = v->env.verify_mask;
+	if (!v->copy_rootfs)
+		s.verify_mask &= ~(1u << VM_FILE_ROOTFS);
+	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
+		memcpy(s.sha256[k], v->env.sha256[k], sizeof(s.sha256[k]));
+	host_find_exe(conf.qemu_path, "qemu-system-x86_64", s.qemu,
+	    sizeof(s.qemu));
+	/* QEMU sees neither the state directory nor pyrod's run dir. */
+	pyro_strlcpy(s.hide[0], conf.state_dir, sizeof(s.hide[0]));
+	pyro_strlcpy(s.hide[1], conf.socket_path, sizeof(s.hide[1]));
+	if ((slash = strrchr(s.hide[1], '/')) != NULL && slash != s.hide[1])
+		*slash = '\0';
+	else
+		s.hide[1][0] = '\0';
+	if (helper_send(h, PYRO_MSG_VM_START, &s, sizeof(s), -1) < 0)
+		helper_kill(h, "cannot start the VM");
+	/* The VM helper holds the files now. */
+	env_close(&v->env);
+	close(v->disk);
+	v->disk = -1;
+}
+
+static void
+vmi_ready_cb(struct helper *h, void *arg)
+{
+	vmi_send_files(h, arg);
+}
+
+static void
+vmi_free(struct vmi *v)
+{
+	timer_cancel(v->timer);
+	env_close(&v->env);
+	if (v->disk >= 0)
+		close(v->disk);
+	free(v);
+}
+
+static void
+vmi_exit_cb(struct helper *h, const char *why, void *arg)
+{
+	struct vmi	*v = arg;
+
+	v->h = NULL;
+	if (v->state != VMI_STOPPING && !v->failed)
+		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
+	LIST_REMOVE(v, entry);
+	if (v->ops->on_gone)
+		v->ops->on_gone(v, v->failed ? &v->err : NULL, v->forced,
+		    v->arg);
+	vmi_free(v);
+}
+
+static const struct helper_ops vmi_helper_ops = {
+	vmi_msg, vmi_ready_cb, vmi_exit_cb
+};
+
+struct vmi *
+vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
+    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+{
+	struct vmi	*v;
+	int		 k;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL) {
+		env_close(env);
+		close(disk);
+		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
+		return NULL;
+	}
+	v->rec = rec;
+	v->env = *env;		/* takes the fds */
+	for (k = 0; k < VM_FILE__MAX; k++)
+		env->fd[k] = -1;
+	v->disk = disk;
+	v->copy_rootfs = copy_rootfs;
+	v->ops = ops;
+	v->arg = arg;
+	v->state = VMI_BOOTING;
+	LIST_INSERT_HEAD(&vmis, v, entry);
+	v->timer = timer_add(BOOT_TIMEOUT_MS + 10000, vmi_deadline, v);
+	if ((v->h = helper_spawn(HELPER_VM, rec->id, &vmi_helper_ops,
+	    v)) == NULL) {
+		LIST_REMOVE(v, entry);
+		vmi_free(v);
+		pyro_fail(st, PYRO_E_HELPER_FAILED,
+		    "cannot start pyro-vmhelper");
+		return NULL;
+	}
+	return v;
+}
