@@ -109,6 +109,7 @@ struct pyro_msg_vm_start {
 	uint32_t	boot_timeout_ms;
 	uint32_t	tsc_khz;
 	uint32_t	copy_rootfs;	/* copy ROOTFS into DISK first */
+	uint32_t	snapshot;	/* no DISK: ROOTFS + a throwaway overlay */
 	uint32_t	verify_mask;	/* 1 << VM_FILE_*: check these sha256 */
 	char		sha256[VM_FILE__MAX][65];
 	char		qemu[256];

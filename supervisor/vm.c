@@ -436,9 +436,13 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	return r;
 }
 
-/* Boot the record's VM: a fresh disk the first time, the same one after. */
+/*
+ * Boot the record's VM: a fresh disk the first time, the same one after.
+ * One-shot runs (snapshot) get no disk of their own: QEMU writes to a
+ * throwaway overlay over the environment's read-only image.
+ */
 static int
-boot(struct vmctx *c, struct pyro_status *st)
+boot(struct vmctx *c, int snapshot, struct pyro_status *st)
 {
 	const cJSON	*cache = cJSON_GetObjectItem(c->rec->doc,
 			    "environment_cache_dir");
@@ -448,6 +452,14 @@ boot(struct vmctx *c, struct pyro_status *st)
 	if (env_open(rec_env(c->rec), cJSON_IsString(cache) ?
 	    cache->valuestring : NULL, &env, st) < 0)
 		return -1;
+	if (snapshot) {
+		if ((c->v = vmi_start(c->rec, &env, -1, 0, &vm_ops, c,
+		    st)) == NULL)
+			return -1;
+		rec_set_state(c->rec, "starting", "start", NULL);
+		(void)store_save(c->rec);
+		return 0;
+	}
 	disk = store_openat(c->rec, "rootfs.ext4", O_RDWR, 0);
 	if (disk == -ENOENT) {
 		disk = store_openat(c->rec, "rootfs.ext4", O_RDWR | O_CREAT |
@@ -513,7 +525,7 @@ op_vm_run(struct request *rq, const cJSON *args)
 	cJSON_AddStringToObject(ev, "environment", rec_env(c->rec));
 	ctl_event(rq, "progress", ev);
 	attach(c, rq, JOB_RUN);
-	if (boot(c, &st) < 0) {
+	if (boot(c, 1, &st) < 0) {
 		rq->cancel = NULL;
 		c->rq = NULL;
 		goto fail;
@@ -566,7 +578,7 @@ op_vm_start(struct request *rq, const cJSON *args)
 	}
 	c->rec = r;
 	attach(c, rq, JOB_START);
-	if (boot(c, &st) < 0) {
+	if (boot(c, 0, &st) < 0) {
 		rq->cancel = NULL;
 		ctl_reply_status(rq, &st);
 		ctx_free(c);

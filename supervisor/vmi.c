@@ -27,7 +27,7 @@ struct vmi {
 	struct record		*rec;
 	struct helper		*h;
 	struct env		 env;
-	int			 disk;
+	int			 disk;		/* -1: snapshot mode */
 	int			 copy_rootfs;
 	enum vmi_state		 state;
 	uint32_t		 next_stream;
@@ -233,7 +233,9 @@ vmi_send_files(struct helper *h, struct vmi *v)
 
 	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
 		f.role = (uint32_t)k;
-		if (k == VM_FILE_ROOTFS && !v->copy_rootfs)
+		if (k == VM_FILE_ROOTFS && !v->copy_rootfs && v->disk >= 0)
+			continue;
+		if (k == VM_FILE_DISK && v->disk < 0)
 			continue;
 		if (helper_send(h, PYRO_MSG_VM_FILE, &f, sizeof(f),
 		    k == VM_FILE_DISK ? v->disk : v->env.fd[k]) < 0) {
@@ -250,8 +252,9 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	s.boot_timeout_ms = BOOT_TIMEOUT_MS;
 	s.tsc_khz = host_tsc_khz();
 	s.copy_rootfs = (uint32_t)v->copy_rootfs;
+	s.snapshot = v->disk < 0;
 	s.verify_mask = v->env.verify_mask;
-	if (!v->copy_rootfs)
+	if (!v->copy_rootfs && !s.snapshot)
 		s.verify_mask &= ~(1u << VM_FILE_ROOTFS);
 	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
 		memcpy(s.sha256[k], v->env.sha256[k], sizeof(s.sha256[k]));
@@ -268,7 +271,8 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		helper_kill(h, "cannot start the VM");
 	/* The VM helper holds the files now. */
 	env_close(&v->env);
-	close(v->disk);
+	if (v->disk >= 0)
+		close(v->disk);
 	v->disk = -1;
 }
 
@@ -316,7 +320,8 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		env_close(env);
-		close(disk);
+		if (disk >= 0)
+			close(disk);
 		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
 		return NULL;
 	}

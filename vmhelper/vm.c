@@ -216,7 +216,13 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	A("-add-fd");
 	A("fd=7,set=1");
 	A("-drive");
-	A("id=root,file=/dev/fdset/1,format=raw,if=none");
+	/*
+	 * snapshot=on: the environment's image stays read-only and writes go
+	 * to a temporary overlay in QEMU's TMPDIR, the jail's own tmpfs.  A
+	 * one-shot VM needs no copy of the disk it throws away.
+	 */
+	A("id=root,file=/dev/fdset/1,format=raw,if=none%s",
+	    s->snapshot ? ",snapshot=on" : "");
 	A("-device");
 	A("virtio-blk-device,drive=root");
 	A("-device");
@@ -247,7 +253,7 @@ vm_launch(void)
 		struct launch	l;
 		char		strings[LAUNCH_STRINGS_MAX];
 	} m;
-	int		 agent[2], con[2], qmp[2], fds[LFD__MAX], rc, ro;
+	int		 agent[2], con[2], qmp[2], fds[LFD__MAX], rc, ro, disk;
 	char		 self[64];
 	size_t		 len = 0;
 	struct iovec	 iov;
@@ -269,10 +275,12 @@ vm_launch(void)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
 		return -errno;
 	/* Reopen our own disk read-only; we own it, no privilege needed. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", vm.files[VM_FILE_DISK]);
+	disk = vm.start.snapshot ? vm.files[VM_FILE_ROOTFS] :
+	    vm.files[VM_FILE_DISK];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", disk);
 	if ((ro = open(self, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	fds[LFD_DISK] = vm.files[VM_FILE_DISK];
+	fds[LFD_DISK] = disk;
 	fds[LFD_DISK_RO] = ro;
 	fds[LFD_AGENT] = agent[1];
 	fds[LFD_CONSOLE] = con[1];
@@ -591,12 +599,14 @@ on_pyrod(void)
 	case PYRO_MSG_VM_START: {
 		long long t0 = mono_ms();
 
+		memcpy(&vm.start, m.payload, sizeof(vm.start));
 		if (vm.qemu_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
-		    vm.files[VM_FILE_INITRD] < 0 || vm.files[VM_FILE_DISK] < 0) {
+		    vm.files[VM_FILE_INITRD] < 0 || (vm.start.snapshot ?
+		    vm.files[VM_FILE_ROOTFS] < 0 || vm.start.copy_rootfs :
+		    vm.files[VM_FILE_DISK] < 0)) {
 			rc = -1;
 			break;
 		}
-		memcpy(&vm.start, m.payload, sizeof(vm.start));
 		for (int k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++) {
 			vm.start.sha256[k][64] = '\0';
 			if (!(vm.start.verify_mask & (1u << k)))
