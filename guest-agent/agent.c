@@ -18,7 +18,6 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -344,48 +343,6 @@ read_channel(void)
 			return 1;
 	}
 	return 0;
-}
-
-int
-agent_find_channel(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[300], name[128];
-	int		 fd = -1, tries, nfd;
-	ssize_t		 n;
-
-	for (tries = 0; tries < 500 && fd < 0; tries++) {
-		if ((d = opendir("/sys/class/virtio-ports")) != NULL) {
-			while (fd < 0 && (de = readdir(d)) != NULL) {
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(path, sizeof(path),
-				    "/sys/class/virtio-ports/%s/name",
-				    de->d_name);
-				if ((nfd = open(path, O_RDONLY)) < 0)
-					continue;
-				n = read(nfd, name, sizeof(name) - 1);
-				close(nfd);
-				if (n <= 0)
-					continue;
-				name[n] = '\0';
-				name[strcspn(name, "\n")] = '\0';
-				if (strcmp(name, GP_PORT_NAME) != 0)
-					continue;
-				snprintf(path, sizeof(path), "/dev/%s",
-				    de->d_name);
-				fd = open(path, O_RDWR | O_CLOEXEC |
-				    O_NONBLOCK);
-			}
-			closedir(d);
-		}
-		if (fd < 0) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	return fd;
 }
 
 int

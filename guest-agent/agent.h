@@ -9,8 +9,10 @@ int	init_stage2_mounts(void);
 void	init_poweroff(void) __attribute__((noreturn));
 void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The virtio-serial port named GP_PORT_NAME, opened; -1 after 5 s. */
+int	agent_find_channel(void);
+
 /* agent.c: serve the host channel; returns when asked to power off. */
 int	agent_serve(int chan);
-int	agent_find_channel(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "guestproto.h"
 
 #define ROOT_DEV	"/dev/vda"
 #define NEWROOT		"/newroot"
@@ -161,3 +163,47 @@ init_poweroff(void)
 	for (;;)
 		pause();
 }
+
+/* The agent's virtio-serial port, found by name (its number varies). */
+int
+agent_find_channel(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], name[128];
+	int		 fd = -1, tries, nfd;
+	ssize_t		 n;
+
+	for (tries = 0; tries < 500 && fd < 0; tries++) {
+		if ((d = opendir("/sys/class/virtio-ports")) != NULL) {
+			while (fd < 0 && (de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(path, sizeof(path),
+				    "/sys/class/virtio-ports/%s/name",
+				    de->d_name);
+				if ((nfd = open(path, O_RDONLY)) < 0)
+					continue;
+				n = read(nfd, name, sizeof(name) - 1);
+				close(nfd);
+				if (n <= 0)
+					continue;
+				name[n] = '\0';
+				name[strcspn(name, "\n")] = '\0';
+				if (strcmp(name, GP_PORT_NAME) != 0)
+					continue;
+				snprintf(path, sizeof(path), "/dev/%s",
+				    de->d_name);
+				fd = open(path, O_RDWR | O_CLOEXEC |
+				    O_NONBLOCK);
+			}
+			closedir(d);
+		}
+		if (fd < 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return fd;
+}
+

@@ -47,6 +47,7 @@ config_defaults(struct pyrod_config *c)
 	snprintf(c->helper_user, sizeof(c->helper_user), "%s", "nobody");
 	snprintf(c->vmm, sizeof(c->vmm), "%s", "auto");
 	c->socket_mode = 0660;
+	c->boot_timeout_s = 60;
 	c->group_gid = (gid_t)-1;
 }
 
@@ -92,6 +93,17 @@ config_load(struct pyrod_config *c, const char *path)
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
+		if (strcmp(k, "boot_timeout_seconds") == 0) {
+			char *end;
+			unsigned long t = strtoul(v, &end, 10);
+			if (*end != '\0' || t < 1 || t > 3600) {
+				log_warnx("%s:%d: boot_timeout_seconds must be "
+				    "1 to 3600", path, lineno);
+				rc = -1;
+			} else
+				c->boot_timeout_s = (unsigned)t;
+			continue;
+		}
 		if (strcmp(k, "socket_mode") == 0) {
 			char *end;
 			unsigned long m = strtoul(v, &end, 8);

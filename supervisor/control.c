@@ -29,6 +29,7 @@
 #define CLIENTS_MAX		256
 #define CLIENT_REQUESTS_MAX	32
 #define CLIENT_OUTQ_MAX		(32 * 1024 * 1024)
+#define CLIENT_OUTQ_LOW		(1024 * 1024)
 
 struct client {
 	LIST_ENTRY(client)		 entry;
@@ -42,6 +43,9 @@ struct client {
 	size_t				 outlen, outoff, outcap;
 	LIST_HEAD(, request)		 requests;
 	int				 nrequests;
+	/* Called once when the backlog falls below CLIENT_OUTQ_LOW. */
+	void				(*drain_fn)(void *);
+	void				*drain_arg;
 };
 
 static LIST_HEAD(, client)	clients = LIST_HEAD_INITIALIZER(clients);
@@ -353,6 +357,44 @@ client_read(struct client *c)
 	}
 }
 
+size_t
+ctl_backlog(const struct request *rq)
+{
+	if (rq == NULL || rq->client == NULL)
+		return 0;
+	return rq->client->outlen - rq->client->outoff;
+}
+
+void
+ctl_on_drain(struct request *rq, void (*fn)(void *), void *arg)
+{
+	if (rq == NULL || rq->client == NULL) {
+		fn(arg);
+		return;
+	}
+	rq->client->drain_fn = fn;
+	rq->client->drain_arg = arg;
+}
+
+void
+ctl_clear_drain(struct request *rq, void *arg)
+{
+	if (rq != NULL && rq->client != NULL &&
+	    rq->client->drain_arg == arg)
+		rq->client->drain_fn = NULL;
+}
+
+static void
+client_drained(struct client *c)
+{
+	void	(*fn)(void *) = c->drain_fn;
+
+	if (fn == NULL)
+		return;
+	c->drain_fn = NULL;
+	fn(c->drain_arg);
+}
+
 static void
 client_write(struct client *c)
 {
@@ -369,6 +411,8 @@ client_write(struct client *c)
 		}
 		c->outoff += (size_t)n;
 	}
+	if (c->outlen - c->outoff < CLIENT_OUTQ_LOW)
+		client_drained(c);
 	if (c->outoff == c->outlen && c->closing) {
 		client_close(c);
 		return;
@@ -413,6 +457,8 @@ client_close(struct client *c)
 
 	if (fd < 0)
 		return;
+	/* Whatever waited for this client to catch up may go on now. */
+	client_drained(c);
 	while ((rq = LIST_FIRST(&c->requests)) != NULL) {
 		LIST_REMOVE(rq, entry);
 		rq->client = NULL;

@@ -33,6 +33,7 @@ struct pyrod_config {
 	char	 firecracker_path[4096];
 	char	 jailer_path[4096];
 	unsigned socket_mode;
+	unsigned boot_timeout_s;	/* guest hello deadline */
 	uid_t	 helper_uid;
 	gid_t	 helper_gid;
 	gid_t	 group_gid;		/* (gid_t)-1: no such group */
@@ -84,6 +85,15 @@ void	ctl_reply_err(struct request *, enum pyro_err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	ctl_reply_status(struct request *, const struct pyro_status *);
 void	ctl_event(struct request *, const char *kind, cJSON *fields);
+/*
+ * Backpressure: bytes of replies queued for the request's client, and a
+ * one-shot callback for when that backlog is low again (called at once if
+ * the client is gone, and when it goes).
+ */
+size_t	ctl_backlog(const struct request *);
+void	ctl_on_drain(struct request *, void (*fn)(void *), void *arg);
+/* Forget a drain callback registered with arg (before arg is freed). */
+void	ctl_clear_drain(struct request *, void *arg);
 /* Nonzero when uid may use pyrod (root, or a member of conf.group). */
 int	ctl_authorized(uid_t uid, gid_t gid, const gid_t *groups, int ngroups);
 
@@ -182,6 +192,7 @@ uint32_t	 vmi_exec(struct vmi *, const uint8_t *gp_exec, size_t len);
 void		 vmi_kill_exec(struct vmi *, uint32_t stream);
 int		 vmi_ping(struct vmi *, uint32_t seq);
 void		 vmi_stop(struct vmi *);
+void		 vmi_pause(struct vmi *, int paused);
 
 /* host.c: facts about this host, read once. */
 unsigned	 host_tsc_khz(void);
@@ -211,6 +222,8 @@ int		 helper_send(struct helper *, uint16_t type, const void *,
 		    size_t, int fd);
 void		 helper_kill(struct helper *, const char *why);
 void		 helper_shutdown(struct helper *);
+/* Stop (1) or resume (0) reading the helper's messages. */
+void		 helper_pause(struct helper *, int paused);
 pid_t		 helper_pid(const struct helper *);
 const char	*helper_name(enum helper_kind);
 void		 helpers_reap(void);

@@ -101,6 +101,14 @@ helper_kill(struct helper *h, const char *why)
 }
 
 void
+helper_pause(struct helper *h, int paused)
+{
+	/* With no events asked, epoll still reports a hang-up. */
+	if (h->ev.fd >= 0)
+		(void)loop_mod(&h->ev, paused ? 0 : EPOLLIN);
+}
+
+void
 helper_shutdown(struct helper *h)
 {
 	if (h->ev.fd >= 0)

@@ -61,6 +61,7 @@ struct vmctx {
 	int			 delete_after;
 	int			 reaped;	/* TTL expiry, not a request */
 	long long		 t0_us;
+	struct timer		*exec_timer;	/* host-side exec deadline */
 };
 
 static long long
@@ -101,11 +102,46 @@ rec_env(const struct record *r)
 	return cJSON_IsString(e) ? e->valuestring : "";
 }
 
+#define EXEC_GRACE_MS	10000
+
 static void
 ctx_free(struct vmctx *c)
 {
+	timer_cancel(c->exec_timer);
 	free(c->exec);
 	free(c);
+}
+
+/*
+ * The agent kills a command at its timeout; this deadline, a little later,
+ * is for a guest that does not: the command counts as timed out and the
+ * VM is stopped (and deleted, as after any exec).
+ */
+static void
+exec_deadline(void *arg)
+{
+	struct vmctx	*c = arg;
+
+	c->exec_timer = NULL;
+	if (c->have_exit || c->v == NULL)
+		return;
+	log_warnx("vm %s: the guest did not end its command in time",
+	    c->rec->id);
+	memset(&c->exit, 0, sizeof(c->exit));
+	c->exit.stream = c->stream;
+	c->exit.timed_out = 1;
+	c->exit.exit_code = -1;
+	c->have_exit = 1;
+	c->delete_after = 1;
+	vmi_stop(c->v);
+}
+
+static void
+exec_started(struct vmctx *c)
+{
+	timer_cancel(c->exec_timer);
+	c->exec_timer = timer_add((long long)c->timeout_s * 1000 +
+	    EXEC_GRACE_MS, exec_deadline, c);
 }
 
 /* Reply to the pending request, if any is still there. */
@@ -113,6 +149,7 @@ static void
 finish_ok(struct vmctx *c, cJSON *res)
 {
 	if (c->rq != NULL) {
+		ctl_clear_drain(c->rq, c);
 		c->rq->cancel = NULL;
 		ctl_reply_ok(c->rq, res);
 		c->rq = NULL;
@@ -124,6 +161,7 @@ static void
 finish_err(struct vmctx *c, const struct pyro_status *st)
 {
 	if (c->rq != NULL) {
+		ctl_clear_drain(c->rq, c);
 		c->rq->cancel = NULL;
 		ctl_reply_status(c->rq, st);
 		c->rq = NULL;
@@ -196,10 +234,27 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 			vmi_stop(v);
 			return;
 		}
+		exec_started(c);
 		emit(c, "progress", progress("execute", c));
 	}
 }
 
+#define OUTPUT_HIGH	(4 * 1024 * 1024)
+
+static void
+output_resume(void *arg)
+{
+	struct vmctx	*c = arg;
+
+	if (c->v != NULL)
+		vmi_pause(c->v, 0);
+}
+
+/*
+ * Output flows at the pace of the client: past OUTPUT_HIGH bytes queued
+ * for it, pyrod stops reading this VM's helper, the helper stops reading
+ * the guest channel, and the writing process in the guest blocks.
+ */
 static void
 vm_on_output(struct vmi *v, uint32_t stream, int which, const uint8_t *data,
     size_t len, void *arg)
@@ -223,6 +278,10 @@ vm_on_output(struct vmi *v, uint32_t stream, int which, const uint8_t *data,
 	cJSON_AddStringToObject(ev, "data_b64", text);
 	free(text);
 	ctl_event(c->rq, which == 1 ? "stdout" : "stderr", ev);
+	if (c->rq != NULL && ctl_backlog(c->rq) > OUTPUT_HIGH) {
+		vmi_pause(v, 1);
+		ctl_on_drain(c->rq, output_resume, c);
+	}
 }
 
 static void
@@ -232,6 +291,8 @@ vm_on_exit(struct vmi *v, const struct pyro_msg_exec_exit *x, void *arg)
 
 	if (x->stream != c->stream || c->have_exit)
 		return;
+	timer_cancel(c->exec_timer);
+	c->exec_timer = NULL;
 	c->exit = *x;
 	c->have_exit = 1;
 	/* vm.exec and one-shot runs clean up after their one command. */
@@ -502,6 +563,34 @@ ctx_of(struct record *r)
 	return v ? vmi_arg(v) : NULL;
 }
 
+/*
+ * The VM named in args, running and with no request on it; otherwise
+ * reply with the reason and return NULL.
+ */
+static struct vmctx *
+idle_running(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+	struct vmctx		*c;
+
+	if ((r = find_vm(rq, args, &st)) == NULL) {
+		ctl_reply_status(rq, &st);
+		return NULL;
+	}
+	c = ctx_of(r);
+	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
+		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
+		    "running; start it first (pyro vm start %s)", r->id, r->id);
+		return NULL;
+	}
+	if (c->job != JOB_NONE) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
+		return NULL;
+	}
+	return c;
+}
+
 void
 op_vm_run(struct request *rq, const cJSON *args)
 {
@@ -589,23 +678,10 @@ void
 op_vm_exec(struct request *rq, const cJSON *args)
 {
 	struct pyro_status	 st;
-	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((c = idle_running(rq, args)) == NULL)
 		return;
-	}
-	c = ctx_of(r);
-	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
-		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
-		    "running; start it first (pyro vm start %s)", r->id, r->id);
-		return;
-	}
-	if (c->job != JOB_NONE) {
-		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
-		return;
-	}
 	free(c->exec);
 	c->exec = NULL;
 	if (build_exec(c, args, &st) < 0) {
@@ -618,9 +694,10 @@ op_vm_exec(struct request *rq, const cJSON *args)
 		c->rq = NULL;
 		c->job = JOB_NONE;
 		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot send the "
-		    "command to VM %s", r->id);
+		    "command to VM %s", c->rec->id);
 		return;
 	}
+	exec_started(c);
 	emit(c, "progress", progress("execute", c));
 }
 
@@ -628,24 +705,10 @@ op_vm_exec(struct request *rq, const cJSON *args)
 void
 op_vm_ping(struct request *rq, const cJSON *args)
 {
-	struct pyro_status	 st;
-	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((c = idle_running(rq, args)) == NULL)
 		return;
-	}
-	c = ctx_of(r);
-	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
-		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
-		    "running", r->id);
-		return;
-	}
-	if (c->job != JOB_NONE) {
-		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
-		return;
-	}
 	attach(c, rq, JOB_PING);
 	rq->cancel = NULL;
 	c->stream++;
@@ -654,7 +717,7 @@ op_vm_ping(struct request *rq, const cJSON *args)
 		c->job = JOB_NONE;
 		c->rq = NULL;
 		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot reach VM %s",
-		    r->id);
+		    c->rec->id);
 	}
 }
 

@@ -19,7 +19,6 @@
 #include "path.h"
 #include "pyrod.h"
 
-#define BOOT_TIMEOUT_MS		60000
 #define STOP_GRACE_MS		30000
 
 struct vmi {
@@ -136,6 +135,13 @@ vmi_kill_exec(struct vmi *v, uint32_t stream)
 		(void)helper_send(v->h, PYRO_MSG_EXEC_KILL, &s, sizeof(s), -1);
 }
 
+void
+vmi_pause(struct vmi *v, int paused)
+{
+	if (v->h != NULL)
+		helper_pause(v->h, paused);
+}
+
 int
 vmi_ping(struct vmi *v, uint32_t seq)
 {
@@ -249,7 +255,7 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	it = cJSON_GetObjectItem(v->rec->doc, "vcpu_count");
 	s.vcpus = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1;
 	s.accel_kvm = host_kvm_usable() == 1;
-	s.boot_timeout_ms = BOOT_TIMEOUT_MS;
+	s.boot_timeout_ms = conf.boot_timeout_s * 1000;
 	s.tsc_khz = host_tsc_khz();
 	s.copy_rootfs = (uint32_t)v->copy_rootfs;
 	s.snapshot = v->disk < 0;
@@ -335,7 +341,9 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	v->arg = arg;
 	v->state = VMI_BOOTING;
 	LIST_INSERT_HEAD(&vmis, v, entry);
-	v->timer = timer_add(BOOT_TIMEOUT_MS + 10000, vmi_deadline, v);
+	/* The helper enforces the boot timeout; this is the backstop. */
+	v->timer = timer_add((long long)conf.boot_timeout_s * 1000 + 10000,
+	    vmi_deadline, v);
 	if ((v->h = helper_spawn(HELPER_VM, rec->id, &vmi_helper_ops,
 	    v)) == NULL) {
 		LIST_REMOVE(v, entry);

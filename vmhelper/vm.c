@@ -562,11 +562,14 @@ on_exec(struct pyro_msg *m)
 		log_warnx("malformed exec request from pyrod");
 		return -1;
 	}
+	/*
+	 * A VM on its way down runs nothing more, and says nothing about the
+	 * exec: pyrod learns why from the error and VM_STOPPED that follow.
+	 */
 	if (!vm.ready || vm.stopping) {
-		struct pyro_msg_exec_exit e = { stream, 127, 0, 0, EAGAIN };
-
-		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0,
-		    &e, sizeof(e), -1);
+		log_debug("exec on stream %u dropped: the VM is stopping",
+		    stream);
+		return 0;
 	}
 	return agent_send(GP_EXEC, stream, m->payload + sizeof(stream), len);
 }
@@ -748,6 +751,10 @@ vm_serve(uid_t uid, gid_t gid)
 			qmp_drain();
 		if ((pfd[2].revents & (POLLIN | POLLHUP)) && read_agent() < 0) {
 			/* A broken or vanished agent: stop the VM for good. */
+			if (!vm.stopping)
+				(void)helper_send_error(0, PYRO_E_GUEST_PROTOCOL,
+				    "the guest agent broke the protocol or "
+				    "closed its channel; the VM was stopped");
 			close(vm.agent);
 			vm.agent = -1;
 			vm.ready = 0;
