@@ -167,6 +167,8 @@ run_builder(struct cli *cli, const char *name, const char *cache)
 	if (access(tool, X_OK) < 0)
 		return fail(cli, "unsupported", "pyro-env-build is not "
 		    "installed in %s", libexec_dir());
+	/* Our own lines first, then the builder's, in order. */
+	(void)fflush(stdout);
 	if ((pid = fork()) < 0)
 		return fail(cli, "internal", "fork: %s", strerror(errno));
 	if (pid == 0) {

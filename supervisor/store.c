@@ -302,10 +302,13 @@ rec_set_state(struct record *r, const char *state, const char *event,
 	char	 ts[32];
 
 	iso_now(ts, sizeof(ts));
-	cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "state");
-	cJSON_AddStringToObject(r->doc, "state", state);
-	cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "updated_at");
-	cJSON_AddStringToObject(r->doc, "updated_at", ts);
+	/* Replace in place: a record keeps its key order on disk. */
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "state",
+	    cJSON_CreateString(state)))
+		cJSON_AddStringToObject(r->doc, "state", state);
+	if (!cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "updated_at",
+	    cJSON_CreateString(ts)))
+		cJSON_AddStringToObject(r->doc, "updated_at", ts);
 	evs = cJSON_GetObjectItemCaseSensitive(r->doc, "events");
 	if (!cJSON_IsArray(evs)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "events");

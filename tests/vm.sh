@@ -97,4 +97,14 @@ jq -e '.cleanup == "deleted" and .command == "git --version" and
     "$TMP/demo.json" >/dev/null || fail "demo JSON: $(cat "$TMP/demo.json")"
 n=$((n+1)); pass "pyro demo prints the contract's JSON"
 
+"$PYRO_BUILDDIR/examples/oneshot" debian:12 sh -c 'echo sdk-out; exit 0' \
+    >"$TMP/o" 2>"$TMP/e" || fail "examples/oneshot: $(cat "$TMP/e")"
+[ "$(cat "$TMP/o")" = sdk-out ] || fail "examples/oneshot output"
+grep -q '"exit_code":0' "$TMP/e" || fail "examples/oneshot result"
+"$PYRO_BUILDDIR/examples/lifecycle" debian:12 >"$TMP/o" 2>"$TMP/e" ||
+    fail "examples/lifecycle: $(cat "$TMP/e")"
+grep -q '^stop: stopped$' "$TMP/o" && grep -q '^deleted: not_found$' "$TMP/o" ||
+    fail "examples/lifecycle output: $(cat "$TMP/o")"
+n=$((n+1)); pass "the C SDK examples run against real guests"
+
 echo "$n passed, 0 failed"
