@@ -81,6 +81,22 @@ fail(struct cli *cli, const char *code, const char *fmt, ...)
 	return out_error(cli, &err);
 }
 
+/* The catalog entry named by the argument, and the cache; else reply. */
+static const struct pyro_catalog_entry *
+catalog_arg(struct cli *cli, const char *name, char *cache, size_t size)
+{
+	const struct pyro_catalog_entry	*e;
+
+	if ((e = pyro_catalog_find(name)) == NULL) {
+		(void)fail(cli, "unknown_environment", "unknown environment "
+		    "\"%.64s\"; pyro env list shows the catalog", name);
+		return NULL;
+	}
+	if (cache_dir(cli, cache, size) != 0)
+		return NULL;
+	return e;
+}
+
 int
 cmd_env_list(struct cli *cli, const struct cmd *c, int argc, char **argv)
 {
@@ -127,10 +143,7 @@ cmd_env_inspect(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	int				 i;
 
 	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	if ((e = pyro_catalog_find(argv[i])) == NULL)
-		return fail(cli, "unknown_environment", "unknown environment "
-		    "\"%.64s\"; pyro env list shows the catalog", argv[i]);
-	if (cache_dir(cli, cache, sizeof(cache)) != 0)
+	if ((e = catalog_arg(cli, argv[i], cache, sizeof(cache))) == NULL)
 		return EXIT_FAILED;
 	if ((m = read_manifest(cache, e->name)) == NULL)
 		return fail(cli, "environment_not_installed", "environment %s "
@@ -194,10 +207,7 @@ env_build_common(struct cli *cli, const struct cmd *c, int argc,
 	int				 i;
 
 	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	if ((e = pyro_catalog_find(argv[i])) == NULL)
-		return fail(cli, "unknown_environment", "unknown environment "
-		    "\"%.64s\"; pyro env list shows the catalog", argv[i]);
-	if (cache_dir(cli, cache, sizeof(cache)) != 0)
+	if ((e = catalog_arg(cli, argv[i], cache, sizeof(cache))) == NULL)
 		return EXIT_FAILED;
 	if (pull)
 		printf("[pull] phase=resolve environment=%s source=local-build "

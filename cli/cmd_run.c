@@ -64,6 +64,27 @@ on_event(void *arg, const char *kind, const char *json)
 }
 
 /*
+ * --vcpu-count (c), --mem-mib (m) and the time option (t: tkey) as a
+ * positive integer into opts.  Prints the usage error itself.
+ */
+static int
+num_option(const struct cmd *c, cJSON *opts, int ch, const char *tkey)
+{
+	char	*end;
+	long	 v = strtol(optarg, &end, 10);
+
+	if (*end != '\0' || v <= 0 || v > 100000000) {
+		(void)out_usage_error(c, "%s needs a positive integer",
+		    ch == 'c' ? "--vcpu-count" : ch == 'm' ? "--mem-mib" :
+		    "the time option");
+		return -1;
+	}
+	cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" : ch == 'm' ?
+	    "mem_mib" : tkey, (double)v);
+	return 0;
+}
+
+/*
  * pyro run and pyro vm exec: the same output handling; vm_id is NULL for
  * a one-shot run.
  */
@@ -84,9 +105,8 @@ exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
 	struct run_out	 out = { cli, { NULL }, { 0 } };
 	pyro_error	 err;
 	cJSON		*opts = cJSON_CreateObject(), *res;
-	char		*optstr, *result = NULL, *end;
+	char		*optstr, *result = NULL;
 	const char	*env;
-	long		 v;
 	int		 ch, rc, code;
 
 	/* 0, not 1: glibc then also resets its permutation state. */
@@ -98,13 +118,8 @@ exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
 		case 'c':
 		case 'm':
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end != '\0' || v <= 0 || v > 1000000)
-				return out_usage_error(c, "%s needs a positive "
-				    "integer", ch == 'c' ? "--vcpu-count" :
-				    ch == 'm' ? "--mem-mib" : "--timeout-seconds");
-			cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" :
-			    ch == 'm' ? "mem_mib" : "timeout_seconds", (double)v);
+			if (num_option(c, opts, ch, "timeout_seconds") < 0)
+				return EXIT_USAGE;
 			break;
 		case 'n':
 			cJSON_AddTrueToObject(opts, "network");
@@ -200,8 +215,7 @@ cmd_vm_create(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	};
 	pyro_error	 err;
 	cJSON		*opts = cJSON_CreateObject();
-	char		*optstr, *result = NULL, *end;
-	long		 v;
+	char		*optstr, *result = NULL;
 	int		 ch, rc;
 
 	optind = 0;
@@ -210,12 +224,8 @@ cmd_vm_create(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		case 'c':
 		case 'm':
 		case 't':
-			v = strtol(optarg, &end, 10);
-			if (*end != '\0' || v <= 0 || v > 100000000)
-				return out_usage_error(c, "options take positive "
-				    "integers");
-			cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" :
-			    ch == 'm' ? "mem_mib" : "ttl_seconds", (double)v);
+			if (num_option(c, opts, ch, "ttl_seconds") < 0)
+				return EXIT_USAGE;
 			break;
 		case 'n':
 			cJSON_AddTrueToObject(opts, "network");

@@ -555,6 +555,18 @@ find_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	return r;
 }
 
+/* find_vm(), replying with the error itself when there is none. */
+static struct record *
+vm_or_reply(struct request *rq, const cJSON *args)
+{
+	struct pyro_status	 st;
+	struct record		*r;
+
+	if ((r = find_vm(rq, args, &st)) == NULL)
+		ctl_reply_status(rq, &st);
+	return r;
+}
+
 static struct vmctx *
 ctx_of(struct record *r)
 {
@@ -570,14 +582,11 @@ ctx_of(struct record *r)
 static struct vmctx *
 idle_running(struct request *rq, const cJSON *args)
 {
-	struct pyro_status	 st;
 	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((r = vm_or_reply(rq, args)) == NULL)
 		return NULL;
-	}
 	c = ctx_of(r);
 	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
 		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
@@ -652,10 +661,8 @@ op_vm_start(struct request *rq, const cJSON *args)
 	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((r = vm_or_reply(rq, args)) == NULL)
 		return;
-	}
 	if (vmi_find(r) != NULL) {
 		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is already running or "
 		    "busy", r->id);
@@ -724,14 +731,11 @@ op_vm_ping(struct request *rq, const cJSON *args)
 void
 op_vm_stop(struct request *rq, const cJSON *args)
 {
-	struct pyro_status	 st;
 	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((r = vm_or_reply(rq, args)) == NULL)
 		return;
-	}
 	if ((c = ctx_of(r)) == NULL) {
 		ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));	/* stopped */
 		return;
@@ -785,27 +789,21 @@ delete_vm(struct record *r, struct request *rq, int reaped)
 void
 op_vm_delete(struct request *rq, const cJSON *args)
 {
-	struct pyro_status	 st;
 	struct record		*r;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((r = vm_or_reply(rq, args)) == NULL)
 		return;
-	}
 	delete_vm(r, rq, 0);
 }
 
 void
 op_vm_network_info(struct request *rq, const cJSON *args)
 {
-	struct pyro_status	 st;
 	struct record		*r;
 	cJSON			*res;
 
-	if ((r = find_vm(rq, args, &st)) == NULL) {
-		ctl_reply_status(rq, &st);
+	if ((r = vm_or_reply(rq, args)) == NULL)
 		return;
-	}
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "vm_id", r->id);
 	cJSON_AddBoolToObject(res, "network", 0);
