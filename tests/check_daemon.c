@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -162,7 +163,8 @@ START_TEST(oversized_frame_cuts_only_that_client)
 	ck_assert_int_ge(fd, 0);
 	tc_send_raw(fd, hdr, 4);
 	memset(junk, 'x', sizeof(junk));
-	(void)write(fd, junk, sizeof(junk));
+	/* May fail with EPIPE once pyrod has cut us off: that is the point. */
+	(void)send(fd, junk, sizeof(junk), MSG_NOSIGNAL);
 	r = tc_read(fd, 5000);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_str_eq(tc_errcode(r), "frame_too_large");
@@ -214,7 +216,8 @@ as_nobody(gid_t extra, const char *req, char *out, size_t outsz)
 			_exit(3);
 		if ((fd = tc_connect(t.sock)) < 0)
 			_exit(4);
-		tc_send_json(fd, req);
+		/* pyrod may refuse and close before this write: read anyway. */
+		(void)tc_try_send_json(fd, req);
 		r = tc_read(fd, 10000);
 		if (r == NULL)
 			_exit(5);
@@ -569,6 +572,11 @@ main(void)
 	nobody_gid = pw->pw_gid;
 	users_gid = gr->gr_gid;
 
+	/*
+	 * pyrod may close a connection while a test still writes to it (the
+	 * oversized-frame test does so on purpose): EPIPE, not death.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, bad_requests_answered_connection_kept, 0,

@@ -124,6 +124,21 @@ tc_send_raw(int fd, const void *p, size_t n)
 	ck_assert_int_eq(pyro_write_all(fd, p, n), 0);
 }
 
+int
+tc_try_send_json(int fd, const char *json)
+{
+	uint8_t	hdr[4];
+	size_t	n = strlen(json);
+
+	hdr[0] = n >> 24;
+	hdr[1] = n >> 16;
+	hdr[2] = n >> 8;
+	hdr[3] = n;
+	if (pyro_write_all(fd, hdr, 4) < 0)
+		return -1;
+	return pyro_write_all(fd, json, n) < 0 ? -1 : 0;
+}
+
 void
 tc_send_json(int fd, const char *json)
 {

@@ -24,6 +24,8 @@ void	tp_cleanup(struct tpyrod *);
 int	tc_connect(const char *sock);
 void	tc_send_raw(int fd, const void *, size_t);
 void	tc_send_json(int fd, const char *json);
+/* Without asserting: a refused client may be cut off before it writes. */
+int	tc_try_send_json(int fd, const char *json);
 /* Read one frame; NULL on EOF or after timeout_ms. */
 cJSON	*tc_read(int fd, int timeout_ms);
 /* Send a request, return the final response (events skipped). */
