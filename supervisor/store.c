@@ -293,6 +293,17 @@ rec_state(const struct record *r)
 	return cJSON_IsString(s) ? s->valuestring : "unknown";
 }
 
+/* Set doc[key] = val, in place when the key exists, appended otherwise. */
+static void
+set_string(cJSON *doc, const char *key, const char *val)
+{
+	if (cJSON_GetObjectItemCaseSensitive(doc, key) != NULL)
+		cJSON_ReplaceItemInObjectCaseSensitive(doc, key,
+		    cJSON_CreateString(val));
+	else
+		cJSON_AddStringToObject(doc, key, val);
+}
+
 /* Change state and append a lifecycle event (bounded). */
 void
 rec_set_state(struct record *r, const char *state, const char *event,
@@ -303,12 +314,8 @@ rec_set_state(struct record *r, const char *state, const char *event,
 
 	iso_now(ts, sizeof(ts));
 	/* Replace in place: a record keeps its key order on disk. */
-	if (!cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "state",
-	    cJSON_CreateString(state)))
-		cJSON_AddStringToObject(r->doc, "state", state);
-	if (!cJSON_ReplaceItemInObjectCaseSensitive(r->doc, "updated_at",
-	    cJSON_CreateString(ts)))
-		cJSON_AddStringToObject(r->doc, "updated_at", ts);
+	set_string(r->doc, "state", state);
+	set_string(r->doc, "updated_at", ts);
 	evs = cJSON_GetObjectItemCaseSensitive(r->doc, "events");
 	if (!cJSON_IsArray(evs)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(r->doc, "events");

@@ -32,7 +32,8 @@ make_env() {
 	    "$src/manifest.json" >"$cache/debian:12-base/manifest.json"
 }
 
-printf 'boot_timeout_seconds = 8\n' >"$TMP/pyrod.conf"
+# Long enough for a loaded machine to boot the garbage and flood guests.
+printf 'boot_timeout_seconds = 20\n' >"$TMP/pyrod.conf"
 check_mode() {
 	mode=$1 want=$2
 	make_env "$mode"
