@@ -142,15 +142,7 @@ tc_try_send_json(int fd, const char *json)
 void
 tc_send_json(int fd, const char *json)
 {
-	uint8_t	hdr[4];
-	size_t	n = strlen(json);
-
-	hdr[0] = n >> 24;
-	hdr[1] = n >> 16;
-	hdr[2] = n >> 8;
-	hdr[3] = n;
-	tc_send_raw(fd, hdr, 4);
-	tc_send_raw(fd, json, n);
+	ck_assert_int_eq(tc_try_send_json(fd, json), 0);
 }
 
 /* Read exactly n bytes, or fail on EOF/timeout. */
