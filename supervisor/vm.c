@@ -615,6 +615,20 @@ op_vm_run(struct request *rq, const cJSON *args)
 	    (c->rec = new_vm(rq, args, &st)) == NULL)
 		goto fail;
 	cJSON_AddBoolToObject(c->rec->doc, "one_shot", 1);
+	/*
+	 * The TTL sweep must not reap a one-shot VM while its command may
+	 * still run: it lives at least for boot, the command and the stop.
+	 */
+	{
+		const cJSON	*exp = cJSON_GetObjectItem(c->rec->doc,
+				    "expires_at");
+		double		 need = (double)time(NULL) +
+				    conf.boot_timeout_s + c->timeout_s + 60;
+
+		if (cJSON_IsNumber(exp) && exp->valuedouble < need)
+			cJSON_SetNumberValue(cJSON_GetObjectItem(c->rec->doc,
+			    "expires_at"), need);
+	}
 	if (store_save(c->rec) < 0) {
 		pyro_fail(&st, PYRO_E_IO, "cannot write the VM's record");
 		goto fail;

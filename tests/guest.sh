@@ -51,6 +51,14 @@ want=$(yes pyro-data | head -c 10485760 | sha256sum | cut -d' ' -f1)
     fail "10 MiB output corrupted ($(stat -c %s "$TMP/big") bytes)"
 n=$((n+1)); pass "10 MiB of output arrives intact"
 
+# A one-shot VM's disk is a throwaway overlay: it must take real writes
+# (it once lived in a 64 MiB tmpfs, and QEMU paused the guest on ENOSPC).
+"$PYRO" run debian:12 --timeout-seconds 120 -- sh -c \
+    'dd if=/dev/zero of=/root/big bs=1M count=192 2>/dev/null && sync &&
+    stat -c %s /root/big' >"$TMP/o" 2>/dev/null || fail "192 MiB write"
+[ "$(cat "$TMP/o")" = 201326592 ] || fail "192 MiB write: $(cat "$TMP/o")"
+n=$((n+1)); pass "a one-shot guest writes 192 MiB to its disk"
+
 set +e
 t0=$(date +%s)
 "$PYRO" run debian:12 --timeout-seconds 2 -- sleep 60 2>"$TMP/e"; rc=$?

@@ -66,6 +66,14 @@ copy_to_file(int src, const char *path, uid_t uid, gid_t gid)
 	return 0;
 }
 
+static unsigned long long
+fsize(int fd)
+{
+	struct stat	st;
+
+	return fstat(fd, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
 static void __attribute__((noreturn))
 launcher_fail(const char *what)
 {
@@ -77,7 +85,7 @@ static void __attribute__((noreturn))
 launcher_exec(struct launch *l, char *strings, int *fds)
 {
 	char		*argv[LAUNCH_ARGS_MAX + 1], *p = strings, path[300];
-	char		 tmpdir[280], tmpenv[300];
+	char		 tmpdir[280], tmpenv[300], opts[128];
 	char		*envp[3];
 	uint32_t	 i;
 	int		 k;
@@ -100,9 +108,13 @@ launcher_exec(struct launch *l, char *strings, int *fds)
 	for (k = 1; k >= 0; k--) {
 		if (l->hide[k][0] == '\0')
 			continue;
+		/* hide[0] holds the kernel and initramfs; hide[1] nothing. */
+		snprintf(opts, sizeof(opts), "mode=0755,size=%lluk",
+		    k == 0 ? (fsize(fds[LFD_KERNEL]) +
+		    fsize(fds[LFD_INITRD])) / 1024 + 16384 : 1024ULL);
 		(void)mkdir(l->hide[k], 0755);
 		if (mount("tmpfs", l->hide[k], "tmpfs", MS_NOSUID | MS_NODEV,
-		    "mode=0755,size=64m") < 0)
+		    opts) < 0)
 			launcher_fail("hiding a directory");
 	}
 	/* hide[0] is now an empty tmpfs: QEMU's whole view of pyro. */
@@ -112,8 +124,17 @@ launcher_exec(struct launch *l, char *strings, int *fds)
 	snprintf(path, sizeof(path), "%s/initramfs.cpio", l->hide[0]);
 	if (copy_to_file(fds[LFD_INITRD], path, l->uid, l->gid) < 0)
 		launcher_fail("copying the initramfs");
+	/*
+	 * QEMU's TMPDIR holds the snapshot overlay of a one-shot VM: its own
+	 * tmpfs, as large as the disk image (the guest's filesystem cannot
+	 * grow past it) plus slack, so writes never stall on ENOSPC and host
+	 * memory per VM stays bounded.
+	 */
 	snprintf(tmpdir, sizeof(tmpdir), "%.256s/tmp", l->hide[0]);
-	if (mkdir(tmpdir, 0700) < 0 || chown(tmpdir, l->uid, l->gid) < 0)
+	snprintf(opts, sizeof(opts), "mode=0700,uid=%u,gid=%u,size=%lluk",
+	    l->uid, l->gid, fsize(fds[LFD_DISK]) / 1024 + 65536);
+	if (mkdir(tmpdir, 0700) < 0 || mount("tmpfs", tmpdir, "tmpfs",
+	    MS_NOSUID | MS_NODEV, opts) < 0)
 		launcher_fail("making QEMU's TMPDIR");
 
 	/* disk=3 agent=4 console=5 qmp=6 disk_ro=7, nothing else. */
