@@ -36,6 +36,7 @@ struct vmi {
 	int			 failed;
 	int			 forced;
 	struct timer		*timer;
+	char			 qemu[256];	/* found once, at start */
 };
 
 static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
@@ -264,8 +265,7 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		s.verify_mask &= ~(1u << VM_FILE_ROOTFS);
 	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
 		memcpy(s.sha256[k], v->env.sha256[k], sizeof(s.sha256[k]));
-	host_find_exe(conf.qemu_path, "qemu-system-x86_64", s.qemu,
-	    sizeof(s.qemu));
+	memcpy(s.qemu, v->qemu, sizeof(s.qemu));
 	/* QEMU sees neither the state directory nor pyrod's run dir. */
 	pyro_strlcpy(s.hide[0], conf.state_dir, sizeof(s.hide[0]));
 	pyro_strlcpy(s.hide[1], conf.socket_path, sizeof(s.hide[1]));
@@ -322,8 +322,20 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
     const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
 	struct vmi	*v;
+	char		 qemu[4200];
 	int		 k;
 
+	/* Every boot comes through here: refuse plainly without a VMM. */
+	if (!host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
+	    sizeof(qemu)) || strlen(qemu) >= sizeof(v->qemu)) {
+		env_close(env);
+		if (disk >= 0)
+			close(disk);
+		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM: install "
+		    "qemu-system-x86 or set qemu_path in pyrod.conf (pyro "
+		    "doctor explains)");
+		return NULL;
+	}
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		env_close(env);
 		if (disk >= 0)
@@ -331,6 +343,7 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
 		return NULL;
 	}
+	memcpy(v->qemu, qemu, strlen(qemu) + 1);
 	v->rec = rec;
 	v->env = *env;		/* takes the fds */
 	for (k = 0; k < VM_FILE__MAX; k++)

@@ -133,6 +133,17 @@ run_in_bad
 [ "$(leftovers)" = "$clean" ] || fail "corrupt envs left: $(leftovers)"
 n=$((n+1)); pass "unknown and corrupt environments: clear errors, nothing left"
 
+# No VMM: a plain vmm_unavailable, before anything is started.
+kill "$PYROD_PID"; wait "$PYROD_PID" 2>/dev/null || true
+export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
+printf 'qemu_path = /nonexistent/qemu-system-x86_64\n' >"$TMP/noqemu.conf"
+start_pyrod -f "$TMP/noqemu.conf"
+run_in_bad
+[ "$(jq -r .error.code "$TMP/j")" = vmm_unavailable ] ||
+    fail "no VMM: $(cat "$TMP/j")"
+[ "$(leftovers)" = "$clean" ] || fail "no VMM left: $(leftovers)"
+n=$((n+1)); pass "no VMM: vmm_unavailable, nothing left"
+
 kill "$PYROD_PID"; wait "$PYROD_PID" 2>/dev/null || true
 export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 start_pyrod
