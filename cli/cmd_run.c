@@ -64,62 +64,51 @@ on_event(void *arg, const char *kind, const char *json)
 }
 
 /*
- * --vcpu-count (c), --mem-mib (m) and the time option (t: tkey) as a
- * positive integer into opts.  Prints the usage error itself.
+ * The options of run, vm exec and vm create, into a new JSON object:
+ * --vcpu-count, --mem-mib, the time option (tflag on the command line,
+ * tkey in the request), --network, --allow-host-compat, --json, --help.
+ * With time_only (vm exec) only the time option and --json are taken.
+ * Returns the object with optind at the first operand, or NULL with
+ * *status set to the exit status (usage already printed).
  */
-static int
-num_option(const struct cmd *c, cJSON *opts, int ch, const char *tkey)
+static cJSON *
+vm_options(struct cli *cli, const struct cmd *c, int argc, char **argv,
+    const char *tflag, const char *tkey, int time_only, int *status)
 {
-	char	*end;
-	long	 v = strtol(optarg, &end, 10);
-
-	if (*end != '\0' || v <= 0 || v > 100000000) {
-		(void)out_usage_error(c, "%s needs a positive integer",
-		    ch == 'c' ? "--vcpu-count" : ch == 'm' ? "--mem-mib" :
-		    "the time option");
-		return -1;
-	}
-	cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" : ch == 'm' ?
-	    "mem_mib" : tkey, (double)v);
-	return 0;
-}
-
-/*
- * pyro run and pyro vm exec: the same output handling; vm_id is NULL for
- * a one-shot run.
- */
-static int
-exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
-    int vm_exec)
-{
-	static const struct option longopts[] = {
+	struct option	 longopts[] = {
 		{ "vcpu-count", required_argument, NULL, 'c' },
 		{ "mem-mib", required_argument, NULL, 'm' },
-		{ "timeout-seconds", required_argument, NULL, 't' },
+		{ tflag, required_argument, NULL, 't' },
 		{ "network", no_argument, NULL, 'n' },
 		{ "allow-host-compat", no_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct run_out	 out = { cli, { NULL }, { 0 } };
-	pyro_error	 err;
-	cJSON		*opts = cJSON_CreateObject(), *res;
-	char		*optstr, *result = NULL;
-	const char	*env;
-	int		 ch, rc, code;
+	cJSON		*opts = cJSON_CreateObject();
+	char		*end;
+	long		 v;
+	int		 ch;
 
 	/* 0, not 1: glibc then also resets its permutation state. */
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (vm_exec && ch != 't' && ch != 'j' && ch != 'h')
-			ch = '?';	/* vm exec takes only these */
+		if (time_only && ch != 't' && ch != 'j' && ch != 'h')
+			ch = '?';
 		switch (ch) {
 		case 'c':
 		case 'm':
 		case 't':
-			if (num_option(c, opts, ch, "timeout_seconds") < 0)
-				return EXIT_USAGE;
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || v <= 0 || v > 100000000) {
+				*status = out_usage_error(c, "--%s needs a "
+				    "positive integer", ch == 'c' ?
+				    "vcpu-count" : ch == 'm' ? "mem-mib" :
+				    tflag);
+				goto fail;
+			}
+			cJSON_AddNumberToObject(opts, ch == 'c' ? "vcpu_count" :
+			    ch == 'm' ? "mem_mib" : tkey, (double)v);
 			break;
 		case 'n':
 			cJSON_AddTrueToObject(opts, "network");
@@ -131,11 +120,37 @@ exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
 			cli->json = 1;
 			break;
 		case 'h':
-			return cli_usage(c, 0);
+			*status = cli_usage(c, 0);
+			goto fail;
 		default:
-			return cli_usage(c, 1);
+			*status = cli_usage(c, 1);
+			goto fail;
 		}
 	}
+	return opts;
+fail:
+	cJSON_Delete(opts);
+	return NULL;
+}
+
+/*
+ * pyro run and pyro vm exec: the same output handling; vm_id is NULL for
+ * a one-shot run.
+ */
+static int
+exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
+    int vm_exec)
+{
+	struct run_out	 out = { cli, { NULL }, { 0 } };
+	pyro_error	 err;
+	cJSON		*opts, *res;
+	char		*optstr, *result = NULL;
+	const char	*env;
+	int		 rc, code;
+
+	if ((opts = vm_options(cli, c, argc, argv, "timeout-seconds",
+	    "timeout_seconds", vm_exec, &rc)) == NULL)
+		return rc;
 	if (argc - optind < 1)
 		return out_usage_error(c, vm_exec ? "a VM id and a command are "
 		    "required" : "an environment and a command are required");
@@ -203,45 +218,14 @@ cmd_vm_exec(struct cli *cli, const struct cmd *c, int argc, char **argv)
 int
 cmd_vm_create(struct cli *cli, const struct cmd *c, int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "vcpu-count", required_argument, NULL, 'c' },
-		{ "mem-mib", required_argument, NULL, 'm' },
-		{ "ttl-seconds", required_argument, NULL, 't' },
-		{ "network", no_argument, NULL, 'n' },
-		{ "allow-host-compat", no_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	pyro_error	 err;
-	cJSON		*opts = cJSON_CreateObject();
+	cJSON		*opts;
 	char		*optstr, *result = NULL;
-	int		 ch, rc;
+	int		 rc;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-		case 'm':
-		case 't':
-			if (num_option(c, opts, ch, "ttl_seconds") < 0)
-				return EXIT_USAGE;
-			break;
-		case 'n':
-			cJSON_AddTrueToObject(opts, "network");
-			break;
-		case 'a':
-			cJSON_AddTrueToObject(opts, "allow_host_compat");
-			break;
-		case 'j':
-			cli->json = 1;
-			break;
-		case 'h':
-			return cli_usage(c, 0);
-		default:
-			return cli_usage(c, 1);
-		}
-	}
+	if ((opts = vm_options(cli, c, argc, argv, "ttl-seconds", "ttl_seconds",
+	    0, &rc)) == NULL)
+		return rc;
 	if (argc - optind != 1)
 		return out_usage_error(c, "one environment is required");
 	if (cli_connect(cli) != 0)
