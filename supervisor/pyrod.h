@@ -60,7 +60,8 @@ void		 loop_del(struct ev *);
 void		 loop_defer_free(void (*fn)(void *), void *p);
 struct timer	*timer_add(long long ms, void (*cb)(void *), void *arg);
 void		 timer_cancel(struct timer *);
-long long	 now_ms(void);
+long long	 now_ms(void);		/* monotonic */
+long long	 now_us(void);
 /* Runs until *quit becomes nonzero. */
 void		 loop_run(volatile int *quit);
 

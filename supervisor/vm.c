@@ -64,14 +64,6 @@ struct vmctx {
 	struct timer		*exec_timer;	/* host-side exec deadline */
 };
 
-static long long
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static struct timer	*reap_timer;
 
