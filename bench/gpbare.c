@@ -23,15 +23,8 @@
 
 #include "frame.h"
 #include "guestproto.h"
+#include "bench.h"
 
-static long long
-now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int
 read_exact(int fd, void *p, size_t n)
@@ -114,13 +107,6 @@ spawn_qemu(const char *dir, int agent_fd)
 	return pid;
 }
 
-static int
-cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
 
 int
 main(int argc, char *argv[])
@@ -157,12 +143,11 @@ main(int argc, char *argv[])
 				return 1;
 			rtt[k] = now_us() - s;
 		}
-		qsort(rtt, (size_t)n, sizeof(*rtt), cmp_ll);
 	}
 	send_frame(sv[0], GP_POWEROFF, NULL, 0);
 	waitpid(pid, &status, 0);
 	if (n > 0)
-		printf("%lld\n", rtt[n / 2]);
+		printf("%lld\n", median_ll(rtt, n));
 	else
 		printf("%lld\n", (now_us() - t0) / 1000);
 	return 0;

@@ -14,23 +14,9 @@
 #include <cjson/cJSON.h>
 
 #include "pyro/pyro.h"
+#include "bench.h"
 
-static long long
-now_us(void)
-{
-	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
 
 int
 main(int argc, char *argv[])
@@ -62,8 +48,7 @@ main(int argc, char *argv[])
 			goto fail;
 		rtt[k] = now_us() - t;
 	}
-	qsort(rtt, (size_t)n, sizeof(*rtt), cmp_ll);
-	printf("%lld\n", rtt[n / 2]);
+	printf("%lld\n", median_ll(rtt, n));
 	rc = 0;
 	(void)pyro_vm_delete(c, id, NULL, &err);
 	pyro_disconnect(c);
