@@ -22,6 +22,10 @@ static const struct {
 	[GP_FLUSH] = { GP_FROM_HOST, 0, 0 },
 	[GP_FLUSHED] = { GP_FROM_AGENT, 0, 0 },
 	[GP_POWEROFF] = { GP_FROM_HOST, 0, 0 },
+	[GP_STDIN] = { GP_FROM_HOST, 1, 0 },
+	[GP_STDIN_ACK] = { GP_FROM_AGENT, 0, sizeof(uint32_t) },
+	[GP_SIGNAL] = { GP_FROM_HOST, 0, sizeof(uint32_t) },
+	[GP_STARTED] = { GP_FROM_AGENT, 0, sizeof(uint32_t) },
 };
 
 int
@@ -72,7 +76,8 @@ gp_exec_parse(uint8_t *payload, size_t len, struct gp_exec *hdr,
 	memcpy(hdr, payload, sizeof(*hdr));
 	if (hdr->argc == 0 || hdr->argc > GP_ARGS_MAX ||
 	    hdr->envc > GP_ARGS_MAX || hdr->argc + hdr->envc > GP_ARGS_MAX ||
-	    (hdr->flags & ~GP_EXEC_SHELL) != 0 ||
+	    (hdr->flags & ~GP_EXEC_FLAGS) != 0 ||
+	    hdr->cols > 1000 || hdr->rows > 1000 ||
 	    ((hdr->flags & GP_EXEC_SHELL) && hdr->argc != 1))
 		return -EBADMSG;
 	p = (char *)payload + sizeof(*hdr);

@@ -18,10 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GP_VERSION		1
+#define GP_VERSION		2
 #define GP_MAXPAYLOAD		(64 * 1024)
 #define GP_PORT_NAME		"org.pyro.agent.0"
 #define GP_ARGS_MAX		4096	/* argv + env entries */
+/*
+ * Stdin credit: the host keeps at most this many bytes of one exec's stdin
+ * unacknowledged; the agent buffers no more than that per exec.
+ */
+#define GP_STDIN_WINDOW		(256 * 1024)
 
 struct gp_hdr {
 	uint32_t	len;		/* payload bytes */
@@ -42,6 +47,10 @@ enum gp_type {
 	GP_FLUSH,	/* H->A empty: sync(2) */
 	GP_FLUSHED,	/* A->H empty */
 	GP_POWEROFF,	/* H->A empty: sync, remount / read-only, power off */
+	GP_STDIN,	/* H->A raw bytes for the exec's stdin; empty: EOF */
+	GP_STDIN_ACK,	/* A->H u32: stdin bytes handed to the command */
+	GP_SIGNAL,	/* H->A u32 signal: to the exec's foreground group */
+	GP_STARTED,	/* A->H u32 pid of the exec's process */
 	GP__MAX
 };
 
@@ -55,11 +64,15 @@ struct gp_hello {
 };
 
 #define GP_EXEC_SHELL	0x1	/* argv[0] is a string for /bin/sh -lc */
+#define GP_EXEC_STDIN	0x2	/* stdin is fed by GP_STDIN (else /dev/null) */
+#define GP_EXEC_PTY	0x4	/* run on a new PTY (stdout only; cols, rows) */
+#define GP_EXEC_FLAGS	(GP_EXEC_SHELL | GP_EXEC_STDIN | GP_EXEC_PTY)
 struct gp_exec {
 	uint32_t	timeout_ms;	/* 0: none */
 	uint32_t	argc;
 	uint32_t	envc;
 	uint32_t	flags;
+	uint16_t	cols, rows;	/* PTY size; 0: 80x24 */
 	/* then cwd\0 argv[0]\0 ... env[0]\0 ... */
 };
 

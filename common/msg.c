@@ -45,8 +45,8 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	{ PYRO_MSG_VM_READY, "vm_ready", sizeof(struct pyro_msg_vm_ready), 0,
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { S(struct pyro_msg_vm_ready, kernel) } },
-	{ PYRO_MSG_EXEC, "exec", sizeof(uint32_t) + 18, PYRO_MSG_MAXPAYLOAD,
-	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_EXEC, "exec", sizeof(uint32_t) + 22, PYRO_MSG_MAXPAYLOAD,
+	  FD_OPTIONAL, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
 	{ PYRO_MSG_EXEC_OUTPUT, "exec_output", sizeof(struct pyro_msg_output) +
 	  1, PYRO_MSG_MAXPAYLOAD, FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { { 0, 0 } } },
@@ -63,6 +63,12 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
 	{ PYRO_MSG_GUEST_PONG, "guest_pong", sizeof(struct pyro_msg_stream), 0,
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_EXEC_SIGNAL, "exec_signal",
+	  sizeof(struct pyro_msg_exec_signal), 0, FD_NONE, PEER_SUPERVISOR,
+	  PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_EXEC_STARTED, "exec_started",
+	  sizeof(struct pyro_msg_exec_started), 0, FD_NONE, PEER_VMHELPER,
+	  PEER_SUPERVISOR, { { 0, 0 } } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

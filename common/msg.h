@@ -43,7 +43,8 @@ enum pyro_msg_type {
 	PYRO_MSG_VM_FILE,		/* S->vmhelper: pyro_msg_vm_file + fd */
 	PYRO_MSG_VM_START,		/* S->vmhelper: pyro_msg_vm_start */
 	PYRO_MSG_VM_READY,		/* vmhelper->S: pyro_msg_vm_ready */
-	PYRO_MSG_EXEC,			/* S->vmhelper: u32 stream + gp_exec */
+	PYRO_MSG_EXEC,			/* S->vmhelper: u32 stream + gp_exec,
+				   fd: the stdin source when GP_EXEC_STDIN */
 	PYRO_MSG_EXEC_OUTPUT,		/* vmhelper->S: pyro_msg_output + data */
 	PYRO_MSG_EXEC_EXIT,		/* vmhelper->S: pyro_msg_exec_exit */
 	PYRO_MSG_EXEC_KILL,		/* S->vmhelper: pyro_msg_stream */
@@ -51,6 +52,8 @@ enum pyro_msg_type {
 	PYRO_MSG_VM_STOPPED,		/* vmhelper->S: pyro_msg_vm_stopped */
 	PYRO_MSG_GUEST_PING,		/* S->vmhelper: pyro_msg_stream (seq) */
 	PYRO_MSG_GUEST_PONG,		/* vmhelper->S: pyro_msg_stream (seq) */
+	PYRO_MSG_EXEC_SIGNAL,		/* S->vmhelper: pyro_msg_exec_signal */
+	PYRO_MSG_EXEC_STARTED,		/* vmhelper->S: pyro_msg_exec_started */
 	PYRO_MSG__MAX
 };
 
@@ -138,6 +141,16 @@ struct pyro_msg_exec_exit {
 	int32_t		signal;
 	uint32_t	timed_out;
 	int32_t		error;		/* errno when it did not start */
+};
+
+struct pyro_msg_exec_signal {
+	uint32_t	stream;
+	uint32_t	signo;		/* INT, TERM, KILL, HUP or QUIT */
+};
+
+struct pyro_msg_exec_started {
+	uint32_t	stream;
+	uint32_t	pid;		/* in the guest */
 };
 
 struct pyro_msg_vm_stopped {

@@ -41,7 +41,12 @@ extern char	**environ;
 struct exec {
 	uint32_t	stream;		/* 0: slot free */
 	pid_t		pid;
-	int		out, err;	/* pipes, -1 once closed */
+	int		out, err;	/* pipes (out: the PTY), -1 once closed */
+	int		in;		/* stdin pipe or PTY, -1: none or closed */
+	int		pty;
+	uint8_t		*inbuf;		/* at most GP_STDIN_WINDOW bytes */
+	size_t		inlen;
+	int		in_eof;		/* the host sent EOF */
 	long long	deadline;	/* 0: none */
 	long long	drain_until;	/* after exit: give pipes this long */
 	int		exited;
@@ -130,22 +135,44 @@ exec_report(struct exec *e, int error)
 		close(e->out);
 	if (e->err >= 0)
 		close(e->err);
+	if (e->in >= 0)
+		close(e->in);
+	free(e->inbuf);
 	memset(e, 0, sizeof(*e));
-	e->out = e->err = -1;
+	e->out = e->err = e->in = -1;
 }
 
-/* In the child: never returns.  Reports exec errors through errfd. */
+/*
+ * In the child: never returns.  Reports exec errors through errfd.  in is
+ * the stdin pipe (or -1 for /dev/null); with a PTY, pts is its slave side
+ * and becomes stdin, stdout, stderr and the controlling terminal.
+ */
 static void __attribute__((noreturn))
-exec_child(const char *cwd, char **argv, char **env, int out, int err,
-    int errfd)
+exec_child(const char *cwd, char **argv, char **env, int in, int out,
+    int err, int pts, int errfd)
 {
-	int	e, devnull;
+	int		e, devnull;
+	sigset_t	none;
 
+	/* The command gets default signal handling and an empty mask. */
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	(void)signal(SIGPIPE, SIG_DFL);
 	(void)setsid();
-	if ((devnull = open("/dev/null", O_RDONLY)) >= 0)
-		(void)dup2(devnull, 0);
-	(void)dup2(out, 1);
-	(void)dup2(err, 2);
+	if (pts >= 0) {
+		if (ioctl(pts, TIOCSCTTY, 0) < 0)
+			goto fail;
+		(void)dup2(pts, 0);
+		(void)dup2(pts, 1);
+		(void)dup2(pts, 2);
+	} else {
+		if (in >= 0)
+			(void)dup2(in, 0);
+		else if ((devnull = open("/dev/null", O_RDONLY)) >= 0)
+			(void)dup2(devnull, 0);
+		(void)dup2(out, 1);
+		(void)dup2(err, 2);
+	}
 	if (chdir(cwd) < 0)
 		goto fail;
 	/* execvp searches the PATH of the command's own environment. */
@@ -157,6 +184,30 @@ fail:
 	_exit(127);
 }
 
+/* A new PTY: master (nonblocking) and slave, sized cols x rows. */
+static int
+open_pty(int *master, int *slave, unsigned cols, unsigned rows)
+{
+	struct winsize	ws;
+	char		name[64];
+
+	if ((*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (grantpt(*master) < 0 || unlockpt(*master) < 0 ||
+	    ptsname_r(*master, name, sizeof(name)) != 0 ||
+	    (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
+		int e = errno;
+
+		close(*master);
+		return -e;
+	}
+	memset(&ws, 0, sizeof(ws));
+	ws.ws_col = (unsigned short)(cols ? cols : 80);
+	ws.ws_row = (unsigned short)(rows ? rows : 24);
+	(void)ioctl(*master, TIOCSWINSZ, &ws);
+	return 0;
+}
+
 static void
 exec_start(uint32_t stream, uint8_t *payload, size_t len)
 {
@@ -164,7 +215,7 @@ exec_start(uint32_t stream, uint8_t *payload, size_t len)
 	struct gp_exec	 hdr;
 	struct exec	*e = NULL;
 	const char	*cwd;
-	int		 po[2], pe[2], ps[2], i, n, code = 0;
+	int		 po[2], pe[2], pi[2], ps[2], i, n, code = 0;
 	char		*shargv[4];
 	char		**av = argv;
 	pid_t		 pid;
@@ -202,20 +253,56 @@ exec_start(uint32_t stream, uint8_t *payload, size_t len)
 		env[n++] = "HOME=/root";
 	env[n] = NULL;
 
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
-	    pipe2(ps, O_CLOEXEC) < 0) {
-		struct gp_exit x = { 127, 0, 0, errno };
+	/* A command on a terminal: a sane TERM unless the host set one. */
+	if (hdr.flags & GP_EXEC_PTY) {
+		for (i = 0; i < n && strncmp(env[i], "TERM=", 5) != 0; i++)
+			;
+		if (i == n)
+			env[n++] = "TERM=xterm-256color";
+		env[n] = NULL;
+	}
+	po[0] = po[1] = pe[0] = pe[1] = pi[0] = pi[1] = -1;
+	if (hdr.flags & GP_EXEC_PTY)
+		code = -open_pty(&po[0], &po[1], hdr.cols, hdr.rows);
+	else if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+	    ((hdr.flags & GP_EXEC_STDIN) && pipe2(pi, O_CLOEXEC) < 0))
+		code = errno;
+	if (code == 0 && pipe2(ps, O_CLOEXEC) < 0)
+		code = errno;
+	if (code != 0) {
+		struct gp_exit x = { 127, 0, 0, code };
+
+		for (i = 0; i < 2; i++) {
+			if (po[i] >= 0)
+				close(po[i]);
+			if (pe[i] >= 0)
+				close(pe[i]);
+			if (pi[i] >= 0)
+				close(pi[i]);
+		}
 		send_frame(GP_EXIT, stream, &x, sizeof(x));
 		return;
 	}
-	if ((pid = fork()) == 0)
-		exec_child(cwd, av, env, po[1], pe[1], ps[1]);
+	e->pty = (hdr.flags & GP_EXEC_PTY) != 0;
+	if ((pid = fork()) == 0) {
+		if (e->pty)
+			exec_child(cwd, av, env, -1, -1, -1, po[1], ps[1]);
+		exec_child(cwd, av, env, pi[0], po[1], pe[1], -1, ps[1]);
+	}
 	close(po[1]);
-	close(pe[1]);
+	if (pe[1] >= 0)
+		close(pe[1]);
+	if (pi[0] >= 0)
+		close(pi[0]);
 	close(ps[1]);
 	e->stream = stream;
 	e->out = po[0];
 	e->err = pe[0];
+	e->in = -1;
+	if (e->pty && (hdr.flags & GP_EXEC_STDIN))
+		e->in = dup(po[0]);
+	else if (pi[1] >= 0)
+		e->in = pi[1];
 	e->pid = pid;
 	if (pid < 0)
 		code = errno;
@@ -223,15 +310,109 @@ exec_start(uint32_t stream, uint8_t *payload, size_t len)
 		code = 0;	/* EOF: exec succeeded */
 	close(ps[0]);
 	(void)fcntl(e->out, F_SETFL, O_NONBLOCK);
-	(void)fcntl(e->err, F_SETFL, O_NONBLOCK);
+	if (e->err >= 0)
+		(void)fcntl(e->err, F_SETFL, O_NONBLOCK);
+	if (e->in >= 0)
+		(void)fcntl(e->in, F_SETFL, O_NONBLOCK);
 	if (code != 0) {
 		if (pid > 0)
 			(void)waitpid(pid, NULL, 0);
 		exec_report(e, code);
 		return;
 	}
+	{
+		uint32_t p32 = (uint32_t)pid;
+
+		send_frame(GP_STARTED, stream, &p32, sizeof(p32));
+	}
 	if (hdr.timeout_ms > 0)
 		e->deadline = now_ms() + hdr.timeout_ms;
+}
+
+/*
+ * Hand buffered stdin to the command as far as it takes it, and tell the
+ * host how much went, so it may send more.  EOF closes the pipe once the
+ * buffer is empty (a PTY stays open: its command ends by a signal).
+ */
+static void
+stdin_flush(struct exec *e)
+{
+	ssize_t		w;
+	uint32_t	done = 0;
+
+	while (e->in >= 0 && e->inlen > 0) {
+		w = write(e->in, e->inbuf, e->inlen);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			/* The command closed its stdin: drop what is left. */
+			done += (uint32_t)e->inlen;
+			e->inlen = 0;
+			close(e->in);
+			e->in = -1;
+			break;
+		}
+		memmove(e->inbuf, e->inbuf + w, e->inlen - (size_t)w);
+		e->inlen -= (size_t)w;
+		done += (uint32_t)w;
+	}
+	if (e->in < 0 && e->inlen > 0) {
+		done += (uint32_t)e->inlen;
+		e->inlen = 0;
+	}
+	if (done > 0)
+		send_frame(GP_STDIN_ACK, e->stream, &done, sizeof(done));
+	if (e->in_eof && e->inlen == 0 && e->in >= 0 && !e->pty) {
+		close(e->in);
+		e->in = -1;
+	}
+}
+
+static void
+stdin_data(uint32_t stream, const uint8_t *p, size_t len)
+{
+	struct exec	*e = exec_find(stream);
+
+	if (e == NULL || stream == 0)
+		return;		/* the command is gone: the data is moot */
+	if (len == 0) {
+		e->in_eof = 1;
+		stdin_flush(e);
+		return;
+	}
+	if (e->in_eof || e->inlen + len > GP_STDIN_WINDOW) {
+		alog("pyro-agent: stdin beyond the window on stream %u",
+		    stream);
+		return;
+	}
+	if (e->inbuf == NULL && (e->inbuf = malloc(GP_STDIN_WINDOW)) == NULL)
+		return;
+	memcpy(e->inbuf + e->inlen, p, len);
+	e->inlen += len;
+	stdin_flush(e);
+}
+
+/* Signal the command's foreground process group (its PTY's, if any). */
+static void
+exec_signal(uint32_t stream, const uint8_t *p)
+{
+	struct exec	*e = exec_find(stream);
+	uint32_t	 sig;
+	pid_t		 pg = -1;
+
+	memcpy(&sig, p, sizeof(sig));
+	if (e == NULL || stream == 0 || e->exited)
+		return;
+	if (sig != SIGINT && sig != SIGTERM && sig != SIGKILL &&
+	    sig != SIGHUP && sig != SIGQUIT)
+		return;
+	if (e->pty && e->out >= 0)
+		pg = tcgetpgrp(e->out);
+	if (pg <= 0)
+		pg = e->pid;
+	(void)kill(-pg, (int)sig);
 }
 
 /* Read one bounded chunk from a pipe; close it on EOF. */
@@ -298,6 +479,12 @@ handle_frame(struct gp_hdr *h, uint8_t *p)
 		if ((e = exec_find(h->stream)) != NULL && !e->exited)
 			(void)kill(-e->pid, SIGKILL);
 		break;
+	case GP_STDIN:
+		stdin_data(h->stream, p, h->len);
+		break;
+	case GP_SIGNAL:
+		exec_signal(h->stream, p);
+		break;
 	case GP_FLUSH:
 		sync();
 		send_frame(GP_FLUSHED, h->stream, NULL, 0);
@@ -348,8 +535,8 @@ read_channel(void)
 int
 agent_serve(int fd)
 {
-	struct pollfd		 pfd[2 + 2 * AGENT_EXECS_MAX];
-	struct exec		*map[2 + 2 * AGENT_EXECS_MAX];
+	struct pollfd		 pfd[2 + 3 * AGENT_EXECS_MAX];
+	struct exec		*map[2 + 3 * AGENT_EXECS_MAX];
 	struct gp_hello		 hello;
 	struct utsname		 u;
 	struct signalfd_siginfo	 si;
@@ -359,10 +546,12 @@ agent_serve(int fd)
 
 	chan = fd;
 	for (i = 0; i < AGENT_EXECS_MAX; i++)
-		execs[i].out = execs[i].err = -1;
+		execs[i].out = execs[i].err = execs[i].in = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* A command that stops reading its stdin must not end the agent. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	memset(&hello, 0, sizeof(hello));
@@ -410,6 +599,11 @@ agent_serve(int fd)
 				pfd[n].fd = e->err;
 				pfd[n++].events = POLLIN;
 			}
+			if (e->in >= 0 && e->inlen > 0) {
+				map[n] = e;
+				pfd[n].fd = e->in;
+				pfd[n++].events = POLLOUT;
+			}
 		}
 		wait = next < 0 ? 1000 : (int)(next - now < 0 ? 0 : next - now);
 		if (poll(pfd, (nfds_t)n, wait) < 0 && errno != EINTR)
@@ -422,7 +616,13 @@ agent_serve(int fd)
 		for (i = 2; i < n; i++) {
 			struct exec *e = map[i];
 
-			if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+			if (pfd[i].events == POLLOUT) {
+				if (pfd[i].revents & (POLLOUT | POLLERR |
+				    POLLHUP))
+					stdin_flush(e);
+				continue;
+			}
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (pfd[i].fd == e->out)
 				pump(e, &e->out, GP_STDOUT);
@@ -451,6 +651,7 @@ main(int argc, char *argv[])
 	if (access("/etc/pyro/modules", F_OK) == 0 && init_stage1() < 0)
 		init_poweroff();
 	init_stage2_mounts();
+	init_loopback();
 	(void)sethostname("pyro", 4);
 	if ((fd = agent_find_channel()) < 0) {
 		alog("pyro-agent: no virtio-serial port named %s",

@@ -6,6 +6,7 @@
 /* init.c: stage 1, from the initramfs to the root disk. */
 int	init_stage1(void);
 int	init_stage2_mounts(void);
+void	init_loopback(void);
 void	init_poweroff(void) __attribute__((noreturn));
 void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -6,11 +6,15 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+
+#include <net/if.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -129,6 +133,29 @@ init_stage1(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Bring the loopback interface up: services in the guest listen on
+ * 127.0.0.1 and readiness checks connect there.  No other interface
+ * exists without guest networking.
+ */
+void
+init_loopback(void)
+{
+	struct ifreq	ifr;
+	int		fd;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			alog("pyro-agent: lo up: %s", strerror(errno));
+	}
+	close(fd);
 }
 
 int

@@ -43,6 +43,19 @@
 
 #define POWEROFF_WAIT_MS	10000
 #define QUIT_WAIT_MS		3000
+#define STDIN_SOURCES_MAX	64
+#define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
+
+/*
+ * An exec whose stdin comes from an fd pyrod passed (a client's pipe, an
+ * archive in the state dir).  We read it only while the agent has acked
+ * enough (GP_STDIN_WINDOW), so neither side buffers without bound.
+ */
+struct stdin_src {
+	uint32_t	stream;		/* 0: slot free */
+	int		fd;
+	uint32_t	inflight;	/* sent, not yet acked */
+};
 
 struct vm {
 	int		 files[VM_FILE__MAX];
@@ -60,6 +73,10 @@ struct vm {
 	uint8_t		 abuf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
 	size_t		 alen;
 	char		 con[1024];	/* the console's last bytes */
+	struct stdin_src src[STDIN_SOURCES_MAX];
+	/* Frames for the agent not yet written: the channel never blocks us. */
+	uint8_t		*outq;
+	size_t		 outlen, outcap;
 	size_t		 conlen;
 	struct pyro_msg_vm_start start;
 };
@@ -322,16 +339,100 @@ vm_launch(void)
 	return 0;
 }
 
+/* Write what the agent channel takes now; keep the rest queued. */
+static int
+agent_flush(void)
+{
+	ssize_t	w;
+	size_t	off = 0;
+
+	while (off < vm.outlen) {
+		w = send(vm.agent, vm.outq + off, vm.outlen - off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -EPIPE;
+		}
+		off += (size_t)w;
+	}
+	memmove(vm.outq, vm.outq + off, vm.outlen - off);
+	vm.outlen -= off;
+	return 0;
+}
+
 static int
 agent_send(uint16_t type, uint32_t stream, const void *p, size_t len)
 {
-	struct gp_hdr	h;
+	struct gp_hdr	 h;
+	size_t		 need = vm.outlen + sizeof(h) + len;
+	uint8_t		*q;
 
-	gp_hdr_set(&h, type, stream, (uint32_t)len);
-	if (pyro_write_all(vm.agent, &h, sizeof(h)) < 0 ||
-	    (len && pyro_write_all(vm.agent, p, len) < 0))
+	if (vm.agent < 0)
 		return -EPIPE;
-	return 0;
+	if (need > AGENT_OUTQ_MAX)
+		return -ENOBUFS;
+	if (need > vm.outcap) {
+		size_t cap = vm.outcap ? vm.outcap : 65536;
+
+		while (cap < need)
+			cap *= 2;
+		if ((q = realloc(vm.outq, cap)) == NULL)
+			return -ENOMEM;
+		vm.outq = q;
+		vm.outcap = cap;
+	}
+	gp_hdr_set(&h, type, stream, (uint32_t)len);
+	memcpy(vm.outq + vm.outlen, &h, sizeof(h));
+	if (len)
+		memcpy(vm.outq + vm.outlen + sizeof(h), p, len);
+	vm.outlen += sizeof(h) + len;
+	return agent_flush();
+}
+
+static struct stdin_src *
+src_find(uint32_t stream)
+{
+	int	i;
+
+	for (i = 0; i < STDIN_SOURCES_MAX; i++)
+		if (vm.src[i].stream == stream && stream != 0)
+			return &vm.src[i];
+	return NULL;
+}
+
+static void
+src_close(struct stdin_src *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	s->stream = 0;
+	s->inflight = 0;
+}
+
+/* The source is readable and the window open: one chunk to the agent. */
+static void
+src_pump(struct stdin_src *s)
+{
+	static uint8_t	buf[GP_MAXPAYLOAD];
+	size_t		room = GP_STDIN_WINDOW - s->inflight;
+	ssize_t		n;
+
+	n = read(s->fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* EOF (or a broken source, which ends the input too). */
+		(void)agent_send(GP_STDIN, s->stream, NULL, 0);
+		close(s->fd);
+		s->fd = -1;	/* keep the slot until the exec ends */
+		return;
+	}
+	s->inflight += (uint32_t)n;
+	(void)agent_send(GP_STDIN, s->stream, buf, (size_t)n);
 }
 
 static void
@@ -456,10 +557,16 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		struct gp_hello g;
 
 		if (vm.ready)
-			return -1;
+			return -EPROTO;
 		memcpy(&g, p, sizeof(g));
-		if (g.version != GP_VERSION)
-			return -1;
+		if (g.version != GP_VERSION) {
+			/* An environment built by another pyro release. */
+			(void)helper_send_error(0, PYRO_E_ENVIRONMENT_CORRUPT,
+			    "the environment's guest agent speaks protocol %u, "
+			    "this pyro speaks %u: rebuild the environment "
+			    "(pyro env pull NAME)", g.version, GP_VERSION);
+			return -EPROTONOSUPPORT;
+		}
 		vm.ready = 1;
 		vm.deadline = 0;
 		memset(&r, 0, sizeof(r));
@@ -491,6 +598,8 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		struct pyro_msg_exec_exit e;
 
 		memcpy(&x, p, sizeof(x));
+		if (src_find(h->stream) != NULL)
+			src_close(src_find(h->stream));
 		memset(&e, 0, sizeof(e));
 		e.stream = h->stream;
 		e.exit_code = x.exit_code;
@@ -499,6 +608,28 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		e.error = x.error;
 		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0, &e,
 		    sizeof(e), -1);
+	}
+	case GP_STARTED: {
+		struct pyro_msg_exec_started st;
+
+		st.stream = h->stream;
+		memcpy(&st.pid, p, sizeof(st.pid));
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_STARTED, 0,
+		    &st, sizeof(st), -1);
+	}
+	case GP_STDIN_ACK: {
+		struct stdin_src *s = src_find(h->stream);
+		uint32_t n;
+
+		memcpy(&n, p, sizeof(n));
+		if (s == NULL)
+			return 0;	/* acks after the exec ended */
+		if (n > s->inflight) {
+			log_warnx("the guest acked stdin it was not sent");
+			return -1;
+		}
+		s->inflight -= n;
+		return 0;
 	}
 	case GP_PONG: {
 		struct pyro_msg_stream ps;
@@ -520,6 +651,7 @@ read_agent(void)
 {
 	struct gp_hdr	h;
 	ssize_t		n;
+	int		rc;
 
 	n = read(vm.agent, vm.abuf + vm.alen, sizeof(vm.abuf) - vm.alen);
 	if (n == 0)
@@ -530,13 +662,17 @@ read_agent(void)
 	while (vm.alen >= sizeof(h)) {
 		memcpy(&h, vm.abuf, sizeof(h));
 		if (gp_check(&h, GP_FROM_AGENT) < 0) {
-			log_warnx("the guest agent broke the protocol");
+			log_warnx("the guest agent broke the protocol (type %u, "
+			    "length %u)", h.type, h.len);
 			return -1;
 		}
 		if (vm.alen < sizeof(h) + h.len)
 			break;
-		if (on_agent_frame(&h, vm.abuf + sizeof(h)) < 0)
+		if ((rc = on_agent_frame(&h, vm.abuf + sizeof(h))) < 0) {
+			log_warnx("cannot relay the agent's frame (type %u): "
+			    "%s", h.type, strerror(-rc));
 			return -1;
+		}
 		memmove(vm.abuf, vm.abuf + sizeof(h) + h.len,
 		    vm.alen - sizeof(h) - h.len);
 		vm.alen -= sizeof(h) + h.len;
@@ -558,7 +694,8 @@ on_exec(struct pyro_msg *m)
 	/* Check before forwarding: the agent must never see garbage. */
 	memcpy(copy, m->payload + sizeof(stream), len);
 	if (stream == 0 || gp_exec_parse(copy, len, &hdr, &cwd, argv,
-	    env) < 0) {
+	    env) < 0 || src_find(stream) != NULL ||
+	    ((hdr.flags & GP_EXEC_STDIN) != 0) != (m->fd >= 0)) {
 		log_warnx("malformed exec request from pyrod");
 		return -1;
 	}
@@ -570,6 +707,23 @@ on_exec(struct pyro_msg *m)
 		log_debug("exec on stream %u dropped: the VM is stopping",
 		    stream);
 		return 0;
+	}
+	if (m->fd >= 0) {
+		struct stdin_src *s = src_find(0);
+		int i;
+
+		for (i = 0; i < STDIN_SOURCES_MAX && s == NULL; i++)
+			if (vm.src[i].stream == 0)
+				s = &vm.src[i];
+		if (s == NULL) {
+			log_warnx("too many execs with stdin");
+			return -1;
+		}
+		(void)fcntl(m->fd, F_SETFL, O_NONBLOCK);
+		s->stream = stream;
+		s->fd = m->fd;
+		s->inflight = 0;
+		m->fd = -1;
 	}
 	return agent_send(GP_EXEC, stream, m->payload + sizeof(stream), len);
 }
@@ -660,6 +814,15 @@ on_pyrod(void)
 			(void)agent_send(GP_KILL, s.stream, NULL, 0);
 		break;
 	}
+	case PYRO_MSG_EXEC_SIGNAL: {
+		struct pyro_msg_exec_signal sg;
+
+		memcpy(&sg, m.payload, sizeof(sg));
+		if (vm.ready && !vm.stopping)
+			(void)agent_send(GP_SIGNAL, sg.stream, &sg.signo,
+			    sizeof(sg.signo));
+		break;
+	}
 	case PYRO_MSG_GUEST_PING: {
 		struct pyro_msg_stream ps;
 
@@ -705,26 +868,41 @@ on_pyrod(void)
 int
 vm_serve(uid_t uid, gid_t gid)
 {
-	struct pollfd	pfd[5];
-	int		i, n, rc, wait;
+	struct pollfd		 pfd[5 + STDIN_SOURCES_MAX];
+	struct stdin_src	*map[5 + STDIN_SOURCES_MAX];
+	int			 i, n, rc, wait, pyrod_gone = 0;
 
 	vm.uid = uid;
 	vm.gid = gid;
 	vm.agent = vm.console = vm.qmp = vm.pidfd = -1;
 	for (i = 0; i < VM_FILE__MAX; i++)
 		vm.files[i] = -1;
+	for (i = 0; i < STDIN_SOURCES_MAX; i++)
+		vm.src[i].fd = -1;
 	for (;;) {
 		n = 0;
-		pfd[n].fd = PYRO_HELPER_FD;
+		pfd[n].fd = pyrod_gone ? -1 : PYRO_HELPER_FD;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = vm.pidfd;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = vm.agent;
-		pfd[n++].events = POLLIN;
+		pfd[n++].events = POLLIN | (vm.outlen > 0 ? POLLOUT : 0);
 		pfd[n].fd = vm.console;
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = vm.qmp;
 		pfd[n++].events = POLLIN;
+		/* Sources only while the window is open and the queue short. */
+		for (i = 0; i < STDIN_SOURCES_MAX; i++) {
+			struct stdin_src *s = &vm.src[i];
+
+			if (s->stream == 0 || s->fd < 0 || !vm.ready ||
+			    s->inflight >= GP_STDIN_WINDOW ||
+			    vm.outlen > GP_STDIN_WINDOW)
+				continue;
+			map[n] = s;
+			pfd[n].fd = s->fd;
+			pfd[n++].events = POLLIN;
+		}
 		wait = -1;
 		if (vm.deadline) {
 			long long left = vm.deadline - mono_ms();
@@ -749,8 +927,20 @@ vm_serve(uid_t uid, gid_t gid)
 			console_keep();
 		if (pfd[4].revents & (POLLIN | POLLHUP))
 			qmp_drain();
+		if ((pfd[2].revents & POLLOUT) && agent_flush() < 0)
+			pfd[2].revents |= POLLHUP;
+		for (i = 5; i < n; i++)
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) &&
+			    map[i]->fd == pfd[i].fd)
+				src_pump(map[i]);
 		if ((pfd[2].revents & (POLLIN | POLLHUP)) && read_agent() < 0) {
 			/* A broken or vanished agent: stop the VM for good. */
+			console_keep();
+			if (!vm.stopping)
+				log_warnx("agent channel lost; console ends: "
+				    "%.*s", (int)(vm.conlen > 300 ? 300 :
+				    vm.conlen), vm.con + (vm.conlen > 300 ?
+				    vm.conlen - 300 : 0));
 			if (!vm.stopping)
 				(void)helper_send_error(0, PYRO_E_GUEST_PROTOCOL,
 				    "the guest agent broke the protocol or "
@@ -758,16 +948,29 @@ vm_serve(uid_t uid, gid_t gid)
 			close(vm.agent);
 			vm.agent = -1;
 			vm.ready = 0;
+			vm.outlen = 0;
 			if (!vm.stopping) {
 				vm.stopping = 1;
 				vm.stop_stage = 0;
 				stop_escalate();
 			}
 		}
-		if (pfd[0].revents & (POLLIN | POLLHUP)) {
+		if (!pyrod_gone && (pfd[0].revents & (POLLIN | POLLHUP))) {
 			rc = on_pyrod();
+			/*
+			 * pyrod died (a crash, kill -9): the guest is powered
+			 * off as on a stop, so its disk is flushed and whole
+			 * for the next start; we exit when QEMU does.
+			 */
+			if (rc < 0 && vm.qemu_pid > 0 && vm.ready &&
+			    !vm.stopping) {
+				log_warnx("pyrod is gone; powering the guest off");
+				pyrod_gone = 1;
+				vm_stop();
+				continue;
+			}
 			if (rc != 0) {
-				/* pyrod is gone or asked us to go: no VM lives on. */
+				/* Asked to go (or nothing to save): no VM lives on. */
 				if (vm.qemu_pid > 0)
 					vm_kill_now();
 				return rc > 0 ? 0 : -1;
