@@ -59,6 +59,8 @@ static const struct {
 	    "the guest agent broke the protocol" },
 	[PYRO_E_VMM_UNAVAILABLE] = { "vmm_unavailable",
 	    "no usable VMM on this host" },
+	[PYRO_E_INVALID_ARCHIVE] = { "invalid_archive",
+	    "an archive or tree holds an unsafe or unreadable entry" },
 };
 
 const char *

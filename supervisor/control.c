@@ -30,6 +30,7 @@
 #define CLIENT_REQUESTS_MAX	32
 #define CLIENT_OUTQ_MAX		(32 * 1024 * 1024)
 #define CLIENT_OUTQ_LOW		(1024 * 1024)
+#define CLIENT_FDS_MAX		4
 
 struct client {
 	LIST_ENTRY(client)		 entry;
@@ -43,6 +44,9 @@ struct client {
 	size_t				 outlen, outoff, outcap;
 	LIST_HEAD(, request)		 requests;
 	int				 nrequests;
+	/* fds passed with SCM_RIGHTS, oldest first, not yet claimed. */
+	int				 fds[CLIENT_FDS_MAX];
+	int				 nfds;
 	/* Called once when the backlog falls below CLIENT_OUTQ_LOW. */
 	void				(*drain_fn)(void *);
 	void				*drain_arg;
@@ -71,6 +75,29 @@ static const struct op {
 	{ "vm.network_info",	op_vm_network_info },
 	{ "vm.reap_expired",	op_vm_reap_expired },
 	{ "vm.ping",		op_vm_ping },
+	{ "workspace.create",	op_workspace_create },
+	{ "workspace.start",	op_workspace_start },
+	{ "workspace.stop",	op_workspace_stop },
+	{ "workspace.reset",	op_workspace_reset },
+	{ "workspace.delete",	op_workspace_delete },
+	{ "workspace.logs",	op_workspace_logs },
+	{ "workspace.exec",	op_workspace_exec },
+	{ "workspace.sync_push", op_workspace_sync_push },
+	{ "workspace.export",	op_workspace_export },
+	{ "workspace.diff",	op_workspace_diff },
+	{ "workspace.snapshot_create", op_snapshot_create },
+	{ "workspace.snapshot_list", op_snapshot_list },
+	{ "workspace.snapshot_delete", op_snapshot_delete },
+	{ "workspace.shell_open", op_shell_open },
+	{ "workspace.shell_read", op_shell_read },
+	{ "workspace.shell_write", op_shell_write },
+	{ "workspace.shell_signal", op_shell_signal },
+	{ "workspace.shell_close", op_shell_close },
+	{ "workspace.service_start", op_service_start },
+	{ "workspace.service_list", op_service_list },
+	{ "workspace.service_status", op_service_status },
+	{ "workspace.service_logs", op_service_logs },
+	{ "workspace.service_stop", op_service_stop },
 	{ NULL, NULL }
 };
 
@@ -177,6 +204,8 @@ client_error(struct client *c, const cJSON *id, enum pyro_err code,
 static void
 request_free(struct request *rq)
 {
+	if (rq->fd >= 0)
+		close(rq->fd);
 	if (rq->client != NULL) {
 		LIST_REMOVE(rq, entry);
 		rq->client->nrequests--;
@@ -255,10 +284,12 @@ client_dispatch(struct client *c, cJSON *frame)
 	const cJSON	*id, *op, *args;
 	const struct op	*o;
 	struct request	*rq;
+	int		 wantfd, fd = -1;
 
 	id = cJSON_GetObjectItemCaseSensitive(frame, "id");
 	op = cJSON_GetObjectItemCaseSensitive(frame, "op");
 	args = cJSON_GetObjectItemCaseSensitive(frame, "args");
+	wantfd = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(frame, "fd"));
 	if (id != NULL && !valid_id(id)) {
 		client_error(c, NULL, PYRO_E_BAD_REQUEST,
 		    "\"id\" must be a number or a string of at most 64 bytes");
@@ -285,15 +316,34 @@ client_dispatch(struct client *c, cJSON *frame)
 		client_error(c, id, PYRO_E_UNKNOWN_OP, msg);
 		return;
 	}
+	/*
+	 * A frame that says "fd": true claims the oldest fd the client
+	 * passed; the kernel delivers an fd no later than the first byte it
+	 * was sent with, so it is here by now if the client sent it.
+	 */
+	if (wantfd) {
+		if (c->nfds == 0) {
+			client_error(c, id, PYRO_E_BAD_REQUEST, "the request "
+			    "says \"fd\" but no file descriptor came with it");
+			return;
+		}
+		fd = c->fds[0];
+		memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+	}
 	if (c->nrequests >= CLIENT_REQUESTS_MAX) {
+		if (fd >= 0)
+			close(fd);
 		client_error(c, id, PYRO_E_LIMIT_EXCEEDED,
 		    "too many requests in flight on this connection");
 		return;
 	}
 	if ((rq = calloc(1, sizeof(*rq))) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		client_error(c, id, PYRO_E_INTERNAL, "out of memory");
 		return;
 	}
+	rq->fd = fd;
 	rq->client = c;
 	rq->id = id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
 	rq->uid = c->uid;
@@ -304,18 +354,75 @@ client_dispatch(struct client *c, cJSON *frame)
 	o->fn(rq, args);
 }
 
+/*
+ * read(2), plus any fds passed with the bytes (SCM_RIGHTS only, close on
+ * exec).  *bad is set when the client passed more fds than it may hold;
+ * those fds are closed.
+ */
+static ssize_t
+client_recv(struct client *c, uint8_t *buf, size_t size, int *bad)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(CLIENT_FDS_MAX * sizeof(int))];
+	} cbuf;
+	struct iovec	 iov = { buf, size };
+	struct msghdr	 mh;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	size_t		 k, i;
+	int		 fd;
+
+	*bad = 0;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	n = recvmsg(c->ev.fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return n;
+	if (mh.msg_flags & MSG_CTRUNC)
+		*bad = 1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < k; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			    sizeof(int));
+			if (k > 1 || c->nfds >= CLIENT_FDS_MAX) {
+				close(fd);
+				*bad = 1;
+			} else
+				c->fds[c->nfds++] = fd;
+		}
+	}
+	return n;
+}
+
 static void
 client_read(struct client *c)
 {
 	uint8_t	 buf[65536];
 	ssize_t	 n;
 	cJSON	*frame;
+	int	 bad;
 
-	n = read(c->ev.fd, buf, sizeof(buf));
+	n = client_recv(c, buf, sizeof(buf), &bad);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
 		client_close(c);
+		return;
+	}
+	if (bad) {
+		client_error(c, NULL, PYRO_E_BAD_REQUEST, "at most one file "
+		    "descriptor per request, and at most 4 unclaimed; closing "
+		    "the connection");
+		c->closing = 1;
+		client_want_write(c);
 		return;
 	}
 	if (n == 0) {
@@ -440,6 +547,8 @@ client_free(void *p)
 	struct client	*c = p;
 
 	pyro_frame_reader_free(&c->rd);
+	while (c->nfds > 0)
+		close(c->fds[--c->nfds]);
 	free(c->out);
 	free(c);
 }

@@ -26,6 +26,8 @@
 #include "log.h"
 #include "pyrod.h"
 
+#define SHUTDOWN_GRACE_MS	20000
+
 static volatile int	quit;
 static int		log_verbose_level;
 static struct ev	sig_ev = { .fd = -1 };
@@ -37,6 +39,20 @@ usage(void)
 	    "[--socket path]\n             [--libexec-dir dir] "
 	    "[--socket-mode mode] [--group name]\n");
 	exit(2);
+}
+
+static void
+shutdown_done(void)
+{
+	quit = 1;
+}
+
+static void
+shutdown_deadline(void *arg)
+{
+	log_warnx("VMs still running after %d s; killing them",
+	    SHUTDOWN_GRACE_MS / 1000);
+	quit = 1;
 }
 
 static void
@@ -276,6 +292,7 @@ main(int argc, char *argv[])
 		log_info("marked %d record(s) stopped after the restart", n);
 
 	vm_reaper_start();
+	workspace_sweeper_start();
 	write_pidfile(conf.pid_file);
 	/* The socket is listening: clients may connect once the parent exits. */
 	detach_done(ready_fd);
@@ -285,6 +302,19 @@ main(int argc, char *argv[])
 	loop_run(&quit);
 
 	control_close();
+	/*
+	 * Power the running guests off (their disks flushed) before the
+	 * helpers go; a guest that takes too long is killed.
+	 */
+	if (vmi_stop_all(shutdown_done) > 0) {
+		struct timer *t;
+
+		log_info("stopping %d running VM(s)", vmi_count());
+		quit = 0;
+		t = timer_add(SHUTDOWN_GRACE_MS, shutdown_deadline, NULL);
+		loop_run(&quit);
+		timer_cancel(t);
+	}
 	helpers_kill_all();
 	store_close();
 	if (conf.pid_file[0] != '\0')

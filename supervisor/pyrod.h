@@ -74,6 +74,7 @@ struct request {
 	uid_t			 uid;		/* from SO_PEERCRED */
 	gid_t			 gid;
 	char			 op[64];
+	int			 fd;		/* passed with "fd": true, or -1 */
 	/* Called once if the client disconnects before the reply. */
 	void			(*cancel)(struct request *);
 	void			*ctx;
@@ -138,6 +139,10 @@ int		 store_recover(void);
 /* Open a file in the record's directory (created if needed). */
 int		 store_openat(struct record *, const char *name, int flags,
 		    mode_t mode);
+/* Rename or remove a file in the record's directory; 0 or -errno. */
+int		 store_rename(struct record *, const char *from,
+		    const char *to);
+int		 store_unlink(struct record *, const char *name);
 /* Delete the record and every file in its directory. */
 void		 store_remove(struct record *);
 
@@ -177,6 +182,9 @@ struct vmi_ops {
 	void	(*on_exit)(struct vmi *, const struct pyro_msg_exec_exit *,
 		    void *arg);
 	void	(*on_pong)(struct vmi *, uint32_t seq, void *arg);
+	/* Optional: the guest started the exec as pid. */
+	void	(*on_started)(struct vmi *, uint32_t stream, uint32_t pid,
+		    void *arg);
 	/* Exactly once: the helper and QEMU are gone (err NULL if clean). */
 	void	(*on_gone)(struct vmi *, const struct pyro_status *err,
 		    int forced, void *arg);
@@ -188,12 +196,21 @@ struct vmi	*vmi_start(struct record *, struct env *, int disk,
 struct vmi	*vmi_find(const struct record *);
 void		*vmi_arg(const struct vmi *);
 enum vmi_state	 vmi_state(const struct vmi *);
-/* Returns the exec's stream id, 0 on failure. */
-uint32_t	 vmi_exec(struct vmi *, const uint8_t *gp_exec, size_t len);
+/*
+ * Returns the exec's stream id, 0 on failure.  stdin_fd (or -1) feeds the
+ * command's stdin (GP_EXEC_STDIN); the caller keeps its copy.
+ */
+uint32_t	 vmi_exec(struct vmi *, const uint8_t *gp_exec, size_t len,
+		    int stdin_fd);
+void		 vmi_signal(struct vmi *, uint32_t stream, int signo);
 void		 vmi_kill_exec(struct vmi *, uint32_t stream);
 int		 vmi_ping(struct vmi *, uint32_t seq);
 void		 vmi_stop(struct vmi *);
 void		 vmi_pause(struct vmi *, int paused);
+/* Shutdown: power every VM off; fn is called once none is left. */
+int		 vmi_stop_all(void (*fn)(void));
+int		 vmi_count(void);
+int		 vmi_shutting_down(void);
 
 /* host.c: facts about this host, read once. */
 unsigned	 host_tsc_khz(void);
@@ -247,5 +264,29 @@ void	op_vm_network_info(struct request *, const cJSON *args);
 void	op_vm_reap_expired(struct request *, const cJSON *args);
 void	op_vm_ping(struct request *, const cJSON *args);
 void	vm_reaper_start(void);
+void	op_workspace_create(struct request *, const cJSON *args);
+void	op_workspace_start(struct request *, const cJSON *args);
+void	op_workspace_stop(struct request *, const cJSON *args);
+void	op_workspace_reset(struct request *, const cJSON *args);
+void	op_workspace_delete(struct request *, const cJSON *args);
+void	op_workspace_logs(struct request *, const cJSON *args);
+void	op_workspace_exec(struct request *, const cJSON *args);
+void	op_workspace_sync_push(struct request *, const cJSON *args);
+void	op_workspace_export(struct request *, const cJSON *args);
+void	op_workspace_diff(struct request *, const cJSON *args);
+void	op_snapshot_create(struct request *, const cJSON *args);
+void	op_snapshot_list(struct request *, const cJSON *args);
+void	op_snapshot_delete(struct request *, const cJSON *args);
+void	op_shell_open(struct request *, const cJSON *args);
+void	op_shell_read(struct request *, const cJSON *args);
+void	op_shell_write(struct request *, const cJSON *args);
+void	op_shell_signal(struct request *, const cJSON *args);
+void	op_shell_close(struct request *, const cJSON *args);
+void	op_service_start(struct request *, const cJSON *args);
+void	op_service_list(struct request *, const cJSON *args);
+void	op_service_status(struct request *, const cJSON *args);
+void	op_service_logs(struct request *, const cJSON *args);
+void	op_service_stop(struct request *, const cJSON *args);
+void	workspace_sweeper_start(void);
 
 #endif

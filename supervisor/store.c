@@ -349,8 +349,15 @@ store_recover(void)
 				break;
 		if (live_states[i] == NULL)
 			continue;
-		rec_set_state(r, "stopped", "recovered",
-		    "pyrod restarted; the VM was no longer running");
+		/* A workspace caught mid-create never got its baseline. */
+		if (r->kind == REC_WORKSPACE &&
+		    strcmp(live_states[i], "creating") == 0)
+			rec_set_state(r, "failed", "recovered", "pyrod "
+			    "restarted while the workspace was being created; "
+			    "delete it and create it again");
+		else
+			rec_set_state(r, "stopped", "recovered", "pyrod "
+			    "restarted; the VM was no longer running");
 		(void)store_save(r);
 		log_info("%s %s: was %s before the restart, now stopped",
 		    kinds[r->kind].name, r->id, live_states[i]);
@@ -379,6 +386,32 @@ store_openat(struct record *r, const char *name, int flags, mode_t mode)
 		fd = -errno;
 	close(rfd);
 	return fd;
+}
+
+int
+store_rename(struct record *r, const char *from, const char *to)
+{
+	int	fd, rc = 0;
+
+	if ((fd = store_openat(r, ".", O_RDONLY | O_DIRECTORY, 0)) < 0)
+		return fd;
+	if (renameat(fd, from, fd, to) < 0 || fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int
+store_unlink(struct record *r, const char *name)
+{
+	int	fd, rc = 0;
+
+	if ((fd = store_openat(r, ".", O_RDONLY | O_DIRECTORY, 0)) < 0)
+		return fd;
+	if (unlinkat(fd, name, 0) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 void

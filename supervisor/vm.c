@@ -222,7 +222,7 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 		return;
 	}
 	if (c->job == JOB_RUN) {
-		if ((c->stream = vmi_exec(v, c->exec, c->exec_len)) == 0) {
+		if ((c->stream = vmi_exec(v, c->exec, c->exec_len, -1)) == 0) {
 			vmi_stop(v);
 			return;
 		}
@@ -347,7 +347,11 @@ vm_on_pong(struct vmi *v, uint32_t seq, void *arg)
 }
 
 static const struct vmi_ops vm_ops = {
-	vm_on_ready, vm_on_output, vm_on_exit, vm_on_pong, vm_on_gone
+	.on_ready = vm_on_ready,
+	.on_output = vm_on_output,
+	.on_exit = vm_on_exit,
+	.on_pong = vm_on_pong,
+	.on_gone = vm_on_gone,
 };
 
 /* A client that leaves: one-shot runs and execs still clean up. */
@@ -702,7 +706,7 @@ op_vm_exec(struct request *rq, const cJSON *args)
 		return;
 	}
 	attach(c, rq, JOB_EXEC);
-	if ((c->stream = vmi_exec(c->v, c->exec, c->exec_len)) == 0) {
+	if ((c->stream = vmi_exec(c->v, c->exec, c->exec_len, -1)) == 0) {
 		rq->cancel = NULL;
 		c->rq = NULL;
 		c->job = JOB_NONE;

@@ -40,6 +40,38 @@ struct vmi {
 };
 
 static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
+static int		shutting_down;
+static void		(*all_gone)(void);
+
+int
+vmi_shutting_down(void)
+{
+	return shutting_down;
+}
+
+int
+vmi_count(void)
+{
+	struct vmi	*v;
+	int		 n = 0;
+
+	LIST_FOREACH(v, &vmis, entry)
+		n++;
+	return n;
+}
+
+/* pyrod is going down: ask every VM to power off; fn once all are gone. */
+int
+vmi_stop_all(void (*fn)(void))
+{
+	struct vmi	*v;
+
+	shutting_down = 1;
+	all_gone = fn;
+	LIST_FOREACH(v, &vmis, entry)
+		vmi_stop(v);
+	return vmi_count();
+}
 
 struct vmi *
 vmi_find(const struct record *rec)
@@ -109,7 +141,7 @@ vmi_stop(struct vmi *v)
 }
 
 uint32_t
-vmi_exec(struct vmi *v, const uint8_t *gp_exec, size_t len)
+vmi_exec(struct vmi *v, const uint8_t *gp_exec, size_t len, int stdin_fd)
 {
 	uint8_t		*msg;
 	uint32_t	 stream;
@@ -122,7 +154,7 @@ vmi_exec(struct vmi *v, const uint8_t *gp_exec, size_t len)
 	stream = ++v->next_stream;
 	memcpy(msg, &stream, 4);
 	memcpy(msg + 4, gp_exec, len);
-	rc = helper_send(v->h, PYRO_MSG_EXEC, msg, len + 4, -1);
+	rc = helper_send(v->h, PYRO_MSG_EXEC, msg, len + 4, stdin_fd);
 	free(msg);
 	return rc < 0 ? 0 : stream;
 }
@@ -134,6 +166,16 @@ vmi_kill_exec(struct vmi *v, uint32_t stream)
 
 	if (v->h != NULL && v->state == VMI_RUNNING)
 		(void)helper_send(v->h, PYRO_MSG_EXEC_KILL, &s, sizeof(s), -1);
+}
+
+void
+vmi_signal(struct vmi *v, uint32_t stream, int signo)
+{
+	struct pyro_msg_exec_signal	s = { stream, (uint32_t)signo };
+
+	if (v->h != NULL && v->state == VMI_RUNNING)
+		(void)helper_send(v->h, PYRO_MSG_EXEC_SIGNAL, &s, sizeof(s),
+		    -1);
 }
 
 void
@@ -191,6 +233,14 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 			v->ops->on_output(v, o.stream, (int)o.which,
 			    m->payload + sizeof(o), m->hdr.len - sizeof(o),
 			    v->arg);
+		return;
+	}
+	case PYRO_MSG_EXEC_STARTED: {
+		struct pyro_msg_exec_started x;
+
+		memcpy(&x, m->payload, sizeof(x));
+		if (v->ops->on_started)
+			v->ops->on_started(v, x.stream, x.pid, v->arg);
 		return;
 	}
 	case PYRO_MSG_EXEC_EXIT: {
@@ -311,6 +361,8 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 		v->ops->on_gone(v, v->failed ? &v->err : NULL, v->forced,
 		    v->arg);
 	vmi_free(v);
+	if (shutting_down && LIST_EMPTY(&vmis) && all_gone != NULL)
+		all_gone();
 }
 
 static const struct helper_ops vmi_helper_ops = {
