@@ -43,6 +43,7 @@ int	out_result(struct cli *, const char *result_json,
 	    void (*render)(const cJSON *));
 const char *jstr(const cJSON *, const char *key, const char *dflt);
 int	jbool(const cJSON *, const char *key);
+double	jnum(const cJSON *, const char *key, double dflt);
 
 /* Commands. */
 int	cmd_run(struct cli *, const struct cmd *, int, char **);
@@ -56,5 +57,6 @@ int	cmd_simple(struct cli *, const struct cmd *, int, char **);
 int	cmd_vm_create(struct cli *, const struct cmd *, int, char **);
 int	cmd_demo(struct cli *, const struct cmd *, int, char **);
 int	cmd_vm_exec(struct cli *, const struct cmd *, int, char **);
+int	cmd_workspace(struct cli *, const struct cmd *, int, char **);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * Commands that take no argument or one id and map to one libpyro call:
- * vm list|status|start|stop|delete|network-info|reap-expired,
- * workspace list|status.  One table row per command.
+ * vm list|status|start|stop|delete|network-info|reap-expired.  One table
+ * row per command.
  */
 #include "config.h"
 
@@ -32,12 +32,6 @@ static void
 render_vms(const cJSON *r)
 {
 	render_list(r, "vms");
-}
-
-static void
-render_workspaces(const cJSON *r)
-{
-	render_list(r, "workspaces");
 }
 
 static void
@@ -93,8 +87,6 @@ static const struct {
 	{ "vm", "stop", NULL, pyro_vm_stop, render_status },
 	{ "vm", "delete", NULL, pyro_vm_delete, render_deleted },
 	{ "vm", "network-info", NULL, pyro_vm_network_info, render_network },
-	{ "workspace", "list", pyro_workspace_list, NULL, render_workspaces },
-	{ "workspace", "status", NULL, pyro_workspace_status, render_status },
 };
 
 int

@@ -47,10 +47,56 @@ static const struct cmd commands[] = {
 	  "show a VM's network devices" },
 	{ "vm", "reap-expired", cmd_simple, "[--json]",
 	  "delete your VMs past their TTL" },
-	{ "workspace", "list", cmd_simple, "[--json]",
+	{ "workspace", "list", cmd_workspace, "[--json]",
 	  "list your workspaces" },
-	{ "workspace", "status", cmd_simple, "WORKSPACE_ID [--json]",
-	  "show one workspace" },
+	{ "workspace", "status", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "show one workspace: state, resources, shells, services, TTL" },
+	{ "workspace", "create", cmd_workspace, "ENV [--seed-path DIR|ARCHIVE] [--network-policy off] [--secret NAME=VALUE]... [--secret-file NAME=PATH]... [--vcpu-count N] [--mem-mib N] [--ttl-seconds N] [--allow-host-compat] [--json]",
+	  "create a workspace (booted and seeded); prints its id" },
+	{ "workspace", "logs", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "show a workspace's command history and events" },
+	{ "workspace", "delete", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "stop and remove a workspace" },
+	{ "workspace", "start", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "boot a stopped workspace again" },
+	{ "workspace", "stop", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "flush the guest and power the workspace off" },
+	{ "workspace", "exec", cmd_workspace, "WORKSPACE_ID [--timeout-seconds N] [--secret-env NAME[=ENV]]... [--json] -- COMMAND...",
+	  "run a command in /workspace" },
+	{ "workspace", "sync push", cmd_workspace, "WORKSPACE_ID SOURCE_PATH [--dest DIR] [--json]",
+	  "copy a host directory or archive into the workspace" },
+	{ "workspace", "diff", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "compare /workspace with the baseline" },
+	{ "workspace", "export", cmd_workspace, "WORKSPACE_ID PATH --output HOST_PATH [--force] [--json]",
+	  "copy a file or directory out to the host" },
+	{ "workspace", "snapshot create", cmd_workspace, "WORKSPACE_ID NAME [--json]",
+	  "checkpoint /workspace" },
+	{ "workspace", "snapshot list", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "list the baseline and snapshots" },
+	{ "workspace", "snapshot delete", cmd_workspace, "WORKSPACE_ID NAME [--json]",
+	  "delete a snapshot" },
+	{ "workspace", "reset", cmd_workspace, "WORKSPACE_ID [--snapshot NAME] [--json]",
+	  "rebuild the disk and restore the baseline or a snapshot" },
+	{ "workspace", "shell open", cmd_workspace, "WORKSPACE_ID [--cwd DIR] [--cols N] [--rows N] [--secret-env NAME[=ENV]]... [--json]",
+	  "open a persistent PTY shell; prints its id" },
+	{ "workspace", "shell read", cmd_workspace, "WORKSPACE_ID SHELL_ID [--cursor N] [--max-chars N] [--json]",
+	  "read a shell's output from a cursor" },
+	{ "workspace", "shell write", cmd_workspace, "WORKSPACE_ID SHELL_ID --input TEXT [--no-newline] [--json]",
+	  "type into a shell" },
+	{ "workspace", "shell signal", cmd_workspace, "WORKSPACE_ID SHELL_ID [--signal INT|TERM|KILL|HUP|QUIT] [--json]",
+	  "signal a shell's foreground job" },
+	{ "workspace", "shell close", cmd_workspace, "WORKSPACE_ID SHELL_ID [--json]",
+	  "close a shell" },
+	{ "workspace", "service start", cmd_workspace, "WORKSPACE_ID NAME [--cwd DIR] [--ready-file PATH | --ready-tcp HOST:PORT | --ready-http URL | --ready-command CMD] [--ready-timeout-seconds N] [--ready-interval-ms N] [--secret-env NAME[=ENV]]... [--json] -- COMMAND...",
+	  "start a named background service" },
+	{ "workspace", "service list", cmd_workspace, "WORKSPACE_ID [--json]",
+	  "list a workspace's services" },
+	{ "workspace", "service status", cmd_workspace, "WORKSPACE_ID NAME [--json]",
+	  "show one service" },
+	{ "workspace", "service logs", cmd_workspace, "WORKSPACE_ID NAME [--tail-lines N] [--json]",
+	  "show a service's output" },
+	{ "workspace", "service stop", cmd_workspace, "WORKSPACE_ID NAME [--json]",
+	  "stop a service (TERM, then KILL)" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -151,9 +197,20 @@ find_command(int argc, char **argv, int *used)
 			return c;
 		}
 		if (c->group != NULL && strcmp(c->group, argv[0]) == 0) {
+			const char *sp = strchr(c->name, ' ');
+
 			group_known = 1;
-			if (argc > 1 && strcmp(c->name, argv[1]) == 0) {
+			if (argc > 1 && sp == NULL &&
+			    strcmp(c->name, argv[1]) == 0) {
 				*used = 2;
+				return c;
+			}
+			/* "sync push", "shell open": two words. */
+			if (argc > 2 && sp != NULL && strlen(argv[1]) ==
+			    (size_t)(sp - c->name) && strncmp(c->name, argv[1],
+			    (size_t)(sp - c->name)) == 0 &&
+			    strcmp(sp + 1, argv[2]) == 0) {
+				*used = 3;
 				return c;
 			}
 		}

@@ -21,6 +21,14 @@ jstr(const cJSON *o, const char *key, const char *dflt)
 	return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
+double
+jnum(const cJSON *o, const char *key, double dflt)
+{
+	const cJSON	*v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
 int
 jbool(const cJSON *o, const char *key)
 {

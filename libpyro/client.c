@@ -21,6 +21,7 @@
 #include <nettle/base64.h>
 
 #include "pyro/pyro.h"
+#include "internal.h"
 #include "frame.h"
 
 #define PYRO_DEFAULT_SOCKET	"/run/pyro/pyrod.sock"
@@ -228,8 +229,73 @@ deliver_event(pyro_client *c, const cJSON *ev)
 	free(text);
 }
 
+/*
+ * Send a frame with fd attached to its first byte (SCM_RIGHTS), so pyrod
+ * has the fd by the time it reads the frame that says "fd": true.
+ */
+static int
+frame_write_fd(int sock, const cJSON *obj, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct msghdr	 mh;
+	struct cmsghdr	*cm;
+	struct iovec	 iov;
+	uint8_t		*f;
+	long		 n;
+	ssize_t		 w;
+	int		 rc;
+
+	if ((n = pyro_frame_encode(obj, PYRO_FRAME_MAX, &f)) < 0)
+		return (int)n;
+	memset(&mh, 0, sizeof(mh));
+	memset(&cbuf, 0, sizeof(cbuf));
+	iov.iov_base = f;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf.buf;
+	mh.msg_controllen = sizeof(cbuf.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	do
+		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w != 1) {
+		free(f);
+		return -errno;
+	}
+	rc = pyro_write_all(sock, f + 1, (size_t)n - 1);
+	free(f);
+	return rc;
+}
+
 int
 pyro_call(pyro_client *c, const char *op, const char *args_json,
+    char **result_json, pyro_error *err)
+{
+	return pyro__call_fd(c, op, args_json, -1, result_json, err);
+}
+
+void
+pyro__swap_output(pyro_client *c, pyro_output_fn *fn, void **arg)
+{
+	pyro_output_fn	 f = c->output_fn;
+	void		*a = c->output_arg;
+
+	c->output_fn = *fn;
+	c->output_arg = *arg;
+	*fn = f;
+	*arg = a;
+}
+
+int
+pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
     char **result_json, pyro_error *err)
 {
 	cJSON		*req, *args = NULL, *resp = NULL;
@@ -257,7 +323,11 @@ pyro_call(pyro_client *c, const char *op, const char *args_json,
 	cJSON_AddNumberToObject(req, "id", id);
 	cJSON_AddStringToObject(req, "op", op);
 	cJSON_AddItemToObject(req, "args", args ? args : cJSON_CreateObject());
-	rc = pyro_frame_write(c->fd, req);
+	if (fd >= 0) {
+		cJSON_AddTrueToObject(req, "fd");
+		rc = frame_write_fd(c->fd, req, fd);
+	} else
+		rc = pyro_frame_write(c->fd, req);
 	cJSON_Delete(req);
 	if (rc == -EMSGSIZE)
 		return seterr(err, "frame_too_large",

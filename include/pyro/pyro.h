@@ -171,6 +171,153 @@ int		 pyro_workspace_status(pyro_client *client,
 		    const char *workspace_id, char **result_json,
 		    pyro_error *err);
 
+/*
+ * Stable workspaces.  A workspace is a VM that stays: its own disk, a
+ * /workspace tree seeded at creation (the immutable baseline), secrets,
+ * snapshots, PTY shells and services.  Every call below takes the
+ * workspace's id; a call on another user's workspace fails "not_found".
+ * Calls that need the VM fail "workspace_not_running" when it is stopped
+ * and "busy" while it starts, stops or resets.
+ *
+ * create: options_json may hold vcpu_count (1), mem_mib (1024),
+ * ttl_seconds (600), network_policy ("off"; others are not available in
+ * this release), allow_host_compat (false), seed_path (a host directory or
+ * .tar/.tar.gz/.tgz, read by this process with the caller's rights and
+ * checked in full before anything is sent: "invalid_archive" for absolute
+ * names, "..", links out of the tree, device nodes), secrets ({"NAME":
+ * "VALUE"}) and secret_files ({"NAME": "/host/path"}, read here).  It
+ * returns when the guest is booted, seeded and the baseline taken, with
+ * the workspace's status (plus "transfer" counts when seeded).
+ */
+int		 pyro_workspace_create(pyro_client *client,
+		    const char *environment, const char *options_json,
+		    char **result_json, pyro_error *err);
+/* Stop the VM if it runs and remove the workspace with all its files. */
+int		 pyro_workspace_delete(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/*
+ * {"history":[{kind, command, exit_code, duration_ms, started_at,
+ * finished_at}], "events":[{at, event, state, detail}]}; secret values
+ * are redacted.
+ */
+int		 pyro_workspace_logs(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/* Boot a stopped (or failed) workspace's same disk; secrets come back. */
+int		 pyro_workspace_start(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/* Flush the guest's filesystems and power the VM off; the disk stays. */
+int		 pyro_workspace_stop(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/*
+ * Rebuild the disk from the environment and restore the baseline
+ * (snapshot NULL or "baseline") or the named snapshot; the id, secrets and
+ * settings stay.
+ */
+int		 pyro_workspace_reset(pyro_client *client,
+		    const char *workspace_id, const char *snapshot,
+		    char **result_json, pyro_error *err);
+/*
+ * Run argv in /workspace; output goes to the output handler as it comes.
+ * options_json: timeout_seconds (30), secret_env (["NAME", "NAME=ENV"]).
+ * Result: {exit_code, signal?, duration_ms}.  Fails "timeout" when the
+ * command runs too long (it is killed).
+ */
+int		 pyro_workspace_exec(pyro_client *client,
+		    const char *workspace_id, const char *const *argv,
+		    const char *options_json, char **result_json,
+		    pyro_error *err);
+/*
+ * Copy a host directory or archive into the guest under dest (NULL:
+ * /workspace); not atomic.  Result adds "transfer": {files, directories,
+ * symlinks, bytes}.
+ */
+int		 pyro_workspace_sync_push(pyro_client *client,
+		    const char *workspace_id, const char *source_path,
+		    const char *dest, char **result_json, pyro_error *err);
+/*
+ * Copy one guest file or directory (path, relative to /workspace) to
+ * output_path on the host, written by this process.  An existing
+ * output_path is refused ("exists") unless force; a symlink there is
+ * always refused.  Secret values in the content are masked with '*'.
+ */
+int		 pyro_workspace_export(pyro_client *client,
+		    const char *workspace_id, const char *path,
+		    const char *output_path, int force, char **result_json,
+		    pyro_error *err);
+/*
+ * /workspace against the baseline: {"files":[{path, status (added,
+ * modified, deleted), binary, diff (unified, text files)}], "summary":
+ * {added, modified, deleted}, "truncated"}.
+ */
+int		 pyro_workspace_diff(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/* Snapshots: archives of /workspace, by name ([A-Za-z0-9._-], <= 64). */
+int		 pyro_snapshot_create(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    char **result_json, pyro_error *err);
+int		 pyro_snapshot_list(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+int		 pyro_snapshot_delete(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    char **result_json, pyro_error *err);
+/*
+ * PTY shells that keep their state between calls.  open: options_json
+ * cwd ("/workspace"), cols (120), rows (30), secret_env; result has
+ * "shell_id".  read: output from cursor (0: the oldest kept), at most
+ * max_chars bytes (<= 0: 65536); result {output, cursor, next_cursor,
+ * more, state}.  write: input, plus a newline when append_newline.
+ * signal: "INT", "TERM", "KILL", "HUP" or "QUIT" to the shell's
+ * foreground job.  close: end it.
+ */
+int		 pyro_shell_open(pyro_client *client, const char *workspace_id,
+		    const char *options_json, char **result_json,
+		    pyro_error *err);
+int		 pyro_shell_read(pyro_client *client, const char *workspace_id,
+		    const char *shell_id, long long cursor, long long max_chars,
+		    char **result_json, pyro_error *err);
+int		 pyro_shell_write(pyro_client *client,
+		    const char *workspace_id, const char *shell_id,
+		    const char *input, int append_newline, char **result_json,
+		    pyro_error *err);
+int		 pyro_shell_signal(pyro_client *client,
+		    const char *workspace_id, const char *shell_id,
+		    const char *signal_name, char **result_json,
+		    pyro_error *err);
+int		 pyro_shell_close(pyro_client *client,
+		    const char *workspace_id, const char *shell_id,
+		    char **result_json, pyro_error *err);
+/*
+ * Services: named background commands.  start: options_json cwd,
+ * at most one of ready_file, ready_tcp ("HOST:PORT"), ready_http (URL),
+ * ready_command, ready_timeout_seconds (30), ready_interval_ms (500),
+ * secret_env.  It returns when the service is ready (or right after it
+ * started, without a check); "timeout" when the check never passed (the
+ * service keeps running, state "failed"), "io_error" when it exited
+ * first.  logs: the last tail_lines (<= 0: 200) lines of its output.
+ */
+int		 pyro_service_start(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    const char *const *argv, const char *options_json,
+		    char **result_json, pyro_error *err);
+int		 pyro_service_list(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+int		 pyro_service_status(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    char **result_json, pyro_error *err);
+int		 pyro_service_logs(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    long long tail_lines, char **result_json, pyro_error *err);
+int		 pyro_service_stop(pyro_client *client,
+		    const char *workspace_id, const char *name,
+		    char **result_json, pyro_error *err);
+
 #ifdef __cplusplus
 }
 #endif

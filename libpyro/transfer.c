@@ -1,0 +1,879 @@
+/*
+ * Moving trees between the host and a workspace, on the client side and
+ * with the client's own rights (pyrod, which runs as root, never opens a
+ * client's host path).
+ *
+ * Packing (seed, sync push): a directory or a .tar/.tar.gz/.tgz is read
+ * with libarchive and every entry checked before anything is sent: names
+ * must be relative without "..", symlinks must point inside the tree,
+ * hard links must name an earlier file of the archive, and only regular
+ * files, directories and links are allowed.  Then a thread writes the
+ * entries again as one plain pax archive into a socket whose other end
+ * pyrod hands to the VM helper.
+ *
+ * Unpacking (export): the guest's archive is the least trusted input on
+ * this side.  It is not given to a generic extractor: each entry is made
+ * by hand under a fresh directory, every parent opened with
+ * RESOLVE_BENEATH and no symlinks (pyro_openat_beneath), every file created
+ * O_EXCL|O_NOFOLLOW, so no entry writes through a symlink or outside the
+ * directory.  The result is renamed into place at the end.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "internal.h"
+#include "path.h"
+
+#define ENTRIES_MAX	1000000
+
+static int
+fail(pyro_error *err, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(pyro_error *err, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err != NULL) {
+		snprintf(err->code, sizeof(err->code), "%s", code);
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/*
+ * An archive member name as a clean relative path ("" for the root):
+ * leading "./" and "/" runs, "." and empty components dropped.  Returns
+ * -1 for an absolute name, a ".." component, or one too long.
+ */
+static int
+norm_name(const char *in, char *out, size_t size)
+{
+	const char	*p = in, *e;
+	size_t		 o = 0, k;
+
+	if (in[0] == '/')
+		return -1;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '/');
+		k = e ? (size_t)(e - p) : strlen(p);
+		if (k == 2 && p[0] == '.' && p[1] == '.')
+			return -1;
+		if (!(k == 1 && p[0] == '.')) {
+			if (o + k + 2 > size)
+				return -1;
+			if (o > 0)
+				out[o++] = '/';
+			memcpy(out + o, p, k);
+			o += k;
+		}
+		p += k;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Does a symlink at `name` with `target` stay inside the tree? */
+static int
+link_inside(const char *name, const char *target)
+{
+	const char	*p, *e;
+	int		 depth = 0;
+	size_t		 k;
+
+	if (target[0] == '/' || target[0] == '\0')
+		return 0;
+	for (p = name; (e = strchr(p, '/')) != NULL; p = e + 1)
+		depth++;		/* the link's directory */
+	for (p = target; *p != '\0'; p += k) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '/');
+		k = e ? (size_t)(e - p) : strlen(p);
+		if (k == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return 0;
+		} else if (!(k == 1 && p[0] == '.'))
+			depth++;
+	}
+	return 1;
+}
+
+/* ---- a set of names (hard link targets) ---- */
+
+struct nameset {
+	char	**slot;
+	size_t	  cap, n;
+};
+
+static size_t
+hash(const char *s)
+{
+	size_t	h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static int
+nameset_has(const struct nameset *ns, const char *s)
+{
+	size_t	i;
+
+	if (ns->cap == 0)
+		return 0;
+	for (i = hash(s) % ns->cap; ns->slot[i] != NULL; i = (i + 1) % ns->cap)
+		if (strcmp(ns->slot[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+nameset_add(struct nameset *ns, const char *s)
+{
+	size_t	i;
+
+	if (ns->n * 2 >= ns->cap) {
+		struct nameset	big = { NULL, ns->cap ? ns->cap * 2 : 1024, 0 };
+
+		if ((big.slot = calloc(big.cap, sizeof(char *))) == NULL)
+			return -1;
+		for (i = 0; i < ns->cap; i++)
+			if (ns->slot[i] != NULL) {
+				size_t j = hash(ns->slot[i]) % big.cap;
+
+				while (big.slot[j] != NULL)
+					j = (j + 1) % big.cap;
+				big.slot[j] = ns->slot[i];
+				big.n++;
+			}
+		free(ns->slot);
+		*ns = big;
+	}
+	for (i = hash(s) % ns->cap; ns->slot[i] != NULL; i = (i + 1) % ns->cap)
+		if (strcmp(ns->slot[i], s) == 0)
+			return 0;
+	if ((ns->slot[i] = strdup(s)) == NULL)
+		return -1;
+	ns->n++;
+	return 0;
+}
+
+static void
+nameset_free(struct nameset *ns)
+{
+	size_t	i;
+
+	for (i = 0; i < ns->cap; i++)
+		free(ns->slot[i]);
+	free(ns->slot);
+	ns->slot = NULL;
+	ns->cap = ns->n = 0;
+}
+
+/* ---- packing ---- */
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t	a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+const char *
+pyro__pack_kind(const struct pyro_pack *p)
+{
+	if (p->is_dir)
+		return "directory";
+	return has_suffix(p->src, ".tar") ? "tar" : "tar.gz";
+}
+
+static struct archive *
+pack_reader(struct pyro_pack *p)
+{
+	struct archive	*a;
+
+	if (p->is_dir) {
+		if ((a = archive_read_disk_new()) == NULL)
+			return NULL;
+		archive_read_disk_set_symlink_physical(a);
+		archive_read_disk_set_behavior(a,
+		    ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+		    ARCHIVE_READDISK_NO_FFLAGS);
+		if (archive_read_disk_open(a, p->src) != ARCHIVE_OK) {
+			snprintf(p->err_msg, sizeof(p->err_msg), "%.200s: %s",
+			    p->src, archive_error_string(a));
+			archive_read_free(a);
+			return NULL;
+		}
+		return a;
+	}
+	if ((a = archive_read_new()) == NULL)
+		return NULL;
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_none(a);
+	archive_read_support_filter_gzip(a);
+	if (archive_read_open_filename(a, p->src, 65536) != ARCHIVE_OK) {
+		snprintf(p->err_msg, sizeof(p->err_msg), "%.200s: %s", p->src,
+		    archive_error_string(a));
+		archive_read_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static int
+pack_next(struct pyro_pack *p, struct archive *a, struct archive_entry *e)
+{
+	int	rc;
+
+	if (p->is_dir) {
+		rc = archive_read_next_header2(a, e);
+		if (rc == ARCHIVE_OK || rc == ARCHIVE_WARN)
+			archive_read_disk_descend(a);
+		return rc;
+	}
+	return archive_read_next_header2(a, e);
+}
+
+/*
+ * The member's name relative to the root of what is packed, checked.
+ * Returns 1 to pack it, 0 to skip it (the root itself), -1 on a bad entry
+ * (code and message in p).
+ */
+static int
+pack_check(struct pyro_pack *p, struct archive_entry *e, struct nameset *ns,
+    char *name, size_t size)
+{
+	const char	*raw = archive_entry_pathname(e), *hl, *sl;
+	char		 t[PATH_MAX];
+	mode_t		 type = archive_entry_filetype(e);
+
+	if (raw == NULL)
+		goto bad_name;
+	if (p->is_dir) {
+		size_t k = strlen(p->src);
+
+		if (strncmp(raw, p->src, k) != 0)
+			goto bad_name;
+		raw += k;
+		while (*raw == '/')
+			raw++;
+	}
+	if (norm_name(raw, name, size) < 0)
+		goto bad_name;
+	if (name[0] == '\0')
+		return 0;
+	if ((hl = archive_entry_hardlink(e)) != NULL) {
+		if (norm_name(hl, t, sizeof(t)) < 0 || !nameset_has(ns, t)) {
+			snprintf(p->err_code, sizeof(p->err_code),
+			    "invalid_archive");
+			snprintf(p->err_msg, sizeof(p->err_msg), "\"%.200s\" "
+			    "is a hard link to \"%.100s\", which is not an "
+			    "earlier file of the archive", name, hl);
+			return -1;
+		}
+		p->files++;
+		return 1;
+	}
+	switch (type) {
+	case AE_IFREG:
+		if (nameset_add(ns, name) < 0)
+			goto nomem;
+		p->files++;
+		p->bytes += (uint64_t)archive_entry_size(e);
+		return 1;
+	case AE_IFDIR:
+		p->dirs++;
+		return 1;
+	case AE_IFLNK:
+		sl = archive_entry_symlink(e);
+		if (sl == NULL || !link_inside(name, sl)) {
+			snprintf(p->err_code, sizeof(p->err_code),
+			    "invalid_archive");
+			snprintf(p->err_msg, sizeof(p->err_msg), "symlink "
+			    "\"%.200s\" points out of the tree (-> %.100s)",
+			    name, sl ? sl : "?");
+			return -1;
+		}
+		p->links++;
+		return 1;
+	default:
+		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		snprintf(p->err_msg, sizeof(p->err_msg), "\"%.200s\" is a %s; "
+		    "only files, directories and links can be copied", name,
+		    type == AE_IFCHR || type == AE_IFBLK ? "device node" :
+		    type == AE_IFIFO ? "FIFO" : type == AE_IFSOCK ? "socket" :
+		    "special file");
+		return -1;
+	}
+bad_name:
+	snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+	snprintf(p->err_msg, sizeof(p->err_msg), "member \"%.200s\" has an "
+	    "absolute path, a \"..\" component, or is too long",
+	    raw ? raw : "?");
+	return -1;
+nomem:
+	snprintf(p->err_code, sizeof(p->err_code), "internal");
+	snprintf(p->err_msg, sizeof(p->err_msg), "out of memory");
+	return -1;
+}
+
+static ssize_t
+sock_write(struct archive *a, void *arg, const void *buf, size_t n)
+{
+	struct pyro_pack	*p = arg;
+	ssize_t			 w;
+
+	do
+		w = send(p->wfd, buf, n, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0) {
+		archive_set_error(a, errno, "the workspace stopped reading: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return w;
+}
+
+/* One pass over the source: check only (w NULL), or check and write. */
+static int
+pack_pass(struct pyro_pack *p, struct archive *w)
+{
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct nameset		 ns = { NULL, 0, 0 };
+	char			 name[PATH_MAX], hl[PATH_MAX];
+	uint8_t			 buf[65536];
+	la_ssize_t		 n;
+	uint64_t		 count = 0;
+	int			 rc, ok = -1;
+
+	p->files = p->dirs = p->links = p->bytes = 0;
+	if ((a = pack_reader(p)) == NULL) {
+		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		if (p->err_msg[0] == '\0')
+			snprintf(p->err_msg, sizeof(p->err_msg), "cannot read "
+			    "%.200s", p->src);
+		return -1;
+	}
+	e = archive_entry_new();
+	for (;;) {
+		rc = pack_next(p, a, e);
+		if (rc == ARCHIVE_EOF)
+			break;
+		if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+			snprintf(p->err_code, sizeof(p->err_code),
+			    "invalid_archive");
+			snprintf(p->err_msg, sizeof(p->err_msg), "%.200s: %s",
+			    p->src, archive_error_string(a));
+			goto out;
+		}
+		if (++count > ENTRIES_MAX) {
+			snprintf(p->err_code, sizeof(p->err_code),
+			    "limit_exceeded");
+			snprintf(p->err_msg, sizeof(p->err_msg), "more than %d "
+			    "entries", ENTRIES_MAX);
+			goto out;
+		}
+		if ((rc = pack_check(p, e, &ns, name, sizeof(name))) < 0)
+			goto out;
+		if (rc == 0 || w == NULL)
+			continue;
+		/* The member as the guest gets it: clean name, root-owned. */
+		archive_entry_set_pathname(e, name);
+		if (archive_entry_hardlink(e) != NULL) {
+			(void)norm_name(archive_entry_hardlink(e), hl,
+			    sizeof(hl));
+			archive_entry_set_hardlink(e, hl);
+		}
+		archive_entry_set_uid(e, 0);
+		archive_entry_set_gid(e, 0);
+		archive_entry_set_uname(e, "root");
+		archive_entry_set_gname(e, "root");
+		archive_entry_set_mode(e, archive_entry_filetype(e) |
+		    (archive_entry_perm(e) & 07777));
+		if (archive_write_header(w, e) != ARCHIVE_OK)
+			goto werr;
+		if (archive_entry_filetype(e) != AE_IFREG ||
+		    archive_entry_hardlink(e) != NULL)
+			continue;
+		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+			if (archive_write_data(w, buf, (size_t)n) != n)
+				goto werr;
+		if (n < 0) {
+			snprintf(p->err_code, sizeof(p->err_code), "io_error");
+			snprintf(p->err_msg, sizeof(p->err_msg), "reading "
+			    "%.200s: %s", name, archive_error_string(a));
+			goto out;
+		}
+	}
+	ok = 0;
+	goto out;
+werr:
+	snprintf(p->err_code, sizeof(p->err_code), "io_error");
+	snprintf(p->err_msg, sizeof(p->err_msg), "sending the archive: %s",
+	    archive_error_string(w));
+out:
+	archive_entry_free(e);
+	archive_read_free(a);
+	nameset_free(&ns);
+	return ok;
+}
+
+static void *
+pack_thread(void *arg)
+{
+	struct pyro_pack	*p = arg;
+	struct archive		*w;
+
+	if ((w = archive_write_new()) == NULL ||
+	    archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
+	    archive_write_open(w, p, NULL, sock_write, NULL) != ARCHIVE_OK) {
+		p->failed = 1;
+		snprintf(p->err_code, sizeof(p->err_code), "internal");
+		snprintf(p->err_msg, sizeof(p->err_msg), "cannot start the "
+		    "archive writer");
+	} else if (pack_pass(p, w) < 0)
+		p->failed = 1;
+	if (w != NULL) {
+		if (archive_write_close(w) != ARCHIVE_OK && !p->failed) {
+			p->failed = 1;
+			snprintf(p->err_code, sizeof(p->err_code), "io_error");
+			snprintf(p->err_msg, sizeof(p->err_msg), "sending the "
+			    "archive: %s", archive_error_string(w));
+		}
+		archive_write_free(w);
+	}
+	/* EOF for the guest's tar. */
+	close(p->wfd);
+	p->wfd = -1;
+	return NULL;
+}
+
+int
+pyro__pack_start(struct pyro_pack *p, const char *src, int *rfd,
+    pyro_error *err)
+{
+	struct stat	st;
+	int		sv[2];
+	size_t		k;
+
+	memset(p, 0, sizeof(*p));
+	p->wfd = -1;
+	if (src == NULL || src[0] == '\0' || strlen(src) >= sizeof(p->src))
+		return fail(err, "invalid_argument", "a source path is "
+		    "required");
+	if (stat(src, &st) < 0)
+		return fail(err, "not_found", "%s: %s", src, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		p->is_dir = 1;
+		/* archive_read_disk names members after the path as given. */
+		if (realpath(src, p->src) == NULL)
+			return fail(err, "not_found", "%s: %s", src,
+			    strerror(errno));
+		k = strlen(p->src);
+		while (k > 1 && p->src[k - 1] == '/')
+			p->src[--k] = '\0';
+	} else if (S_ISREG(st.st_mode) && (has_suffix(src, ".tar") ||
+	    has_suffix(src, ".tar.gz") || has_suffix(src, ".tgz")))
+		snprintf(p->src, sizeof(p->src), "%s", src);
+	else
+		return fail(err, "invalid_argument", "%s: give a directory or "
+		    "a .tar, .tar.gz or .tgz file", src);
+	/* The whole source is checked before anything is sent. */
+	if (pack_pass(p, NULL) < 0)
+		return fail(err, p->err_code[0] ? p->err_code :
+		    "invalid_archive", "%s", p->err_msg);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return fail(err, "internal", "socketpair: %s",
+		    strerror(errno));
+	p->wfd = sv[0];
+	if (pthread_create(&p->th, NULL, pack_thread, p) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return fail(err, "internal", "cannot start a thread");
+	}
+	p->started = 1;
+	*rfd = sv[1];
+	return 0;
+}
+
+int
+pyro__pack_finish(struct pyro_pack *p, pyro_error *err)
+{
+	if (p->started) {
+		pthread_join(p->th, NULL);
+		p->started = 0;
+	}
+	if (p->failed)
+		return fail(err, p->err_code[0] ? p->err_code : "io_error",
+		    "%s", p->err_msg);
+	return 0;
+}
+
+/* ---- unpacking ---- */
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)f;
+	if (flag == FTW_DP)
+		return rmdir(path) < 0 ? 0 : 0;
+	return unlink(path) < 0 ? 0 : 0;
+}
+
+static void
+rm_tree(const char *path)
+{
+	(void)nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Open (making what is missing) the directory `rel` beneath root. */
+static int
+mkdirs_beneath(int root, const char *rel)
+{
+	char	 buf[PATH_MAX], *p, *slash;
+	int	 fd;
+
+	if (rel[0] == '\0')
+		return dup(root);
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (p = buf;; p = slash + 1) {
+		slash = strchr(p, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (mkdirat(root, buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		if (slash == NULL)
+			break;
+		*slash = '/';
+	}
+	fd = pyro_openat_beneath(root, buf, O_RDONLY | O_DIRECTORY, 0);
+	return fd;
+}
+
+struct dirmode {
+	char	*name;
+	mode_t	 mode;
+	time_t	 mtime;
+};
+
+static int
+unpack_entry(struct pyro_unpack *u, int root, struct archive *a,
+    struct archive_entry *e, const char *name, struct dirmode **dm,
+    size_t *ndm)
+{
+	char		 parent[PATH_MAX], t[PATH_MAX];
+	const char	*base, *hl, *sl;
+	struct timespec	 ts[2];
+	uint8_t		 buf[65536];
+	la_ssize_t	 n;
+	int		 pfd, fd, rc = 0;
+	mode_t		 perm = archive_entry_perm(e) & 0777;
+
+	snprintf(parent, sizeof(parent), "%s", name);
+	if ((base = strrchr(parent, '/')) != NULL) {
+		parent[base - parent] = '\0';
+		base = name + (base - parent) + 1;
+	} else {
+		parent[0] = '\0';
+		base = name;
+	}
+	if ((pfd = mkdirs_beneath(root, parent)) < 0) {
+		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s: %s (a symlink "
+		    "or a file is in the way)", parent, strerror(-pfd));
+		return -1;
+	}
+	if ((hl = archive_entry_hardlink(e)) != NULL) {
+		int tfd;
+
+		if (norm_name(hl, t, sizeof(t)) < 0 || (tfd =
+		    pyro_openat_beneath(root, t, O_PATH | O_NOFOLLOW, 0)) < 0) {
+			snprintf(u->err_msg, sizeof(u->err_msg), "hard link "
+			    "%.150s -> %.150s leads outside the export", name,
+			    hl);
+			close(pfd);
+			return -1;
+		}
+		snprintf(t, sizeof(t), "/proc/self/fd/%d", tfd);
+		if (linkat(AT_FDCWD, t, pfd, base, AT_SYMLINK_FOLLOW) < 0)
+			rc = -1;
+		close(tfd);
+		u->files++;
+		goto done;
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) {
+			rc = -1;
+			break;
+		}
+		if ((*dm = realloc(*dm, (*ndm + 1) * sizeof(**dm))) == NULL) {
+			rc = -1;
+			break;
+		}
+		(*dm)[*ndm].name = strdup(name);
+		(*dm)[*ndm].mtime = archive_entry_mtime(e);
+		(*dm)[(*ndm)++].mode = perm;
+		u->dirs++;
+		break;
+	case AE_IFLNK:
+		sl = archive_entry_symlink(e);
+		/* Made, never followed: nothing below opens through it. */
+		if (sl == NULL || symlinkat(sl, pfd, base) < 0)
+			rc = -1;
+		u->links++;
+		break;
+	case AE_IFREG:
+		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = -1;
+			break;
+		}
+		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+			if (pyro_write_all(fd, buf, (size_t)n) < 0) {
+				rc = -1;
+				break;
+			}
+			u->bytes += (uint64_t)n;
+		}
+		if (n < 0)
+			rc = -1;
+		(void)fchmod(fd, perm);
+		ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		(void)futimens(fd, ts);
+		close(fd);
+		u->files++;
+		break;
+	default:
+		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s is not a file, "
+		    "directory or link; refused", name);
+		close(pfd);
+		return -1;
+	}
+done:
+	if (rc < 0 && u->err_msg[0] == '\0')
+		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s: %s", name,
+		    strerror(errno));
+	close(pfd);
+	return rc;
+}
+
+static void *
+unpack_thread(void *arg)
+{
+	struct pyro_unpack	*u = arg;
+	struct archive		*a;
+	struct archive_entry	*e;
+	struct dirmode		*dm = NULL;
+	char			 name[PATH_MAX];
+	size_t			 ndm = 0, i, k;
+	int			 root, rc;
+
+	root = open(u->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	if (root < 0 || archive_read_open_fd(a, u->rfd, 65536) != ARCHIVE_OK) {
+		snprintf(u->err_msg, sizeof(u->err_msg), "cannot read the "
+		    "export: %s", archive_error_string(a));
+		u->failed = 1;
+		goto out;
+	}
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		if (norm_name(archive_entry_pathname(e) ?
+		    archive_entry_pathname(e) : "/", name, sizeof(name)) < 0 ||
+		    name[0] == '\0') {
+			snprintf(u->err_msg, sizeof(u->err_msg), "the guest "
+			    "sent a bad member name");
+			u->failed = 1;
+			break;
+		}
+		/* One tree: everything under the first member's top name. */
+		k = strcspn(name, "/");
+		if (u->top[0] == '\0')
+			snprintf(u->top, sizeof(u->top), "%.*s", (int)k, name);
+		if (strlen(u->top) != k || strncmp(u->top, name, k) != 0) {
+			snprintf(u->err_msg, sizeof(u->err_msg), "the guest "
+			    "sent more than one tree");
+			u->failed = 1;
+			break;
+		}
+		if (unpack_entry(u, root, a, e, name, &dm, &ndm) < 0) {
+			u->failed = 1;
+			break;
+		}
+	}
+	if (!u->failed && rc != ARCHIVE_EOF) {
+		snprintf(u->err_msg, sizeof(u->err_msg), "the export stream "
+		    "is broken: %s", archive_error_string(a));
+		u->failed = 1;
+	}
+	/*
+	 * Directory modes and times last, deepest first, so none blocks a
+	 * write and no later entry touches a time already set.
+	 */
+	for (i = ndm; i-- > 0;) {
+		if (!u->failed && dm[i].name != NULL) {
+			struct timespec ts[2] = { { dm[i].mtime, 0 },
+			    { dm[i].mtime, 0 } };
+
+			(void)utimensat(root, dm[i].name, ts,
+			    AT_SYMLINK_NOFOLLOW);
+			(void)fchmodat(root, dm[i].name, dm[i].mode, 0);
+		}
+		free(dm[i].name);
+	}
+	free(dm);
+out:
+	/* Drain what is left so the writer never blocks on us. */
+	{
+		char	drain[65536];
+
+		while (read(u->rfd, drain, sizeof(drain)) > 0)
+			;
+	}
+	archive_read_free(a);
+	if (root >= 0)
+		close(root);
+	return NULL;
+}
+
+int
+pyro__unpack_start(struct pyro_unpack *u, const char *out, int force,
+    pyro_error *err)
+{
+	char		 dir[4096], *slash;
+	struct stat	 st;
+	int		 sv[2];
+
+	memset(u, 0, sizeof(*u));
+	u->wfd = u->rfd = -1;
+	u->force = force;
+	if (out == NULL || out[0] == '\0' || strlen(out) >= sizeof(u->out))
+		return fail(err, "invalid_argument", "an output path is "
+		    "required");
+	snprintf(u->out, sizeof(u->out), "%s", out);
+	while (strlen(u->out) > 1 && u->out[strlen(u->out) - 1] == '/')
+		u->out[strlen(u->out) - 1] = '\0';
+	if (lstat(u->out, &st) == 0) {
+		if (S_ISLNK(st.st_mode))
+			return fail(err, "invalid_path", "%s is a symlink; "
+			    "refusing to write through it", u->out);
+		if (!force)
+			return fail(err, "exists", "%s exists; give --force "
+			    "to replace it", u->out);
+		if (S_ISDIR(st.st_mode) && rmdir(u->out) < 0)
+			return fail(err, "exists", "%s is a directory that is "
+			    "not empty; remove it first", u->out);
+	}
+	snprintf(dir, sizeof(dir), "%s", u->out);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	snprintf(u->tmp, sizeof(u->tmp), "%s/.pyro-export-XXXXXX", dir);
+	if (mkdtemp(u->tmp) == NULL)
+		return fail(err, errno == ENOENT ? "not_found" :
+		    errno == EACCES ? "permission_denied" : "io_error",
+		    "cannot write in %s: %s", dir, strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rmdir(u->tmp);
+		return fail(err, "internal", "socketpair: %s",
+		    strerror(errno));
+	}
+	u->wfd = sv[0];
+	u->rfd = sv[1];
+	if (pthread_create(&u->th, NULL, unpack_thread, u) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		rmdir(u->tmp);
+		return fail(err, "internal", "cannot start a thread");
+	}
+	u->started = 1;
+	return 0;
+}
+
+void
+pyro__unpack_feed(struct pyro_unpack *u, const void *p, size_t n)
+{
+	const uint8_t	*b = p;
+	ssize_t		 w;
+
+	while (u->wfd >= 0 && n > 0) {
+		w = send(u->wfd, b, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(u->wfd);	/* the reader failed; stop feeding */
+			u->wfd = -1;
+			return;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+int
+pyro__unpack_finish(struct pyro_unpack *u, int ok, pyro_error *err)
+{
+	char	src[4500];
+	int	rc = 0;
+
+	if (u->wfd >= 0)
+		close(u->wfd);
+	u->wfd = -1;
+	if (u->started)
+		pthread_join(u->th, NULL);
+	u->started = 0;
+	if (u->rfd >= 0)
+		close(u->rfd);
+	u->rfd = -1;
+	if (ok && u->failed)
+		rc = fail(err, "invalid_archive", "export: %s", u->err_msg);
+	else if (ok && u->top[0] == '\0')
+		rc = fail(err, "io_error", "export: the guest sent nothing");
+	else if (ok) {
+		snprintf(src, sizeof(src), "%s/%s", u->tmp, u->top);
+		if (u->force)
+			(void)unlink(u->out);
+		if (rename(src, u->out) < 0)
+			rc = fail(err, errno == EEXIST || errno == ENOTEMPTY ?
+			    "exists" : "io_error", "cannot move the export to "
+			    "%s: %s", u->out, strerror(errno));
+	}
+	rm_tree(u->tmp);
+	return ok ? rc : -1;
+}
