@@ -14,6 +14,14 @@ cd build
 make -j"$(nproc)"
 make install
 ldconfig
+# A pyrod started from a binary that `make install` just replaced is
+# restarted, so the guest protocol of pyrod and the helpers match.
+pid=$(pgrep -x pyrod | head -n 1 || true)
+if [ -n "$pid" ] && readlink "/proc/$pid/exe" | grep -q '(deleted)$'; then
+	echo "[quickstart] restarting pyrod (its binary was replaced)"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+fi
 if /usr/local/bin/pyro --json vm list >/dev/null 2>&1; then
 	echo "[quickstart] pyrod is already running"
 else
@@ -21,7 +29,11 @@ else
 	echo "[quickstart] started pyrod on /run/pyro/pyrod.sock"
 fi
 /usr/local/bin/pyro doctor
-if ! /usr/local/bin/pyro env list | grep -q '^debian:12 .*\[installed\]'; then
+# Missing, or built with another pyro-agent: (re)build it.
+manifest="${PYRO_ENVIRONMENT_CACHE_DIR:-$HOME/.cache/pyro/environments}/debian:12/manifest.json"
+agent=$(sha256sum /usr/local/libexec/pyro/pyro-agent | cut -d' ' -f1)
+if ! /usr/local/bin/pyro env list | grep -q '^debian:12 .*\[installed\]' ||
+    ! grep -q "\"agent_sha256\": *\"$agent\"" "$manifest" 2>/dev/null; then
 	/usr/local/bin/pyro env pull debian:12
 fi
 /usr/local/bin/pyro run debian:12 -- git --version

@@ -1,0 +1,94 @@
+#!/bin/sh
+# pyrod restarted while a workspace runs: by SIGTERM (it powers the guest
+# off and records "stopped") and by kill -9 (the VM helper powers the
+# guest off by itself; the restarted pyrod marks it stopped).  Either way
+# the workspace starts again with every file written before, and its
+# history and snapshots.  Also stop/start and the TTL sweep.
+. "${PYRO_SRCDIR:-.}/tests/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
+if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
+    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
+	echo "SKIP: no test environments (scripts/test-envs.sh)"
+	exit 77
+fi
+export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
+start_pyrod
+export PYRO_SOCKET="$TMP/pyrod.sock"
+export PATH="$PYRO_BUILDDIR:$PATH"
+n=0
+
+state() { pyro --json workspace status "$1" | jq -r .state; }
+
+id=$(pyro workspace create debian:12 2>"$TMP/err") ||
+    fail "create: $(cat "$TMP/err")"
+pyro workspace exec "$id" -- sh -c 'head -c 3000000 /dev/urandom >r1 &&
+    sha256sum r1 >r1.sum && sync' || fail "write r1"
+pyro workspace snapshot create "$id" before >/dev/null || fail "snapshot"
+# Written without a sync: the power-off on SIGTERM flushes it.
+pyro workspace exec "$id" -- sh -c 'echo unsynced >u.txt' || fail "write u"
+
+kill -TERM "$PYROD_PID"
+wait "$PYROD_PID" 2>/dev/null || true
+PYROD_PID=
+[ "$(qemus)" = 0 ] || fail "QEMU outlived pyrod's SIGTERM"
+grep -q 'stopping 1 running VM' "$TMP/pyrod.log" || fail "no orderly stop"
+start_pyrod
+[ "$(state "$id")" = stopped ] || fail "after SIGTERM: $(state "$id")"
+pyro workspace status "$id" | grep -q 'pyrod shut down' || fail "why"
+pyro workspace start "$id" >/dev/null 2>&1 || fail "start after SIGTERM"
+pyro workspace exec "$id" -- sha256sum -c r1.sum >/dev/null || fail "r1 lost"
+[ "$(pyro workspace exec "$id" -- cat u.txt)" = unsynced ] || fail "u.txt lost"
+pyro workspace snapshot list "$id" | grep -q '^before ' || fail "snapshot lost"
+pyro workspace logs "$id" | grep -q 'head -c 3000000' || fail "history lost"
+n=$((n+1)); pass "pyrod SIGTERM: guest powered off, workspace stopped, starts with its files"
+
+pyro workspace exec "$id" -- sh -c 'echo k9 >k9.txt && sync' || fail "write k9"
+kill -KILL "$PYROD_PID"
+wait "$PYROD_PID" 2>/dev/null || true
+PYROD_PID=
+# The VM helper notices and powers the guest off by itself.
+for _ in $(seq 100); do [ "$(qemus)" = 0 ] && break; sleep 0.2; done
+[ "$(qemus)" = 0 ] || fail "QEMU outlived pyrod's kill -9"
+start_pyrod
+[ "$(state "$id")" = stopped ] || fail "after kill -9: $(state "$id")"
+pyro workspace status "$id" | grep -q 'recovered' || fail "no recovered event"
+pyro workspace start "$id" >/dev/null 2>&1 || fail "start after kill -9"
+[ "$(pyro workspace exec "$id" -- cat k9.txt)" = k9 ] || fail "k9 lost"
+pyro workspace exec "$id" -- sha256sum -c r1.sum >/dev/null || fail "r1 lost (2)"
+n=$((n+1)); pass "pyrod kill -9: workspace recovered as stopped, starts with its files"
+
+# ---- stop/start: states, refusals, and the same disk ----
+pyro workspace stop "$id" | grep -q '^State: *stopped$' || fail "stop"
+set +e
+pyro workspace exec "$id" -- true 2>"$TMP/e"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q '(workspace_not_running)$' "$TMP/e" ||
+    fail "exec on a stopped workspace: $(cat "$TMP/e")"
+pyro workspace stop "$id" >/dev/null || fail "stop twice"
+pyro workspace start "$id" >/dev/null 2>&1 || fail "start"
+set +e
+pyro workspace start "$id" 2>"$TMP/e"; rc=$?
+set -e
+[ $rc = 1 ] && grep -q '(workspace_running)$' "$TMP/e" || fail "start twice"
+[ "$(pyro workspace exec "$id" -- cat k9.txt)" = k9 ] || fail "k9 after stop"
+pyro workspace delete "$id" >/dev/null
+n=$((n+1)); pass "stop/start keep the disk; refusals have stable codes"
+
+# ---- TTL: a workspace past its TTL is stopped and deleted ----
+id=$(pyro workspace create debian:12 --ttl-seconds 12 2>/dev/null) ||
+    fail "create with TTL"
+warned=0
+for _ in $(seq 120); do
+	pyro workspace logs "$id" >"$TMP/l" 2>/dev/null || break
+	grep -q 'expiring' "$TMP/l" && warned=1
+	sleep 0.5
+done
+[ $warned = 1 ] || fail "the logs never said the TTL was ending"
+pyro workspace status "$id" >/dev/null 2>&1 && fail "TTL did not delete it"
+grep -q "workspace $id: TTL expired; deleted" "$TMP/pyrod.log" ||
+    fail "no TTL log line"
+[ "$(ls "$TMP/state/workspaces" | wc -l)" = 0 ] || fail "TTL left files"
+[ "$(qemus)" = 0 ] || fail "TTL left QEMU"
+n=$((n+1)); pass "TTL: stopped and deleted by pyrod"
+
+echo "$n restart checks passed"
