@@ -92,6 +92,11 @@ static const struct wcmd wcmds[] = {
 	{ "service status", 2, 0, 0, { { NULL } } },
 	{ "service logs", 2, 0, 0, { { "tail-lines", "tail_lines", O_INT } } },
 	{ "service stop", 2, 0, 0, { { NULL } } },
+	{ "disk list", 2, 1, 0, { { "recursive", "recursive", O_BOOL } } },
+	{ "disk read", 2, 0, 0, { { "max-bytes", "max_bytes", O_INT } } },
+	{ "disk export", 1, 0, 0, {
+	    { "output", "output", O_STR },
+	    { "force", "force", O_BOOL } } },
 	{ NULL, 0, 0, 0, { { NULL } } }
 };
 
@@ -416,6 +421,30 @@ render_ok(const cJSON *r)
 		render_status(r);
 }
 
+static void
+render_disk_list(const cJSON *r)
+{
+	const cJSON	*it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "entries")) {
+		printf("%7s %5.0f %5.0f %10.0f %s %s", jstr(it, "mode", "?"),
+		    jnum(it, "uid", 0), jnum(it, "gid", 0),
+		    jnum(it, "size", 0), jstr(it, "mtime_iso", "-"),
+		    jstr(it, "path", "?"));
+		if (jstr(it, "symlink_target", NULL) != NULL)
+			printf(" -> %s", jstr(it, "symlink_target", ""));
+		printf("\n");
+	}
+}
+
+static void
+render_disk_export(const cJSON *r)
+{
+	printf("Exported the disk of %s to %s (%.0f bytes in use)\n",
+	    jstr(r, "workspace_id", "?"), jstr(r, "output_path", "?"),
+	    jnum(r, "bytes", 0));
+}
+
 /* ---- handlers ---- */
 
 static void
@@ -550,6 +579,43 @@ do_shell(struct cli *cli, const char *name, const struct parsed *p,
 	    strcmp(name, "shell signal") == 0 ? NULL : render_shell);
 }
 
+static void
+raw_output(void *arg, int fd, const void *data, size_t len)
+{
+	(void)arg;
+	if (fd == 1)
+		(void)fwrite(data, 1, len, stdout);
+}
+
+static int
+do_disk(struct cli *cli, const char *name, const struct parsed *p,
+    pyro_error *err)
+{
+	char	*res = NULL;
+	int	 rc;
+
+	if (strcmp(name, "disk list") == 0)
+		return done(cli, pyro_workspace_disk_list(cli->client,
+		    p->pos[0], p->pos[1], jbool(p->opts, "recursive"), &res,
+		    err), &res, err, render_disk_list);
+	if (strcmp(name, "disk export") == 0)
+		return done(cli, pyro_workspace_disk_export(cli->client,
+		    p->pos[0], jstr(p->opts, "output", NULL),
+		    jbool(p->opts, "force"), &res, err), &res, err,
+		    render_disk_export);
+	/* disk read: the bytes to stdout as they come (binary safe). */
+	pyro_set_output_handler(cli->client, raw_output, NULL);
+	rc = pyro_workspace_disk_read(cli->client, p->pos[0], p->pos[1],
+	    (long long)jnum(p->opts, "max_bytes", 0), &res, err);
+	fflush(stdout);
+	if (rc < 0)
+		return out_error(cli, err);
+	if (cli->json)
+		(void)out_result(cli, res, NULL);
+	pyro_free(res);
+	return EXIT_OK;
+}
+
 int
 cmd_workspace(struct cli *cli, const struct cmd *c, int argc, char **argv)
 {
@@ -566,7 +632,8 @@ cmd_workspace(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		cJSON_Delete(p.opts);
 		return rc;
 	}
-	if (strcmp(n, "export") == 0 && jstr(p.opts, "output", NULL) == NULL) {
+	if ((strcmp(n, "export") == 0 || strcmp(n, "disk export") == 0) &&
+	    jstr(p.opts, "output", NULL) == NULL) {
 		cJSON_Delete(p.opts);
 		return out_usage_error(c, "--output HOST_PATH is required");
 	}
@@ -582,6 +649,8 @@ cmd_workspace(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		rc = do_shell(cli, n, &p, &err);
 	else if (strcmp(n, "service start") == 0)
 		rc = do_service_start(cli, &p, &err);
+	else if (strncmp(n, "disk ", 5) == 0)
+		rc = do_disk(cli, n, &p, &err);
 	else if (strcmp(n, "list") == 0)
 		rc = done(cli, pyro_workspace_list(cli->client, &res, &err),
 		    &res, &err, render_list);

@@ -97,6 +97,12 @@ static const struct cmd commands[] = {
 	  "show a service's output" },
 	{ "workspace", "service stop", cmd_workspace, "WORKSPACE_ID NAME [--json]",
 	  "stop a service (TERM, then KILL)" },
+	{ "workspace", "disk list", cmd_workspace, "WORKSPACE_ID [PATH] [--recursive] [--json]",
+	  "list a stopped workspace's disk (PATH: /workspace)" },
+	{ "workspace", "disk read", cmd_workspace, "WORKSPACE_ID PATH [--max-bytes N] [--json]",
+	  "print a file from a stopped workspace's disk" },
+	{ "workspace", "disk export", cmd_workspace, "WORKSPACE_ID --output FILE.ext4 [--force] [--json]",
+	  "write a stopped workspace's disk as one raw ext4 image" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

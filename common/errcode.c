@@ -61,6 +61,8 @@ static const struct {
 	    "no usable VMM on this host" },
 	[PYRO_E_INVALID_ARCHIVE] = { "invalid_archive",
 	    "an archive or tree holds an unsafe or unreadable entry" },
+	[PYRO_E_DISK_CORRUPT] = { "disk_corrupt",
+	    "the workspace's disk image is damaged or not ext4" },
 };
 
 const char *

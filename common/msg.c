@@ -69,6 +69,18 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	{ PYRO_MSG_EXEC_STARTED, "exec_started",
 	  sizeof(struct pyro_msg_exec_started), 0, FD_NONE, PEER_VMHELPER,
 	  PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_DISK_OUTPUT, "disk_output", sizeof(uint32_t), 0, FD_ONE,
+	  PEER_SUPERVISOR, PEER_DISKHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_DISK_REQUEST, "disk_request",
+	  sizeof(struct pyro_msg_disk_request), 0, FD_ONE, PEER_SUPERVISOR,
+	  PEER_DISKHELPER, { S(struct pyro_msg_disk_request, path) } },
+	{ PYRO_MSG_DISK_ENTRIES, "disk_entries", sizeof(struct pyro_disk_rec) +
+	  1, PYRO_MSG_MAXPAYLOAD, FD_NONE, PEER_DISKHELPER, PEER_SUPERVISOR,
+	  { { 0, 0 } } },
+	{ PYRO_MSG_DISK_DATA, "disk_data", 1, PYRO_MSG_MAXPAYLOAD, FD_NONE,
+	  PEER_DISKHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_DISK_DONE, "disk_done", sizeof(struct pyro_msg_disk_done),
+	  0, FD_NONE, PEER_DISKHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

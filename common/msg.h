@@ -54,6 +54,12 @@ enum pyro_msg_type {
 	PYRO_MSG_GUEST_PONG,		/* vmhelper->S: pyro_msg_stream (seq) */
 	PYRO_MSG_EXEC_SIGNAL,		/* S->vmhelper: pyro_msg_exec_signal */
 	PYRO_MSG_EXEC_STARTED,		/* vmhelper->S: pyro_msg_exec_started */
+	PYRO_MSG_DISK_OUTPUT,		/* S->diskhelper: u32 0, fd: output */
+	PYRO_MSG_DISK_REQUEST,		/* S->diskhelper: pyro_msg_disk_request,
+					   fd: the image */
+	PYRO_MSG_DISK_ENTRIES,		/* diskhelper->S: pyro_disk_rec... */
+	PYRO_MSG_DISK_DATA,		/* diskhelper->S: file content */
+	PYRO_MSG_DISK_DONE,		/* diskhelper->S: pyro_msg_disk_done */
 	PYRO_MSG__MAX
 };
 
@@ -151,6 +157,42 @@ struct pyro_msg_exec_signal {
 struct pyro_msg_exec_started {
 	uint32_t	stream;
 	uint32_t	pid;		/* in the guest */
+};
+
+enum pyro_disk_op {
+	DISK_LIST = 1,
+	DISK_READ,
+	DISK_EXPORT,
+	DISK_SCRUB,
+	DISK__MAX
+};
+
+#define DISK_RECURSIVE	0x1
+
+struct pyro_msg_disk_request {
+	uint32_t	op;		/* enum pyro_disk_op */
+	uint32_t	flags;
+	uint64_t	max_bytes;	/* DISK_READ; 0: all */
+	char		path[4096];	/* relative to /workspace or absolute */
+};
+
+/* One directory entry; then path_len + target_len bytes, no NULs. */
+struct pyro_disk_rec {
+	uint32_t	ino;
+	uint32_t	mode;
+	uint32_t	uid, gid;
+	uint32_t	nlink;
+	uint16_t	path_len;	/* 1..4095 */
+	uint16_t	target_len;	/* 0..4095 */
+	uint64_t	size;
+	int64_t		mtime;
+};
+
+struct pyro_msg_disk_done {
+	uint32_t	needs_recovery;	/* DISK_SCRUB found the journal dirty */
+	uint32_t	pad;
+	uint64_t	count;		/* entries listed, inodes scrubbed */
+	uint64_t	bytes;		/* read or exported */
 };
 
 struct pyro_msg_vm_stopped {

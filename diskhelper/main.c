@@ -3,20 +3,156 @@
  * Started by pyrod, one process per request, with its socket on fd 3.
  * The hello tells it which unprivileged uid to become; it sandboxes itself
  * before acknowledging, so pyrod never sends it work before the sandbox is
- * in place.
+ * in place.  Then: at most one DISK_OUTPUT (the export's output fd), one
+ * DISK_REQUEST with the image's fd, its answers, and exit.
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errcode.h"
+#include "ext4.h"
 #include "helper.h"
 #include "log.h"
+#include "msg.h"
 #include "sandbox.h"
+
+struct dh {
+	int	 out_fd;	/* DISK_EXPORT's output */
+	uint8_t	 buf[PYRO_MSG_MAXPAYLOAD];
+	size_t	 len;
+};
+
+static int
+flush_entries(struct dh *h)
+{
+	int	rc = 0;
+
+	if (h->len > 0)
+		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_ENTRIES, 0,
+		    h->buf, h->len, -1);
+	h->len = 0;
+	return rc < 0 ? PYRO_E_IO : 0;
+}
+
+/* Pack one entry; full messages go out as they fill. */
+static int
+on_entry(const struct dk_entry *e, void *arg)
+{
+	struct dh		*h = arg;
+	struct pyro_disk_rec	 r;
+	size_t			 pl = strlen(e->path), tl = strlen(e->target);
+
+	if (pl == 0 || pl > 4095 || tl > 4095)
+		return PYRO_E_LIMIT_EXCEEDED;
+	if (h->len + sizeof(r) + pl + tl > sizeof(h->buf) && flush_entries(h))
+		return PYRO_E_IO;
+	memset(&r, 0, sizeof(r));
+	r.ino = e->ino;
+	r.mode = e->mode;
+	r.uid = e->uid;
+	r.gid = e->gid;
+	r.nlink = e->nlink;
+	r.path_len = (uint16_t)pl;
+	r.target_len = (uint16_t)tl;
+	r.size = e->size;
+	r.mtime = e->mtime;
+	memcpy(h->buf + h->len, &r, sizeof(r));
+	memcpy(h->buf + h->len + sizeof(r), e->path, pl);
+	memcpy(h->buf + h->len + sizeof(r) + pl, e->target, tl);
+	h->len += sizeof(r) + pl + tl;
+	return 0;
+}
+
+static int
+on_data(const void *p, size_t n, void *arg)
+{
+	(void)arg;
+	return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DATA, 0, p, n,
+	    -1) < 0 ? PYRO_E_IO : 0;
+}
+
+static int
+do_request(struct dh *h, struct pyro_msg *m)
+{
+	struct pyro_msg_disk_request	 q;
+	struct pyro_msg_disk_done	 done;
+	struct dk			*d = NULL;
+	char				 err[DK_ERR_MAX] = "";
+	int				 rc;
+
+	memcpy(&q, m->payload, sizeof(q));
+	q.path[sizeof(q.path) - 1] = '\0';
+	memset(&done, 0, sizeof(done));
+	if (q.op == 0 || q.op >= DISK__MAX ||
+	    (q.op == DISK_EXPORT) != (h->out_fd >= 0)) {
+		log_warnx("malformed disk request");
+		return -1;
+	}
+	rc = dk_open(m->fd, q.op == DISK_SCRUB, &d, err);
+	if (rc == 0) {
+		switch (q.op) {
+		case DISK_LIST:
+			rc = dk_list(d, q.path, (q.flags & DISK_RECURSIVE) != 0,
+			    on_entry, h, &done.count, err);
+			if (rc == 0)
+				rc = flush_entries(h);
+			break;
+		case DISK_READ:
+			rc = dk_read(d, q.path, q.max_bytes, on_data, h,
+			    &done.bytes, err);
+			break;
+		case DISK_EXPORT:
+			rc = dk_export(d, m->fd, h->out_fd, &done.bytes, err);
+			break;
+		case DISK_SCRUB:
+			if (dk_needs_recovery(d)) {
+				done.needs_recovery = 1;
+				break;
+			}
+			rc = dk_scrub(d, &done.count, err);
+			break;
+		}
+		if (rc == 0)
+			rc = dk_close(d, err);
+		else {
+			char ignored[DK_ERR_MAX];
+
+			(void)dk_close(d, ignored);
+		}
+	}
+	if (rc != 0) {
+		if (err[0] == '\0')
+			snprintf(err, sizeof(err), "%s", pyro_err_summary(rc));
+		(void)helper_send_error(m->hdr.id, rc, "%s", err);
+		return 0;
+	}
+	(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DONE, m->hdr.id,
+	    &done, sizeof(done), -1);
+	return 0;	/* pyrod sends SHUTDOWN: one request per helper */
+}
 
 static int
 dh_dispatch(struct pyro_msg *m, void *arg)
 {
-	/* The table lets nothing else through to a diskhelper yet. */
-	log_warnx("unexpected message type %u", m->hdr.type);
-	return -1;
+	struct dh	*h = arg;
+
+	switch (m->hdr.type) {
+	case PYRO_MSG_DISK_OUTPUT:
+		if (h->out_fd >= 0)
+			return -1;
+		h->out_fd = m->fd;
+		m->fd = -1;
+		return 0;
+	case PYRO_MSG_DISK_REQUEST:
+		return do_request(h, m);
+	default:
+		log_warnx("unexpected message type %u", m->hdr.type);
+		return -1;
+	}
 }
 
 static int
@@ -28,7 +164,10 @@ dh_sandbox(const struct pyro_msg_hello *hello)
 static int
 dh_serve(const struct pyro_msg_hello *hello)
 {
-	return helper_serve(PEER_DISKHELPER, dh_dispatch, NULL);
+	static struct dh	h;
+
+	h.out_fd = -1;
+	return helper_serve(PEER_DISKHELPER, dh_dispatch, &h);
 }
 
 int

@@ -294,6 +294,18 @@ pyro__swap_output(pyro_client *c, pyro_output_fn *fn, void **arg)
 	*arg = a;
 }
 
+void
+pyro__swap_event(pyro_client *c, pyro_event_fn *fn, void **arg)
+{
+	pyro_event_fn	 f = c->event_fn;
+	void		*a = c->event_arg;
+
+	c->event_fn = *fn;
+	c->event_arg = *arg;
+	*fn = f;
+	*arg = a;
+}
+
 int
 pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
     char **result_json, pyro_error *err)

@@ -15,6 +15,8 @@ int	pyro__call_fd(pyro_client *, const char *op, const char *args_json,
 	    int fd, char **result_json, pyro_error *err);
 /* Exchange the client's output handler with the one in fn and arg. */
 void	pyro__swap_output(pyro_client *, pyro_output_fn *fn, void **arg);
+/* The same for the event handler. */
+void	pyro__swap_event(pyro_client *, pyro_event_fn *fn, void **arg);
 
 /*
  * An archive stream made from a host directory or a .tar/.tar.gz/.tgz,

@@ -537,3 +537,137 @@ pyro_service_logs(pyro_client *c, const char *id, const char *name,
 		cJSON_AddNumberToObject(a, "tail_lines", (double)tail_lines);
 	return wcall(c, "workspace.service_logs", a, -1, result, err);
 }
+
+/* ---- the disk tools (3.1.0) ---- */
+
+struct entries {
+	cJSON		*arr;
+	pyro_event_fn	 fn;		/* the caller's handler */
+	void		*arg;
+};
+
+static void
+collect_entries(void *arg, const char *kind, const char *json)
+{
+	struct entries	*e = arg;
+	cJSON		*ev, *it, *next;
+
+	if (strcmp(kind, "disk_entries") != 0) {
+		if (e->fn != NULL)
+			e->fn(e->arg, kind, json);
+		return;
+	}
+	if ((ev = cJSON_Parse(json)) == NULL)
+		return;
+	it = cJSON_GetObjectItem(ev, "entries");
+	for (it = it ? it->child : NULL; it != NULL; it = next) {
+		next = it->next;
+		cJSON_AddItemToArray(e->arr, cJSON_DetachItemViaPointer(
+		    cJSON_GetObjectItem(ev, "entries"), it));
+	}
+	cJSON_Delete(ev);
+}
+
+int
+pyro_workspace_disk_list(pyro_client *c, const char *id, const char *path,
+    int recursive, char **result, pyro_error *err)
+{
+	struct entries	 e;
+	pyro_event_fn	 fn = collect_entries;
+	void		*arg = &e;
+	cJSON		*a = ws_args(id), *r;
+	int		 rc;
+
+	if (result != NULL)
+		*result = NULL;
+	put_str(a, "path", path);
+	cJSON_AddBoolToObject(a, "recursive", recursive != 0);
+	if ((e.arr = cJSON_CreateArray()) == NULL) {
+		cJSON_Delete(a);
+		return werr(err, "internal", "out of memory");
+	}
+	pyro__swap_event(c, &fn, &arg);
+	e.fn = fn;
+	e.arg = arg;
+	rc = wcall(c, "workspace.disk_list", a, -1, result, err);
+	pyro__swap_event(c, &fn, &arg);
+	if (rc == 0 && result != NULL && *result != NULL &&
+	    (r = cJSON_Parse(*result)) != NULL) {
+		cJSON_AddItemToObject(r, "entries", e.arr);
+		e.arr = NULL;
+		free(*result);
+		*result = cJSON_PrintUnformatted(r);
+		cJSON_Delete(r);
+	}
+	cJSON_Delete(e.arr);
+	return rc;
+}
+
+int
+pyro_workspace_disk_read(pyro_client *c, const char *id, const char *path,
+    long long max_bytes, char **result, pyro_error *err)
+{
+	cJSON	*a = ws_args(id);
+
+	put_str(a, "path", path);
+	if (max_bytes != 0)
+		cJSON_AddNumberToObject(a, "max_bytes", (double)max_bytes);
+	return wcall(c, "workspace.disk_read", a, -1, result, err);
+}
+
+/*
+ * The output is opened here, with the caller's rights: never through a
+ * symlink, never over an existing file unless force (then only a regular
+ * file), and removed again when the export fails.
+ */
+int
+pyro_workspace_disk_export(pyro_client *c, const char *id,
+    const char *output_path, int force, char **result, pyro_error *err)
+{
+	struct stat	 st;
+	cJSON		*a, *r;
+	int		 fd, rc, created = 1;
+
+	if (result != NULL)
+		*result = NULL;
+	if (output_path == NULL || output_path[0] == '\0')
+		return werr(err, "invalid_argument", "an output path is "
+		    "required");
+	fd = open(output_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST) {
+		if (lstat(output_path, &st) == 0 && S_ISLNK(st.st_mode))
+			return werr(err, "invalid_path", "%s is a symlink; "
+			    "refusing to write through it", output_path);
+		if (!force)
+			return werr(err, "exists", "%s exists; give --force "
+			    "to replace it", output_path);
+		if (lstat(output_path, &st) < 0 || !S_ISREG(st.st_mode))
+			return werr(err, "exists", "%s exists and is not a "
+			    "regular file", output_path);
+		fd = open(output_path, O_WRONLY | O_TRUNC | O_NOFOLLOW |
+		    O_CLOEXEC);
+		created = 0;
+	}
+	if (fd < 0)
+		return werr(err, errno == EACCES || errno == EPERM ?
+		    "permission_denied" : errno == ENOENT ? "not_found" :
+		    errno == ELOOP ? "invalid_path" : "io_error",
+		    "cannot write %s: %s", output_path, strerror(errno));
+	a = ws_args(id);
+	rc = wcall(c, "workspace.disk_export", a, fd, result, err);
+	close(fd);
+	if (rc < 0) {
+		if (created)
+			(void)unlink(output_path);
+		return -1;
+	}
+	if (result != NULL && *result != NULL &&
+	    (r = cJSON_Parse(*result)) != NULL) {
+		cJSON_AddStringToObject(r, "output_path", output_path);
+		free(*result);
+		*result = cJSON_PrintUnformatted(r);
+		cJSON_Delete(r);
+	}
+	return 0;
+}

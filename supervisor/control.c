@@ -98,6 +98,9 @@ static const struct op {
 	{ "workspace.service_status", op_service_status },
 	{ "workspace.service_logs", op_service_logs },
 	{ "workspace.service_stop", op_service_stop },
+	{ "workspace.disk_list", op_workspace_disk_list },
+	{ "workspace.disk_read", op_workspace_disk_read },
+	{ "workspace.disk_export", op_workspace_disk_export },
 	{ NULL, NULL }
 };
 

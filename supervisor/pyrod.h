@@ -287,6 +287,9 @@ void	op_service_list(struct request *, const cJSON *args);
 void	op_service_status(struct request *, const cJSON *args);
 void	op_service_logs(struct request *, const cJSON *args);
 void	op_service_stop(struct request *, const cJSON *args);
+void	op_workspace_disk_list(struct request *, const cJSON *args);
+void	op_workspace_disk_read(struct request *, const cJSON *args);
+void	op_workspace_disk_export(struct request *, const cJSON *args);
 void	workspace_sweeper_start(void);
 
 #endif

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "atomic.h"
+#include "disk.h"
 #include "frame.h"
 #include "guestproto.h"
 #include "log.h"
@@ -54,26 +55,29 @@ enum ws_req {
 	REQ_RESET,
 	REQ_DELETE,
 	REQ_HOST,	/* snapshot list/delete, status, logs */
+	REQ_DISK,	/* disk list/read/export: stopped disks only */
 };
 
 static const struct {
 	const char	*state;
 	/* Per request kind: 0 allowed, else the error. */
-	enum pyro_err	 refuse[6];
+	enum pyro_err	 refuse[7];
 } state_table[] = {
+	/*		  GUEST START STOP RESET DELETE HOST DISK */
 	{ "creating",	{ PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY,
-			  0, 0 } },
+			  0, 0, PYRO_E_BUSY } },
 	{ "starting",	{ PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY,
-			  0, 0 } },
-	{ "running",	{ 0, PYRO_E_WORKSPACE_RUNNING, 0, 0, 0, 0 } },
+			  0, 0, PYRO_E_BUSY } },
+	{ "running",	{ 0, PYRO_E_WORKSPACE_RUNNING, 0, 0, 0, 0,
+			  PYRO_E_WORKSPACE_RUNNING } },
 	{ "stopping",	{ PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY,
-			  0, 0 } },
-	{ "stopped",	{ PYRO_E_WORKSPACE_NOT_RUNNING, 0, 0, 0, 0, 0 } },
+			  0, 0, PYRO_E_BUSY } },
+	{ "stopped",	{ PYRO_E_WORKSPACE_NOT_RUNNING, 0, 0, 0, 0, 0, 0 } },
 	{ "resetting",	{ PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY,
-			  0, 0 } },
-	{ "failed",	{ PYRO_E_WORKSPACE_NOT_RUNNING, 0, 0, 0, 0, 0 } },
+			  0, 0, PYRO_E_BUSY } },
+	{ "failed",	{ PYRO_E_WORKSPACE_NOT_RUNNING, 0, 0, 0, 0, 0, 0 } },
 	{ "deleting",	{ PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY,
-			  PYRO_E_BUSY, PYRO_E_BUSY } },
+			  PYRO_E_BUSY, PYRO_E_BUSY, PYRO_E_BUSY } },
 	{ NULL,		{ 0 } },
 };
 
@@ -346,9 +350,21 @@ ws_for(struct request *rq, const cJSON *args, enum ws_req k)
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return NULL;
 	}
-	if ((e = ws_refusal(r, k)) != 0 || (k != REQ_HOST && k != REQ_GUEST &&
-	    k != REQ_DELETE && w->op != WSOP_NONE)) {
-		if (e == PYRO_E_WORKSPACE_NOT_RUNNING)
+	if (k == REQ_DISK && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(
+	    r->doc, "execution_mode")) ?: "", "host_compat") == 0) {
+		ctl_reply_err(rq, PYRO_E_NOT_GUEST_BACKED, "workspace %s runs "
+		    "on the host (host-compat): it has no guest disk to "
+		    "inspect", r->id);
+		return NULL;
+	}
+	if ((e = ws_refusal(r, k)) != 0 || (w->cleaning && k != REQ_HOST) ||
+	    (k != REQ_HOST && k != REQ_GUEST && k != REQ_DELETE &&
+	    w->op != WSOP_NONE)) {
+		if (e == PYRO_E_WORKSPACE_RUNNING && k == REQ_DISK)
+			ctl_reply_err(rq, e, "workspace %s is running; disk "
+			    "tools read stopped disks only: stop it first "
+			    "(pyro workspace stop %s)", r->id, r->id);
+		else if (e == PYRO_E_WORKSPACE_NOT_RUNNING)
 			ctl_reply_err(rq, e, "workspace %s is %s; start it "
 			    "first (pyro workspace start %s)", r->id,
 			    rec_state(r), r->id);
@@ -381,6 +397,18 @@ struct ws *
 ws_host_or_reply(struct request *rq, const cJSON *args)
 {
 	return ws_for(rq, args, REQ_HOST);
+}
+
+struct ws *
+ws_disk_or_reply(struct request *rq, const cJSON *args)
+{
+	return ws_for(rq, args, REQ_DISK);
+}
+
+int
+ws_disk_clean(const struct ws *w)
+{
+	return cJSON_IsTrue(cJSON_GetObjectItem(w->rec->doc, "disk_clean"));
 }
 
 /* ---- the lifecycle request ---- */
@@ -447,6 +475,8 @@ lc_reply_err(struct ws *w, const struct pyro_status *st)
 
 static const struct vmi_ops ws_vmi_ops;
 static void	boot_step(struct ws *);
+static void	clean_continue(struct ws *, const struct pyro_status *);
+static void	stop_cleaned(struct ws *, const struct pyro_status *, void *);
 
 /* The guest side of every boot step; $0 and on are arguments. */
 static const char SETUP_SH[] =
@@ -480,12 +510,45 @@ ws_gone_cleanup(struct ws *w)
 	services_gone(w);
 }
 
+/*
+ * What a VMM run may leave in the record's directory: the Firecracker
+ * driver's API and vsock sockets, a QEMU's QMP and agent sockets when they
+ * are not socketpairs, the VMM's pid file.  None may survive into the next
+ * run: a stale socket would make the VMM fail to bind, a stale pid file
+ * could name another process.
+ */
+static const char *const stale_runtime[] = {
+	"firecracker.sock", "firecracker.vsock", "qmp.sock", "agent.sock",
+	"vmm.pid", NULL
+};
+
+static void
+remove_stale(struct ws *w)
+{
+	char	removed[160] = "";
+	int	i;
+
+	for (i = 0; stale_runtime[i] != NULL; i++)
+		if (store_unlink(w->rec, stale_runtime[i]) == 0) {
+			log_info("workspace %s: removed stale %s", w->rec->id,
+			    stale_runtime[i]);
+			if (strlen(removed) + strlen(stale_runtime[i]) + 2 <
+			    sizeof(removed))
+				snprintf(removed + strlen(removed),
+				    sizeof(removed) - strlen(removed), "%s%s",
+				    removed[0] ? " " : "", stale_runtime[i]);
+		}
+	if (removed[0] != '\0')
+		ws_event(w, "stale_removed", removed);
+}
+
 static int
 ws_boot(struct ws *w, struct pyro_status *st)
 {
 	struct env	 env;
 	int		 disk, copy = 0;
 
+	remove_stale(w);
 	if (env_open(ws_env_name(w->rec), NULL, &env, st) < 0)
 		return -1;
 	disk = store_openat(w->rec, "rootfs.ext4", O_RDWR, 0);
@@ -500,6 +563,10 @@ ws_boot(struct ws *w, struct pyro_status *st)
 		    "disk in %s: %s", conf.state_dir, strerror(-disk));
 	}
 	w->step = 0;
+	/* From the first boot on, the disk holds a run's state. */
+	cJSON_DeleteItemFromObject(w->rec->doc, "disk_clean");
+	cJSON_AddFalseToObject(w->rec->doc, "disk_clean");
+	(void)store_save(w->rec);
 	if ((w->v = vmi_start(w->rec, &env, disk, copy, &ws_vmi_ops, w,
 	    st)) == NULL)
 		return -1;
@@ -685,6 +752,12 @@ ws_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 	cJSON_DeleteItemFromObject(w->rec->doc, "started_at_epoch");
 	cJSON_AddNumberToObject(w->rec->doc, "started_at_epoch",
 	    (double)time(NULL));
+	if (w->cleaning) {
+		/* Mounting replayed the journal: power off at once. */
+		lc_progress(w, "recovered");
+		vmi_stop(v);
+		return;
+	}
 	lc_progress(w, "booted");
 	boot_step(w);
 }
@@ -728,6 +801,10 @@ ws_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 	w->v = NULL;
 	ws_gone_cleanup(w);
 	cJSON_DeleteItemFromObject(w->rec->doc, "started_at_epoch");
+	if (w->cleaning && !vmi_shutting_down()) {
+		clean_continue(w, err);
+		return;
+	}
 	switch (op) {
 	case WSOP_DELETE: {
 		struct request *rq = w->rq;
@@ -768,12 +845,12 @@ ws_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 		}
 		break;
 	case WSOP_STOP:
-		if (err == NULL || forced) {
-			rec_set_state(w->rec, "stopped", forced ? "killed" :
-			    "stopped", forced ? "forced: the guest did not "
+		if ((err == NULL || forced) && !vmi_shutting_down()) {
+			rec_set_state(w->rec, "stopping", forced ? "killed" :
+			    "powered_off", forced ? "forced: the guest did not "
 			    "power off in time" : NULL);
 			(void)store_save(w->rec);
-			lc_reply_ok(w);
+			ws_clean(w, stop_cleaned, NULL);
 			return;
 		}
 		break;
@@ -805,6 +882,113 @@ ws_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 	(void)store_save(w->rec);
 	lc_reply_err(w, err ? err : &st);
 	w->op = WSOP_NONE;
+}
+
+/* ---- the disk's cleanup after a stop ---- */
+
+static void	scrub_done(const struct pyro_status *,
+		    const struct pyro_msg_disk_done *, void *);
+static const struct dreq_ops scrub_ops = { NULL, NULL, scrub_done };
+
+static void
+clean_finish(struct ws *w, const struct pyro_status *err)
+{
+	void	(*done)(struct ws *, const struct pyro_status *, void *) =
+		    w->clean_done;
+	void	*arg = w->clean_arg;
+	char	 detail[300];
+
+	w->cleaning = 0;
+	w->clean_done = NULL;
+	cJSON_DeleteItemFromObject(w->rec->doc, "disk_clean");
+	cJSON_AddBoolToObject(w->rec->doc, "disk_clean", err == NULL);
+	if (err == NULL)
+		snprintf(detail, sizeof(detail), "runtime state scrubbed from "
+		    "the disk (%llu entries removed)",
+		    (unsigned long long)w->scrubbed);
+	else
+		snprintf(detail, sizeof(detail), "the disk could not be "
+		    "scrubbed: %s", err->message);
+	rec_set_state(w->rec, "stopped", err == NULL ? "stopped" :
+	    "scrub_failed", detail);
+	(void)store_save(w->rec);
+	if (done != NULL)
+		done(w, err, arg);
+}
+
+static void
+scrub_done(const struct pyro_status *err,
+    const struct pyro_msg_disk_done *res, void *arg)
+{
+	struct ws		*w = arg;
+	struct pyro_status	 st;
+
+	if (err == NULL && res->needs_recovery) {
+		/*
+		 * The guest went down without unmounting (a forced stop, a
+		 * crash): its journal holds work.  The guest's own kernel
+		 * replays it on one boot; pyro never writes a journal.
+		 */
+		if (w->recovery_boots++ == 0) {
+			ws_event(w, "recovery_boot", "the disk's journal needs "
+			    "replaying: booting once to replay it");
+			if (ws_boot(w, &st) == 0)
+				return;
+			clean_finish(w, &st);
+			return;
+		}
+		pyro_fail(&st, PYRO_E_DISK_CORRUPT, "the disk's journal still "
+		    "needs recovery after a recovery boot");
+		clean_finish(w, &st);
+		return;
+	}
+	if (err == NULL)
+		w->scrubbed = res->count;
+	clean_finish(w, err);
+}
+
+void
+ws_clean(struct ws *w, void (*done)(struct ws *, const struct pyro_status *,
+    void *), void *arg)
+{
+	struct pyro_status	st;
+
+	w->cleaning = 1;
+	w->recovery_boots = 0;
+	w->scrubbed = 0;
+	w->clean_done = done;
+	w->clean_arg = arg;
+	rec_set_state(w->rec, "stopping", "scrub", NULL);
+	(void)store_save(w->rec);
+	lc_progress(w, "scrub");
+	if (dreq_start(w->rec, DISK_SCRUB, NULL, 0, 0, -1, &scrub_ops, w,
+	    &st) == NULL)
+		clean_finish(w, &st);
+}
+
+/* The recovery boot ended: scrub again (or give up). */
+static void
+clean_continue(struct ws *w, const struct pyro_status *err)
+{
+	struct pyro_status	st;
+
+	if (err != NULL) {
+		clean_finish(w, err);
+		return;
+	}
+	lc_progress(w, "scrub");
+	if (dreq_start(w->rec, DISK_SCRUB, NULL, 0, 0, -1, &scrub_ops, w,
+	    &st) == NULL)
+		clean_finish(w, &st);
+}
+
+/* A stop's cleanup ended: answer the stop. */
+static void
+stop_cleaned(struct ws *w, const struct pyro_status *err, void *arg)
+{
+	(void)arg;
+	(void)err;	/* the scrub's outcome is in the status and logs */
+	lc_reply_ok(w);
 }
 
 static const struct vmi_ops ws_vmi_ops = {
@@ -983,7 +1167,15 @@ op_workspace_stop(struct request *rq, const cJSON *args)
 	if ((w = ws_for(rq, args, REQ_STOP)) == NULL)
 		return;
 	if (w->v == NULL) {		/* stopped or failed already */
-		ctl_reply_ok(rq, ws_status_json(w));
+		if (ws_disk_clean(w) || cJSON_GetObjectItem(w->rec->doc,
+		    "disk_clean") == NULL) {
+			ctl_reply_ok(rq, ws_status_json(w));
+			return;
+		}
+		/* Stopped by a crash or a shutdown: clean it up now. */
+		lc_attach(w, rq, WSOP_STOP);
+		rq->cancel = NULL;
+		ws_clean(w, stop_cleaned, NULL);
 		return;
 	}
 	lc_attach(w, rq, WSOP_STOP);
@@ -1110,7 +1302,7 @@ sweep_tick(void *arg)
 		exp = cJSON_GetObjectItem(r->doc, "expires_at");
 		ttl = cJSON_GetObjectItem(r->doc, "ttl_seconds");
 		if (!cJSON_IsNumber(exp) || (w = ws_of(r)) == NULL ||
-		    w->op == WSOP_DELETE)
+		    w->op == WSOP_DELETE || w->cleaning)
 			continue;
 		/* Say so in the workspace's logs before it goes. */
 		warn = cJSON_IsNumber(ttl) && ttl->valuedouble < 120 ?

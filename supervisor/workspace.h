@@ -127,6 +127,14 @@ struct ws {
 	int			 reaped;	/* deleted by the TTL sweep */
 	int			 reboot;	/* reset: boot again once stopped */
 	int			 snapshotting;
+	/* The disk's cleanup after a stop: scrub, and if the journal needs
+	 * it, one boot and power-off first (the guest's kernel replays it). */
+	int			 cleaning;
+	int			 recovery_boots;
+	void			(*clean_done)(struct ws *,
+				    const struct pyro_status *, void *);
+	void			*clean_arg;
+	uint64_t		 scrubbed;
 	int			 step;		/* boot steps done */
 	LIST_HEAD(, wjob)	 jobs;
 	LIST_HEAD(, shell)	 shells;
@@ -151,6 +159,13 @@ int		 ws_secret_env(struct ws *, const cJSON *arr, char ***env,
 		    int *n, struct pyro_status *);
 void		 ws_free_env(char **env, int n);
 struct ws	*ws_running_or_reply(struct request *, const cJSON *args);
+/* The workspace if disk tools may read it now (stopped, guest-backed). */
+struct ws	*ws_disk_or_reply(struct request *, const cJSON *args);
+/* Scrub the stopped disk (after a recovery boot if its journal is dirty);
+ * done(w, err) once the workspace is "stopped" again. */
+void		 ws_clean(struct ws *, void (*done)(struct ws *,
+		    const struct pyro_status *, void *), void *arg);
+int		 ws_disk_clean(const struct ws *);
 
 /* wsjob.c */
 struct wjob	*wjob_new(struct ws *, enum wjob_sink, wjob_done_fn, void *arg);

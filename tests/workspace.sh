@@ -25,13 +25,13 @@ guest_hashes() {
 }
 code_of() { sed -n 's/.*(\([a-z_]*\))$/\1/p' "$1" | tail -n 1; }
 expect_error() {	# CODE then a command; stderr must end with (CODE)
-	want=$1
+	xcode=$1
 	shift
 	if "$@" >"$TMP/xo" 2>"$TMP/xe"; then
-		fail "$* succeeded; wanted $want"
+		fail "$* succeeded; wanted $xcode"
 	fi
-	[ "$(code_of "$TMP/xe")" = "$want" ] ||
-	    fail "$*: wanted $want, got: $(cat "$TMP/xe")"
+	[ "$(code_of "$TMP/xe")" = "$xcode" ] ||
+	    fail "$*: wanted $xcode, got: $(cat "$TMP/xe")"
 }
 no_leftovers() {
 	[ "$(ls "$TMP/state/workspaces" | wc -l)" = 0 ] ||

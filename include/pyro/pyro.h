@@ -318,6 +318,28 @@ int		 pyro_service_stop(pyro_client *client,
 		    const char *workspace_id, const char *name,
 		    char **result_json, pyro_error *err);
 
+/*
+ * The disk tools (3.1.0): a stopped, guest-backed workspace's disk read
+ * offline by pyro-diskhelper ("workspace_running" while it runs).  Paths
+ * are relative to /workspace, or absolute from the disk's root; symlinks
+ * resolve inside the image.  list: path NULL is /workspace; result
+ * {count, entries: [{path, name, type, mode, permissions, uid, gid, size,
+ * mtime, mtime_iso, inode, links, symlink_target?}]}.  read: the file's
+ * bytes go to the output handler (fd 1), at most max_bytes (0: all);
+ * result {bytes, truncated}.  export: one raw ext4 image of the disk
+ * (in-use blocks; sparse) at output_path, opened here with the caller's
+ * rights: a symlink is refused, an existing file unless force.
+ */
+int		 pyro_workspace_disk_list(pyro_client *client,
+		    const char *workspace_id, const char *path, int recursive,
+		    char **result_json, pyro_error *err);
+int		 pyro_workspace_disk_read(pyro_client *client,
+		    const char *workspace_id, const char *path,
+		    long long max_bytes, char **result_json, pyro_error *err);
+int		 pyro_workspace_disk_export(pyro_client *client,
+		    const char *workspace_id, const char *output_path,
+		    int force, char **result_json, pyro_error *err);
+
 #ifdef __cplusplus
 }
 #endif
