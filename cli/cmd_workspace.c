@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -422,7 +423,7 @@ render_ok(const cJSON *r)
 }
 
 static void
-render_disk_list(const cJSON *r)
+render_entries(const cJSON *r)
 {
 	const cJSON	*it;
 
@@ -435,6 +436,20 @@ render_disk_list(const cJSON *r)
 			printf(" -> %s", jstr(it, "symlink_target", ""));
 		printf("\n");
 	}
+}
+
+/* Entries printed as they stream in: no 10,000-entry document is built. */
+static void
+print_entries(void *arg, const char *kind, const char *json)
+{
+	cJSON	*ev;
+
+	(void)arg;
+	if (strcmp(kind, "disk_entries") != 0 ||
+	    (ev = cJSON_Parse(json)) == NULL)
+		return;
+	render_entries(ev);
+	cJSON_Delete(ev);
 }
 
 static void
@@ -579,14 +594,6 @@ do_shell(struct cli *cli, const char *name, const struct parsed *p,
 	    strcmp(name, "shell signal") == 0 ? NULL : render_shell);
 }
 
-static void
-raw_output(void *arg, int fd, const void *data, size_t len)
-{
-	(void)arg;
-	if (fd == 1)
-		(void)fwrite(data, 1, len, stdout);
-}
-
 static int
 do_disk(struct cli *cli, const char *name, const struct parsed *p,
     pyro_error *err)
@@ -594,20 +601,38 @@ do_disk(struct cli *cli, const char *name, const struct parsed *p,
 	char	*res = NULL;
 	int	 rc;
 
-	if (strcmp(name, "disk list") == 0)
+	if (strcmp(name, "disk list") == 0 && cli->json)
 		return done(cli, pyro_workspace_disk_list(cli->client,
 		    p->pos[0], p->pos[1], jbool(p->opts, "recursive"), &res,
-		    err), &res, err, render_disk_list);
+		    err), &res, err, NULL);
+	if (strcmp(name, "disk list") == 0) {
+		cJSON	*a = cJSON_CreateObject();
+		char	*text;
+
+		cJSON_AddStringToObject(a, "workspace_id", p->pos[0]);
+		if (p->pos[1] != NULL)
+			cJSON_AddStringToObject(a, "path", p->pos[1]);
+		cJSON_AddBoolToObject(a, "recursive",
+		    jbool(p->opts, "recursive"));
+		text = cJSON_PrintUnformatted(a);
+		cJSON_Delete(a);
+		pyro_set_event_handler(cli->client, print_entries, NULL);
+		rc = pyro_call(cli->client, "workspace.disk_list", text, &res,
+		    err);
+		free(text);
+		pyro_free(res);
+		return rc < 0 ? out_error(cli, err) : EXIT_OK;
+	}
 	if (strcmp(name, "disk export") == 0)
 		return done(cli, pyro_workspace_disk_export(cli->client,
 		    p->pos[0], jstr(p->opts, "output", NULL),
 		    jbool(p->opts, "force"), &res, err), &res, err,
 		    render_disk_export);
-	/* disk read: the bytes to stdout as they come (binary safe). */
-	pyro_set_output_handler(cli->client, raw_output, NULL);
-	rc = pyro_workspace_disk_read(cli->client, p->pos[0], p->pos[1],
-	    (long long)jnum(p->opts, "max_bytes", 0), &res, err);
+	/* disk read: the disk helper writes the bytes to our stdout. */
 	fflush(stdout);
+	rc = pyro_workspace_disk_read_fd(cli->client, p->pos[0], p->pos[1],
+	    (long long)jnum(p->opts, "max_bytes", 0), STDOUT_FILENO, &res,
+	    err);
 	if (rc < 0)
 		return out_error(cli, err);
 	if (cli->json)

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +22,8 @@
 #include "sandbox.h"
 
 struct dh {
-	int	 out_fd;	/* DISK_EXPORT's output */
+	int	 out_fd;	/* DISK_EXPORT's output, DISK_READ's if given */
+	int	 out_closed;	/* the reader of out_fd went away */
 	uint8_t	 buf[PYRO_MSG_MAXPAYLOAD];
 	size_t	 len;
 };
@@ -67,12 +69,29 @@ on_entry(const struct dk_entry *e, void *arg)
 	return 0;
 }
 
+/* File content: to the client's own fd when it gave one, else in messages. */
 static int
 on_data(const void *p, size_t n, void *arg)
 {
-	(void)arg;
-	return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DATA, 0, p, n,
-	    -1) < 0 ? PYRO_E_IO : 0;
+	struct dh	*h = arg;
+	const uint8_t	*b = p;
+	ssize_t		 w;
+
+	if (h->out_fd < 0)
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DATA, 0, p,
+		    n, -1) < 0 ? PYRO_E_IO : 0;
+	while (n > 0) {
+		w = write(h->out_fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			h->out_closed = 1;
+			return PYRO_E_IO;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 static int
@@ -88,7 +107,8 @@ do_request(struct dh *h, struct pyro_msg *m)
 	q.path[sizeof(q.path) - 1] = '\0';
 	memset(&done, 0, sizeof(done));
 	if (q.op == 0 || q.op >= DISK__MAX ||
-	    (q.op == DISK_EXPORT) != (h->out_fd >= 0)) {
+	    (q.op == DISK_EXPORT && h->out_fd < 0) ||
+	    (q.op != DISK_EXPORT && q.op != DISK_READ && h->out_fd >= 0)) {
 		log_warnx("malformed disk request");
 		return -1;
 	}
@@ -125,6 +145,9 @@ do_request(struct dh *h, struct pyro_msg *m)
 		}
 	}
 	if (rc != 0) {
+		if (h->out_closed)
+			snprintf(err, sizeof(err), "the reader closed the "
+			    "output before the end of the file");
 		if (err[0] == '\0')
 			snprintf(err, sizeof(err), "%s", pyro_err_summary(rc));
 		(void)helper_send_error(m->hdr.id, rc, "%s", err);
@@ -158,6 +181,8 @@ dh_dispatch(struct pyro_msg *m, void *arg)
 static int
 dh_sandbox(const struct pyro_msg_hello *hello)
 {
+	/* A reader that goes away is an error to report, not a death. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	return dh_sandbox_enter(hello->uid, hello->gid);
 }
 

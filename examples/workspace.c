@@ -1,7 +1,8 @@
 /*
  * A workspace with libpyro: create it seeded from a host directory, run a
  * command (its output streamed), change a file, diff against the baseline,
- * snapshot, reset to the snapshot, export a file, delete.
+ * snapshot, reset to the snapshot, export a file, stop it and read the
+ * file from its disk offline (3.1.0), start it again, delete.
  *
  *	cc -o workspace workspace.c $(pkg-config --cflags --libs pyro)
  *	./workspace debian:12 ./my-project
@@ -89,6 +90,15 @@ main(int argc, char *argv[])
 	    NULL, &err), "export", &err) < 0)
 		goto cleanup;
 	printf("exported note.txt\n");
+	if (check(pyro_workspace_stop(c, id, NULL, &err), "stop", &err) < 0)
+		goto cleanup;
+	printf("from the stopped disk: ");
+	fflush(stdout);
+	if (check(pyro_workspace_disk_read(c, id, "note.txt", 0, NULL, &err),
+	    "disk read", &err) < 0 ||
+	    check(pyro_workspace_start(c, id, NULL, &err), "start", &err) < 0)
+		goto cleanup;
+	printf("started again\n");
 	rc = 0;
 cleanup:
 	if (check(pyro_workspace_delete(c, id, NULL, &err), "delete",

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -604,15 +605,77 @@ pyro_workspace_disk_list(pyro_client *c, const char *id, const char *path,
 }
 
 int
-pyro_workspace_disk_read(pyro_client *c, const char *id, const char *path,
-    long long max_bytes, char **result, pyro_error *err)
+pyro_workspace_disk_read_fd(pyro_client *c, const char *id, const char *path,
+    long long max_bytes, int out_fd, char **result, pyro_error *err)
 {
 	cJSON	*a = ws_args(id);
 
+	if (out_fd < 0) {
+		cJSON_Delete(a);
+		return werr(err, "invalid_argument", "an output fd is "
+		    "required");
+	}
 	put_str(a, "path", path);
 	if (max_bytes != 0)
 		cJSON_AddNumberToObject(a, "max_bytes", (double)max_bytes);
-	return wcall(c, "workspace.disk_read", a, -1, result, err);
+	return wcall(c, "workspace.disk_read", a, out_fd, result, err);
+}
+
+/* The content, read from a socket by a thread, to the output handler. */
+struct reader {
+	pyro_output_fn	 fn;
+	void		*arg;
+	int		 fd;
+};
+
+static void *
+reader_thread(void *p)
+{
+	struct reader	*r = p;
+	char		 buf[65536];
+	ssize_t		 n;
+
+	while ((n = read(r->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (r->fn != NULL)
+			r->fn(r->arg, 1, buf, (size_t)n);
+	}
+	return NULL;
+}
+
+int
+pyro_workspace_disk_read(pyro_client *c, const char *id, const char *path,
+    long long max_bytes, char **result, pyro_error *err)
+{
+	struct reader	 r;
+	pyro_output_fn	 fn = NULL;
+	void		*arg = NULL;
+	pthread_t	 th;
+	int		 sv[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return werr(err, "internal", "socketpair: %s", strerror(errno));
+	/* The handler is called from this call's reader thread. */
+	pyro__swap_output(c, &fn, &arg);
+	r.fn = fn;
+	r.arg = arg;
+	pyro__swap_output(c, &fn, &arg);
+	r.fd = sv[0];
+	if (pthread_create(&th, NULL, reader_thread, &r) != 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return werr(err, "internal", "cannot start a thread");
+	}
+	rc = pyro_workspace_disk_read_fd(c, id, path, max_bytes, sv[1], result,
+	    err);
+	close(sv[1]);		/* the helper's copy closes when it exits */
+	pthread_join(th, NULL);
+	close(sv[0]);
+	return rc;
 }
 
 /*

@@ -324,9 +324,22 @@ op_workspace_disk_read(struct request *rq, const cJSON *args)
 		ctl_reply_status(rq, &st);
 		return;
 	}
+	/* With an fd, the content goes straight to it (the client's pipe,
+	 * file or terminal); without, as stdout events. */
+	if (rq->fd >= 0) {
+		int fl = fcntl(rq->fd, F_GETFL);
+
+		if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+			ctl_reply_err(rq, PYRO_E_INVALID_ARGUMENT, "the output "
+			    "fd is not open for writing");
+			return;
+		}
+	}
 	if ((c = begin(rq, args, DISK_READ)) == NULL)
 		return;
 	c->max = (uint64_t)max;
+	c->out_fd = rq->fd;
+	rq->fd = -1;
 	go(c);
 }
 

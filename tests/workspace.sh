@@ -268,7 +268,9 @@ n=$((n+1)); pass "bad archives, paths, names and ids: stable codes, nothing left
 (cd "$TMP" && "$PYRO_BUILDDIR/examples/workspace" debian:12 "$seed") \
     >"$TMP/o" 2>"$TMP/e" || fail "examples/workspace: $(cat "$TMP/e")"
 grep -q '^diff: "summary":{"added":1,"modified":0,"deleted":0}' "$TMP/o" &&
-    grep -q '^exported note.txt$' "$TMP/o" && grep -q '^deleted ' "$TMP/o" ||
+    grep -q '^exported note.txt$' "$TMP/o" && grep -q '^deleted ' "$TMP/o" &&
+    grep -q '^from the stopped disk: written in the guest$' "$TMP/o" &&
+    grep -q '^started again$' "$TMP/o" ||
     fail "examples/workspace output: $(cat "$TMP/o")"
 [ "$(cat "$TMP/note.txt")" = "written in the guest" ] || fail "example export"
 no_leftovers "example"

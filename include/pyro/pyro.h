@@ -336,6 +336,15 @@ int		 pyro_workspace_disk_list(pyro_client *client,
 int		 pyro_workspace_disk_read(pyro_client *client,
 		    const char *workspace_id, const char *path,
 		    long long max_bytes, char **result_json, pyro_error *err);
+/*
+ * disk_read_fd: the same, the bytes written straight to out_fd (a file, a
+ * pipe, a terminal) by the disk helper; disk_read calls the output handler
+ * with them from a thread of its own while the call runs.
+ */
+int		 pyro_workspace_disk_read_fd(pyro_client *client,
+		    const char *workspace_id, const char *path,
+		    long long max_bytes, int out_fd, char **result_json,
+		    pyro_error *err);
 int		 pyro_workspace_disk_export(pyro_client *client,
 		    const char *workspace_id, const char *output_path,
 		    int force, char **result_json, pyro_error *err);
