@@ -42,7 +42,10 @@ struct helper {
 	const struct helper_ops	*ops;
 	void			*arg;
 	struct timer		*hello_timer;
+	int			 paused;	/* helper_pause(h, 1) */
 };
+
+#define HELPER_BATCH_MAX	64	/* messages read per wake-up */
 
 static LIST_HEAD(, helper)	helpers = LIST_HEAD_INITIALIZER(helpers);
 static int			nhelpers;
@@ -104,6 +107,7 @@ void
 helper_pause(struct helper *h, int paused)
 {
 	/* With no events asked, epoll still reports a hang-up. */
+	h->paused = paused;
 	if (h->ev.fd >= 0)
 		(void)loop_mod(&h->ev, paused ? 0 : EPOLLIN);
 }
@@ -135,9 +139,14 @@ helper_cb(struct ev *ev, uint32_t events)
 {
 	struct helper		*h = ev->arg;
 	static struct pyro_msg	 m;
-	int			 rc;
+	int			 rc, n;
 
-	for (;;) {
+	/*
+	 * A bounded batch, and none once paused: a helper that writes as
+	 * fast as we read would otherwise keep us here, and a paused one
+	 * would fill its client's queue past any limit.
+	 */
+	for (n = 0; n < HELPER_BATCH_MAX && !h->paused; n++) {
 		rc = pyro_msg_recv(h->ev.fd, &m, PEER_SUPERVISOR,
 		    helper_peer(h));
 		if (rc == -EAGAIN)

@@ -53,8 +53,7 @@ wjob_free(struct wjob *j)
 		return;
 	LIST_REMOVE(j, entry);
 	timer_cancel(j->deadline);
-	if (j->rq != NULL)
-		ctl_clear_drain(j->rq, j);
+	/* j->rq: replied to (and freed) by the done callback, or cleared. */
 	if (j->fd >= 0)
 		close(j->fd);
 	free(j->out.p);

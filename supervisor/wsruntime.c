@@ -850,7 +850,7 @@ op_service_start(struct request *rq, const cJSON *args)
 	if (ws_secret_env(w, cJSON_GetObjectItemCaseSensitive(args,
 	    "secret_env"), &env, &envc, &st) < 0)
 		goto fail;
-	if ((av = calloc((size_t)n + 6, sizeof(*av))) == NULL) {
+	if ((av = calloc((size_t)n + 8, sizeof(*av))) == NULL) {
 		pyro_fail(&st, PYRO_E_INTERNAL, "out of memory");
 		goto fail;
 	}

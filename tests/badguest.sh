@@ -43,13 +43,13 @@ check_mode() {
 	t0=$(date +%s)
 	set +e
 	"$PYRO" --json run debian:12-base --timeout-seconds 3 -- true \
-	    >"$TMP/j" 2>/dev/null
+	    >"$TMP/j" 2>"$TMP/run.err"
 	rc=$?
 	set -e
 	t1=$(date +%s)
 	[ $rc = 1 ] || fail "$mode: exit $rc"
 	[ "$(jq -r .error.code "$TMP/j")" = "$want" ] ||
-	    fail "$mode: $(cat "$TMP/j")"
+	    fail "$mode: $(cat "$TMP/j"; tail -n 30 "$TMP/run.err")"
 	[ $((t1 - t0)) -lt 60 ] || fail "$mode: took $((t1 - t0)) s"
 	for _ in $(seq 100); do
 		[ "$(qemus)" = 0 ] && [ -z "$(ls "$TMP/state/vms")" ] && break

@@ -14,7 +14,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$TMP/all.err" ]; then
+		echo "--- the last errors the commands printed:" >&2
+		tail -n 5 "$TMP/all.err" >&2
+	fi
+	if [ -s "$TMP/pyrod.log" ]; then
+		echo "--- the last lines of pyrod's log:" >&2
+		tail -n 25 "$TMP/pyrod.log" >&2
+	fi
+	exit 1
+}
 pass() { echo "ok - $*"; }
 
 start_pyrod() {
