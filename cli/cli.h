@@ -58,5 +58,7 @@ int	cmd_vm_create(struct cli *, const struct cmd *, int, char **);
 int	cmd_demo(struct cli *, const struct cmd *, int, char **);
 int	cmd_vm_exec(struct cli *, const struct cmd *, int, char **);
 int	cmd_workspace(struct cli *, const struct cmd *, int, char **);
+int	cmd_mcp_serve(struct cli *, const struct cmd *, int, char **);
+int	cmd_demo_ollama(struct cli *, const struct cmd *, int, char **);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "../mcp/mcp.h"
 
 struct run_out {
 	struct cli	*cli;
@@ -173,6 +174,8 @@ exec_common(struct cli *cli, const struct cmd *c, int argc, char **argv,
 	if (rc < 0) {
 		fprintf(stderr, "[run] %s=%s error=%s\n", vm_exec ? "vm_id" :
 		    "environment", env, err.code);
+		free(out.buf[1]);
+		free(out.buf[2]);
 		return out_error(cli, &err);
 	}
 	res = cJSON_Parse(result);
@@ -304,4 +307,12 @@ cmd_demo(struct cli *cli, const struct cmd *c, int argc, char **argv)
 	free(out.buf[1]);
 	free(out.buf[2]);
 	return i == 0 ? EXIT_OK : EXIT_FAILED;
+}
+
+/* pyro mcp serve: the MCP server (mcp/), a client of pyrod like us. */
+int
+cmd_mcp_serve(struct cli *cli, const struct cmd *c, int argc, char **argv)
+{
+	(void)cli_simple_args(cli, c, argc, argv, 0, 0);
+	return mcp_serve(cli->socket);
 }

@@ -18,6 +18,9 @@ static const struct cmd commands[] = {
 	  "[--timeout-seconds N] [--network] [--allow-host-compat] [--json] "
 	  "-- COMMAND...",
 	  "run one command in a fresh VM, then delete the VM" },
+	{ "demo", "ollama", cmd_demo_ollama, "[--model NAME] [--url URL] "
+	  "[--prompt TEXT] [--environment ENV]",
+	  "an agent loop: a local Ollama model calls vm_run through libpyro" },
 	{ NULL, "demo", cmd_demo, "[--network]",
 	  "prove the one-shot VM lifecycle end to end (prints JSON)" },
 	{ "env", "list", cmd_env_list, "[--json]",
@@ -103,6 +106,8 @@ static const struct cmd commands[] = {
 	  "print a file from a stopped workspace's disk" },
 	{ "workspace", "disk export", cmd_workspace, "WORKSPACE_ID --output FILE.ext4 [--force] [--json]",
 	  "write a stopped workspace's disk as one raw ext4 image" },
+	{ "mcp", "serve", cmd_mcp_serve, "",
+	  "serve the MCP tools on stdio (JSON-RPC 2.0, for MCP clients)" },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -273,8 +278,16 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		return main_usage(1);
-	if (strcmp(argv[0], "help") == 0)
+	if (strcmp(argv[0], "help") == 0) {
+		/* One command per line, for scripts (tests/parity.sh). */
+		if (argc > 1 && strcmp(argv[1], "--commands") == 0) {
+			for (c = commands; c->name != NULL; c++)
+				printf("%s%s%s\n", c->group ? c->group : "",
+				    c->group ? " " : "", c->name);
+			return EXIT_OK;
+		}
 		return main_usage(0);
+	}
 	if ((c = find_command(argc, argv, &used)) == NULL) {
 		if (used == 1) {
 			if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||

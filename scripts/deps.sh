@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libseccomp-dev libcap-ng-dev libnl-3-dev libnl-route-3-dev libnftables-dev
  libcjson-dev libext2fs-dev check
  qemu-system-x86 debootstrap e2fsprogs lz4 cpio kmod nftables iproute2
- mandoc jq nettle-dev libarchive-dev python3"
+ mandoc jq nettle-dev libarchive-dev python3 binutils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -20,4 +20,11 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q --no-install-recommends $missing
 else
 	echo "[deps] all packages present"
+fi
+# Node.js and npm run the MCP client tests; a machine may carry its own
+# Node.js (not Debian's), so only the commands are checked.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	echo "[deps] installing: nodejs npm"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends nodejs npm
 fi

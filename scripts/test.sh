@@ -29,6 +29,19 @@ export PYRO_TEST_ENV_CACHE
 echo "[test] test environments in $PYRO_TEST_ENV_CACHE"
 scripts/test-envs.sh build-ci
 
+# The official MCP client SDK for tests/mcp.sh, from the npm registry,
+# pinned, outside the tree (like the environments).
+PYRO_TEST_NPM_DIR=${PYRO_TEST_NPM_DIR:-/var/tmp/pyro-test-npm}
+export PYRO_TEST_NPM_DIR
+if [ ! -f "$PYRO_TEST_NPM_DIR/node_modules/@modelcontextprotocol/sdk/package.json" ] ||
+    [ ! -d "$PYRO_TEST_NPM_DIR/node_modules/ajv" ]; then
+	echo "[test] npm: @modelcontextprotocol/sdk and ajv into $PYRO_TEST_NPM_DIR"
+	mkdir -p "$PYRO_TEST_NPM_DIR"
+	(cd "$PYRO_TEST_NPM_DIR" && npm install --no-audit --no-fund \
+	    --loglevel=error @modelcontextprotocol/sdk@1.32.2 ajv@8.17.1 \
+	    >/dev/null)
+fi
+
 echo "[test] make check"
 cd build-ci
 make -j"$jobs" check || show_logs "$top/build-ci"
@@ -39,7 +52,8 @@ rm -rf build-asan && mkdir build-asan && cd build-asan
 ../configure --enable-werror --enable-sanitizers >/dev/null
 make -j"$jobs" >/dev/null
 make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
-    tests/check_path tests/check_atomic tests/check_sandbox" ||
+    tests/check_path tests/check_atomic tests/check_sandbox \
+    tests/check_disk" ||
     show_logs "$top/build-asan"
 cd "$top"
 

@@ -319,6 +319,23 @@ int		 pyro_service_stop(pyro_client *client,
 		    char **result_json, pyro_error *err);
 
 /*
+ * Environments, in the caller's cache (pyro_environment_cache_dir()); no
+ * pyrod needed.  list: {catalog_version, cache_dir, environments: [{name,
+ * installed, description}]}.  inspect: the manifest plus path and
+ * description ("environment_not_installed" when absent).  pull: build it
+ * from Debian packages with pyro-env-build (root; no registry is
+ * configured yet), its progress lines written to progress_fd; result
+ * {environment, source, path}.  prune: remove partial builds, replaced
+ * versions and unknown names: {cache_dir, removed: [names]}.
+ */
+int		 pyro_env_list(char **result_json, pyro_error *err);
+int		 pyro_env_inspect(const char *name, char **result_json,
+		    pyro_error *err);
+int		 pyro_env_pull(const char *name, int progress_fd,
+		    char **result_json, pyro_error *err);
+int		 pyro_env_prune(char **result_json, pyro_error *err);
+
+/*
  * The disk tools (3.1.0): a stopped, guest-backed workspace's disk read
  * offline by pyro-diskhelper ("workspace_running" while it runs).  Paths
  * are relative to /workspace, or absolute from the disk's root; symlinks
