@@ -207,4 +207,4 @@ pyro workspace delete "$id" >/dev/null
 [ "$(qemus)" = 0 ] || fail "QEMU left"
 n=$((n+1)); pass "a damaged disk: disk_corrupt, pyrod up"
 
-echo "$n disk checks passed"
+echo "$n passed, 0 failed"

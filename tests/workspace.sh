@@ -276,4 +276,4 @@ grep -q '^diff: "summary":{"added":1,"modified":0,"deleted":0}' "$TMP/o" &&
 no_leftovers "example"
 n=$((n+1)); pass "examples/workspace (C SDK) runs end to end"
 
-echo "$n workspace checks passed"
+echo "$n passed, 0 failed"

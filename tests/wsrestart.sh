@@ -91,4 +91,4 @@ grep -q "workspace $id: TTL expired; deleted" "$TMP/pyrod.log" ||
 [ "$(qemus)" = 0 ] || fail "TTL left QEMU"
 n=$((n+1)); pass "TTL: stopped and deleted by pyrod"
 
-echo "$n restart checks passed"
+echo "$n passed, 0 failed"
