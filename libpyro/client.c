@@ -294,6 +294,20 @@ pyro__swap_output(pyro_client *c, pyro_output_fn *fn, void **arg)
 	*arg = a;
 }
 
+int
+pyro__fail(pyro_error *err, const char *code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err != NULL) {
+		snprintf(err->code, sizeof(err->code), "%s", code);
+		va_start(ap, fmt);
+		vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
 void
 pyro__swap_event(pyro_client *c, pyro_event_fn *fn, void **arg)
 {

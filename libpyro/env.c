@@ -21,24 +21,9 @@
 
 #include "catalog.h"
 #include "pyro/pyro.h"
+#include "internal.h"
 
-static int
-eerr(pyro_error *err, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-eerr(pyro_error *err, const char *code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL) {
-		snprintf(err->code, sizeof(err->code), "%s", code);
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define eerr pyro__fail
 
 static int
 cache_of(char *buf, size_t size, pyro_error *err)

@@ -10,6 +10,10 @@
 
 #include "pyro/pyro.h"
 
+/* Fill err (when not NULL) with code and a message; returns -1. */
+int	pyro__fail(pyro_error *err, const char *code, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* pyro_call() with fd passed along ("fd": true); -1 for none. */
 int	pyro__call_fd(pyro_client *, const char *op, const char *args_json,
 	    int fd, char **result_json, pyro_error *err);

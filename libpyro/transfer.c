@@ -42,23 +42,7 @@
 
 #define ENTRIES_MAX	1000000
 
-static int
-fail(pyro_error *err, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(pyro_error *err, const char *code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL) {
-		snprintf(err->code, sizeof(err->code), "%s", code);
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define fail pyro__fail
 
 /*
  * An archive member name as a clean relative path ("" for the root):

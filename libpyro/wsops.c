@@ -22,23 +22,7 @@
 
 #define SECRET_FILE_MAX		(64 * 1024)
 
-static int
-werr(pyro_error *err, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-werr(pyro_error *err, const char *code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err != NULL) {
-		snprintf(err->code, sizeof(err->code), "%s", code);
-		va_start(ap, fmt);
-		vsnprintf(err->message, sizeof(err->message), fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#define werr pyro__fail
 
 /* Call op with args (consumed), passing fd when >= 0. */
 static int

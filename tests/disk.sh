@@ -3,19 +3,12 @@
 # tools, cross-checked against e2fsprogs (debugfs, e2fsck) on the same
 # stopped disk.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
+need_guests
 for t in debugfs e2fsck strings; do
 	command -v $t >/dev/null || fail "$t is needed (e2fsprogs, binutils)"
 done
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
-export PATH="$PYRO_BUILDDIR:$PATH"
 n=0
 SECRET='disk-s3cret-Qw93mz'
 

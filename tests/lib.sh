@@ -44,3 +44,16 @@ start_pyrod() {
 # QEMUs of this test's pyrod, orphans included: each one's command line
 # names the state directory (its -kernel lives there, in its jail).
 qemus() { pgrep -c -f "qemu-system-x86_64 .*$TMP/state/" || true; }
+
+# Guest tests: root (for pyrod), the test environments, then a private
+# pyrod the pyro commands of the test talk to (pyro on PATH).
+need_guests() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
+	if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
+	    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
+		echo "SKIP: no test environments (scripts/test-envs.sh)"
+		exit 77
+	fi
+	export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
+	export PATH="$PYRO_BUILDDIR:$PATH"
+}

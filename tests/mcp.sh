@@ -5,18 +5,12 @@
 # messages, and a client that closes stdin in the middle of a vm_run (no
 # VM may be left behind).
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
+need_guests
 npm_dir=${PYRO_TEST_NPM_DIR:-/var/tmp/pyro-test-npm}
 if [ ! -d "$npm_dir/node_modules/@modelcontextprotocol/sdk" ]; then
 	echo "SKIP: no MCP SDK in $npm_dir (scripts/test.sh installs it)"
 	exit 77
 fi
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
 n=0

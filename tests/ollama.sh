@@ -4,14 +4,8 @@
 # recorded vm_run tool call, its second reads the tool result back.  The
 # tool call runs in a real guest.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
+need_guests
 command -v python3 >/dev/null || fail "python3 plays the chat server"
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 n=0
 
 # No server at all: a clear error, exit 1, and no pyrod needed for it.

@@ -3,17 +3,10 @@
 # from a directory and each archive type, diff, export, snapshots and
 # reset (hashes of every file), and bad input.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
+need_guests
 command -v python3 >/dev/null || fail "python3 is needed to craft archives"
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
-export PATH="$PYRO_BUILDDIR:$PATH"
 n=0
 
 # sha256 of every file under a directory, as "hash  ./path" lines.

@@ -5,16 +5,9 @@
 # the workspace starts again with every file written before, and its
 # history and snapshots.  Also stop/start and the TTL sweep.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
+need_guests
 start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
-export PATH="$PYRO_BUILDDIR:$PATH"
 n=0
 
 state() { pyro --json workspace status "$1" | jq -r .state; }

@@ -2,16 +2,9 @@
 # PTY shells, services with each readiness kind, and secrets across every
 # surface, in a real guest.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
-if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
-    [ ! -f "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" ]; then
-	echo "SKIP: no test environments (scripts/test-envs.sh)"
-	exit 77
-fi
-export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
+need_guests
 start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
-export PATH="$PYRO_BUILDDIR:$PATH"
 n=0
 SECRET='pyro-s3cret-Zq81xv'
 FILESECRET='file-s3cret-Kt52nw'
