@@ -20,8 +20,10 @@ void
 pyro_frame_reader_free(struct pyro_frame_reader *r)
 {
 	free(r->buf);
+	free(r->raw);
 	r->buf = NULL;
-	r->len = r->cap = 0;
+	r->raw = NULL;
+	r->len = r->cap = r->rawcap = 0;
 }
 
 static uint32_t
@@ -96,6 +98,22 @@ pyro_frame_next(struct pyro_frame_reader *r, cJSON **out)
 			cJSON_Delete(obj);
 			obj = NULL;
 		}
+	}
+	/* The text as received, for a reader that hands it on unchanged. */
+	if (r->keep_raw && obj != NULL) {
+		if (flen + 1 > r->rawcap) {
+			char *n = realloc(r->raw, flen + 1);
+
+			if (n != NULL) {
+				r->raw = n;
+				r->rawcap = flen + 1;
+			}
+		}
+		if (flen + 1 <= r->rawcap) {
+			memcpy(r->raw, r->buf + PYRO_FRAME_HDR, flen);
+			r->raw[flen] = '\0';
+		} else if (r->raw != NULL)
+			r->raw[0] = '\0';
 	}
 	memmove(r->buf, r->buf + PYRO_FRAME_HDR + flen,
 	    r->len - PYRO_FRAME_HDR - flen);

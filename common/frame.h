@@ -20,6 +20,9 @@ struct pyro_frame_reader {
 	size_t	 len;		/* bytes held */
 	size_t	 cap;
 	size_t	 max;		/* largest payload accepted */
+	int	 keep_raw;	/* keep the last frame's text in raw */
+	char	*raw;		/* NUL-terminated, valid until the next frame */
+	size_t	 rawcap;
 };
 
 enum pyro_frame_status {

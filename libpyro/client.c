@@ -138,6 +138,7 @@ pyro_connect(const char *path, pyro_client **out, pyro_error *err)
 	c->next_id = 1;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	pyro_frame_reader_init(&c->rd, PYRO_FRAME_MAX);
+	c->rd.keep_raw = 1;	/* events go to handlers as received */
 	*out = c;
 	return 0;
 }
@@ -220,6 +221,12 @@ deliver_event(pyro_client *c, const cJSON *ev)
 	if (c->output_fn != NULL && (strcmp(kind->valuestring, "stdout") == 0 ||
 	    strcmp(kind->valuestring, "stderr") == 0)) {
 		deliver_output(c, kind->valuestring[3] == 'o' ? 1 : 2, ev);
+		return;
+	}
+	/* The frame's own text: no second serialisation of a big event. */
+	if (c->rd.raw != NULL && c->rd.raw[0] != '\0') {
+		if (c->event_fn != NULL)
+			c->event_fn(c->event_arg, kind->valuestring, c->rd.raw);
 		return;
 	}
 	if ((text = cJSON_PrintUnformatted(ev)) == NULL)
