@@ -22,6 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nettle/base64.h>
+
 #include "frame.h"
 #include "log.h"
 #include "pyrod.h"
@@ -465,6 +467,31 @@ client_read(struct client *c)
 			return;
 		}
 	}
+}
+
+size_t
+ctl_event_data(struct request *rq, const char *kind, const uint8_t *p,
+    size_t n)
+{
+	struct base64_encode_ctx	 b64;
+	char				*text;
+	size_t				 k;
+	cJSON				*ev;
+
+	if (rq == NULL || rq->client == NULL || n == 0)
+		return ctl_backlog(rq);
+	if ((text = malloc(BASE64_ENCODE_LENGTH(n) +
+	    BASE64_ENCODE_FINAL_LENGTH + 1)) == NULL)
+		return ctl_backlog(rq);
+	base64_encode_init(&b64);
+	k = base64_encode_update(&b64, text, n, p);
+	k += base64_encode_final(&b64, text + k);
+	text[k] = '\0';
+	ev = cJSON_CreateObject();
+	cJSON_AddStringToObject(ev, "data_b64", text);
+	free(text);
+	ctl_event(rq, kind, ev);
+	return ctl_backlog(rq);
 }
 
 size_t

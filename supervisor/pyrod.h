@@ -93,6 +93,15 @@ void	ctl_event(struct request *, const char *kind, cJSON *fields);
  * the client is gone, and when it goes).
  */
 size_t	ctl_backlog(const struct request *);
+/*
+ * Command output to the request's client: one "stdout"/"stderr" event
+ * with the bytes in base64.  Returns the client's backlog afterwards;
+ * past CTL_OUTPUT_HIGH the caller stops reading the producer until
+ * ctl_on_drain() says the client caught up.
+ */
+#define CTL_OUTPUT_HIGH	(4 * 1024 * 1024)
+size_t	ctl_event_data(struct request *, const char *kind, const uint8_t *,
+	    size_t);
 void	ctl_on_drain(struct request *, void (*fn)(void *), void *arg);
 /* Forget a drain callback registered with arg (before arg is freed). */
 void	ctl_clear_drain(struct request *, void *arg);
@@ -130,6 +139,8 @@ struct record	*store_find(enum rec_kind, const char *id);
 struct record	*store_create(enum rec_kind, uid_t owner);
 int		 store_save(struct record *);
 const char	*rec_state(const struct record *);
+/* t as the registry writes times: "2026-11-29T01:02:03Z" (UTC). */
+void		 iso_time(char *buf, size_t size, time_t t);
 void		 rec_set_state(struct record *, const char *state,
 		    const char *event, const char *detail);
 const char	*rec_kind_name(enum rec_kind);

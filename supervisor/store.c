@@ -214,14 +214,19 @@ store_find(enum rec_kind k, const char *id)
 	return NULL;
 }
 
-static void
-iso_now(char *buf, size_t size)
+void
+iso_time(char *buf, size_t size, time_t t)
 {
-	time_t		t = time(NULL);
 	struct tm	tm;
 
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+iso_now(char *buf, size_t size)
+{
+	iso_time(buf, size, time(NULL));
 }
 
 struct record *
@@ -310,9 +315,12 @@ rec_set_state(struct record *r, const char *state, const char *event,
     const char *detail)
 {
 	cJSON	*evs, *ev;
-	char	 ts[32];
+	char	 ts[32], copy[32];
 
 	iso_now(ts, sizeof(ts));
+	/* state may be rec_state(r) itself, which set_string() replaces. */
+	pyro_strlcpy(copy, state, sizeof(copy));
+	state = copy;
 	/* Replace in place: a record keeps its key order on disk. */
 	set_string(r->doc, "state", state);
 	set_string(r->doc, "updated_at", ts);

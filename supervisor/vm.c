@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nettle/base64.h>
 
 #include "guestproto.h"
 #include "log.h"
@@ -231,8 +230,6 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 	}
 }
 
-#define OUTPUT_HIGH	(4 * 1024 * 1024)
-
 static void
 output_resume(void *arg)
 {
@@ -243,7 +240,7 @@ output_resume(void *arg)
 }
 
 /*
- * Output flows at the pace of the client: past OUTPUT_HIGH bytes queued
+ * Output flows at the pace of the client: past CTL_OUTPUT_HIGH bytes queued
  * for it, pyrod stops reading this VM's helper, the helper stops reading
  * the guest channel, and the writing process in the guest blocks.
  */
@@ -251,26 +248,12 @@ static void
 vm_on_output(struct vmi *v, uint32_t stream, int which, const uint8_t *data,
     size_t len, void *arg)
 {
-	struct vmctx			*c = arg;
-	struct base64_encode_ctx	 b64;
-	char				*text;
-	size_t				 k;
-	cJSON				*ev;
+	struct vmctx	*c = arg;
 
 	if (c->rq == NULL || stream != c->stream)
 		return;
-	if ((text = malloc(BASE64_ENCODE_LENGTH(len) +
-	    BASE64_ENCODE_FINAL_LENGTH + 1)) == NULL)
-		return;
-	base64_encode_init(&b64);
-	k = base64_encode_update(&b64, text, len, data);
-	k += base64_encode_final(&b64, text + k);
-	text[k] = '\0';
-	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "data_b64", text);
-	free(text);
-	ctl_event(c->rq, which == 1 ? "stdout" : "stderr", ev);
-	if (c->rq != NULL && ctl_backlog(c->rq) > OUTPUT_HIGH) {
+	if (ctl_event_data(c->rq, which == 1 ? "stdout" : "stderr", data,
+	    len) > CTL_OUTPUT_HIGH && c->rq != NULL) {
 		vmi_pause(v, 1);
 		ctl_on_drain(c->rq, output_resume, c);
 	}

@@ -152,11 +152,7 @@ ws_free(struct ws *w)
 void
 ws_event(struct ws *w, const char *event, const char *detail)
 {
-	char	state[32];
-
-	/* A copy: rec_set_state() replaces the string rec_state() points at. */
-	pyro_strlcpy(state, rec_state(w->rec), sizeof(state));
-	rec_set_state(w->rec, state, event, detail);
+	rec_set_state(w->rec, rec_state(w->rec), event, detail);
 	(void)store_save(w->rec);
 }
 

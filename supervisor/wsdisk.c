@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nettle/base64.h>
 
 #include "disk.h"
 #include "log.h"
@@ -24,7 +23,6 @@
 #include "workspace.h"
 
 #define ENTRIES_PER_EVENT	500
-#define CLIENT_HIGH		(4 * 1024 * 1024)
 
 struct dctx {
 	struct request	*rq;
@@ -99,13 +97,10 @@ on_entry(const struct disk_entry *e, void *arg)
 	cJSON		*o = cJSON_CreateObject();
 	const char	*slash = strrchr(e->path, '/');
 	char		 mode[16], perm[8], ts[32], *name, *path, *tgt;
-	struct tm	 tm;
-	time_t		 t = (time_t)e->mtime;
 
 	snprintf(mode, sizeof(mode), "%o", e->mode);
 	snprintf(perm, sizeof(perm), "%04o", e->mode & 07777);
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	iso_time(ts, sizeof(ts), (time_t)e->mtime);
 	path = utf8_sanitize((const uint8_t *)e->path, strlen(e->path));
 	name = utf8_sanitize((const uint8_t *)(slash ? slash + 1 : e->path),
 	    strlen(slash ? slash + 1 : e->path));
@@ -151,25 +146,11 @@ resume(void *arg)
 static void
 on_data(const uint8_t *p, size_t n, void *arg)
 {
-	struct dctx			*c = arg;
-	struct base64_encode_ctx	 b64;
-	char				*text;
-	size_t				 k;
-	cJSON				*ev;
+	struct dctx	*c = arg;
 
-	if (c->rq == NULL ||
-	    (text = malloc(BASE64_ENCODE_LENGTH(n) + 3)) == NULL)
-		return;
-	base64_encode_init(&b64);
-	k = base64_encode_update(&b64, text, n, p);
-	k += base64_encode_final(&b64, text + k);
-	text[k] = '\0';
-	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "data_b64", text);
-	free(text);
-	ctl_event(c->rq, "stdout", ev);
 	/* The client's pace: past the mark, stop reading the helper. */
-	if (c->rq != NULL && ctl_backlog(c->rq) > CLIENT_HIGH && c->d != NULL) {
+	if (c->rq != NULL && ctl_event_data(c->rq, "stdout", p, n) >
+	    CTL_OUTPUT_HIGH && c->rq != NULL && c->d != NULL) {
 		dreq_pause(c->d, 1);
 		ctl_on_drain(c->rq, resume, c);
 	}

@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <nettle/base64.h>
 
 #include "frame.h"
 #include "guestproto.h"
@@ -26,7 +25,6 @@
 #include "workspace.h"
 
 #define JOB_GRACE_MS		10000
-#define CLIENT_HIGH		(4 * 1024 * 1024)
 
 struct wjob *
 wjob_new(struct ws *w, enum wjob_sink sink, wjob_done_fn done, void *arg)
@@ -291,27 +289,11 @@ client_resume(void *arg)
 static void
 send_client(struct wjob *j, int which, const uint8_t *p, size_t n)
 {
-	struct base64_encode_ctx	 b64;
-	char				*text;
-	size_t				 k;
-	cJSON				*ev;
-
-	if (j->rq == NULL || n == 0)
+	if (j->rq == NULL)
 		return;
-	if ((text = malloc(BASE64_ENCODE_LENGTH(n) +
-	    BASE64_ENCODE_FINAL_LENGTH + 1)) == NULL)
-		return;
-	base64_encode_init(&b64);
-	k = base64_encode_update(&b64, text, n, p);
-	k += base64_encode_final(&b64, text + k);
-	text[k] = '\0';
-	ev = cJSON_CreateObject();
-	cJSON_AddStringToObject(ev, "data_b64", text);
-	free(text);
-	ctl_event(j->rq, which == 1 ? "stdout" : "stderr", ev);
 	/* The client's pace: past the mark, stop reading this VM. */
-	if (j->rq != NULL && ctl_backlog(j->rq) > CLIENT_HIGH &&
-	    j->w->v != NULL) {
+	if (ctl_event_data(j->rq, which == 1 ? "stdout" : "stderr", p, n) >
+	    CTL_OUTPUT_HIGH && j->rq != NULL && j->w->v != NULL) {
 		vmi_pause(j->w->v, 1);
 		ctl_on_drain(j->rq, client_resume, j);
 	}

@@ -34,15 +34,6 @@
 #define SNAPSHOTS_MAX		64
 
 
-static void
-iso_time(char *buf, size_t size, time_t t)
-{
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* ---- views ---- */
 
 static void

@@ -34,16 +34,6 @@
 #define PROBE_TIMEOUT_S		5
 #define LOG_TAIL_MAX		100000
 
-static void
-iso_now(char *buf, size_t size)
-{
-	struct tm	tm;
-	time_t		t = time(NULL);
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* cwd for a shell or service: relative to /workspace, any guest dir. */
 static int
 guest_cwd(const cJSON *args, char *out, size_t size, struct pyro_status *st)
@@ -213,7 +203,7 @@ op_shell_open(struct request *rq, const cJSON *args)
 	s->in = p[1];
 	s->cols = (unsigned)cols;
 	s->rows = (unsigned)rows;
-	iso_now(s->opened_at, sizeof(s->opened_at));
+	iso_time(s->opened_at, sizeof(s->opened_at), time(NULL));
 	/* Shell output without bracketed-paste escapes around each line. */
 	if (env == NULL && (env = calloc(2, sizeof(*env))) == NULL) {
 		close(p[0]);
@@ -909,7 +899,7 @@ op_service_start(struct request *rq, const cJSON *args)
 	v->job = j;
 	v->interval_ms = (unsigned)interval;
 	v->ready_deadline = now_ms() + tmo * 1000;
-	iso_now(v->started_at, sizeof(v->started_at));
+	iso_time(v->started_at, sizeof(v->started_at), time(NULL));
 	LIST_INSERT_HEAD(&w->services, v, entry);
 	w->nservices++;
 	free(av);
