@@ -44,6 +44,7 @@ int	out_result(struct cli *, const char *result_json,
 const char *jstr(const cJSON *, const char *key, const char *dflt);
 int	jbool(const cJSON *, const char *key);
 double	jnum(const cJSON *, const char *key, double dflt);
+void	out_records(const cJSON *, const char *key);
 
 /* Commands. */
 int	cmd_run(struct cli *, const struct cmd *, int, char **);

@@ -11,27 +11,9 @@
 #include "cli.h"
 
 static void
-render_list(const cJSON *r, const char *key)
-{
-	const cJSON	*it;
-	int		 n = 0;
-
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, key)) {
-		if (n++ == 0)
-			printf("%-16s  %-10s  %-16s  %s\n", "ID", "STATE",
-			    "ENVIRONMENT", "CREATED");
-		printf("%-16s  %-10s  %-16s  %s\n", jstr(it, "id", "?"),
-		    jstr(it, "state", "?"), jstr(it, "environment", "-"),
-		    jstr(it, "created_at", "-"));
-	}
-	if (n == 0)
-		printf("No %s.\n", key);
-}
-
-static void
 render_vms(const cJSON *r)
 {
-	render_list(r, "vms");
+	out_records(r, "vms");
 }
 
 static void

@@ -277,19 +277,7 @@ render_status(const cJSON *r)
 static void
 render_list(const cJSON *r)
 {
-	const cJSON	*it;
-	int		 n = 0;
-
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "workspaces")) {
-		if (n++ == 0)
-			printf("%-16s  %-10s  %-16s  %s\n", "ID", "STATE",
-			    "ENVIRONMENT", "CREATED");
-		printf("%-16s  %-10s  %-16s  %s\n", jstr(it, "id", "?"),
-		    jstr(it, "state", "?"), jstr(it, "environment", "-"),
-		    jstr(it, "created_at", "-"));
-	}
-	if (n == 0)
-		printf("No workspaces.\n");
+	out_records(r, "workspaces");
 }
 
 static void

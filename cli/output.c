@@ -91,3 +91,22 @@ out_result(struct cli *cli, const char *result_json,
 	cJSON_Delete(res);
 	return EXIT_OK;
 }
+
+/* A registry listing ({KEY: [{id, state, environment, created_at}]}). */
+void
+out_records(const cJSON *r, const char *key)
+{
+	const cJSON	*it;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, key)) {
+		if (n++ == 0)
+			printf("%-16s  %-10s  %-16s  %s\n", "ID", "STATE",
+			    "ENVIRONMENT", "CREATED");
+		printf("%-16s  %-10s  %-16s  %s\n", jstr(it, "id", "?"),
+		    jstr(it, "state", "?"), jstr(it, "environment", "-"),
+		    jstr(it, "created_at", "-"));
+	}
+	if (n == 0)
+		printf("No %s.\n", key);
+}

@@ -12,16 +12,6 @@ export PYRO_SOCKET="$TMP/pyrod.sock"
 n=0
 SECRET='disk-s3cret-Qw93mz'
 
-code_of() { sed -n 's/.*(\([a-z_]*\))$/\1/p' "$1" | tail -n 1; }
-expect_error() {	# CODE then a command; stderr must end with (CODE)
-	xcode=$1
-	shift
-	if "$@" >"$TMP/xo" 2>"$TMP/xe"; then
-		fail "$* succeeded; wanted $xcode"
-	fi
-	[ "$(code_of "$TMP/xe")" = "$xcode" ] ||
-	    fail "$*: wanted $xcode, got: $(cat "$TMP/xe")"
-}
 state() { pyro --json workspace status "$1" | jq -r .state; }
 disk() { echo "$TMP/state/workspaces/$1/rootfs.ext4"; }
 fsck_clean() {

@@ -57,3 +57,16 @@ need_guests() {
 	export PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_TEST_ENV_CACHE"
 	export PATH="$PYRO_BUILDDIR:$PATH"
 }
+
+# The stable code a failed pyro command printed last: "... (code)".
+code_of() { sed -n 's/.*(\([a-z_]*\))$/\1/p' "$1" | tail -n 1; }
+# CODE then a command: it must fail, and its stderr end with (CODE).
+expect_error() {
+	xcode=$1
+	shift
+	if "$@" >"$TMP/xo" 2>"$TMP/xe"; then
+		fail "$* succeeded; wanted $xcode"
+	fi
+	[ "$(code_of "$TMP/xe")" = "$xcode" ] ||
+	    fail "$*: wanted $xcode, got: $(cat "$TMP/xe")"
+}

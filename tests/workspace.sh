@@ -16,16 +16,6 @@ guest_hashes() {
 	pyro workspace exec "$1" -- sh -c 'cd "$1" && find . -type f -print0 |
 	    LC_ALL=C sort -z | xargs -0r sha256sum' sh "${2:-/workspace}"
 }
-code_of() { sed -n 's/.*(\([a-z_]*\))$/\1/p' "$1" | tail -n 1; }
-expect_error() {	# CODE then a command; stderr must end with (CODE)
-	xcode=$1
-	shift
-	if "$@" >"$TMP/xo" 2>"$TMP/xe"; then
-		fail "$* succeeded; wanted $xcode"
-	fi
-	[ "$(code_of "$TMP/xe")" = "$xcode" ] ||
-	    fail "$*: wanted $xcode, got: $(cat "$TMP/xe")"
-}
 no_leftovers() {
 	[ "$(ls "$TMP/state/workspaces" | wc -l)" = 0 ] ||
 	    fail "$1: workspace directories left: $(ls "$TMP/state/workspaces")"
