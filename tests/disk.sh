@@ -97,6 +97,12 @@ ours() {	# pyro disk list DIR -> the same shape
 	pyro --json workspace disk list "$id" "$1" >"$TMP/j" || fail "list $1"
 	jq -r '.entries[] | "\(.name) \(.mode) \(.size)"' "$TMP/j" | LC_ALL=C sort
 }
+# --recursive: every file below, with paths relative to the directory.
+pyro --json workspace disk list "$id" /workspace/files --recursive >"$TMP/j" ||
+    fail "disk list --recursive"
+[ "$(jq '[.entries[] | select(.type == "file")] | length' "$TMP/j")" = 50 ] &&
+    jq -e '.entries[] | select(.path == "r50" and .size == 46850)' "$TMP/j" \
+    >/dev/null || fail "disk list --recursive: $(head -c 300 "$TMP/j")"
 for dir in / /etc /workspace/big; do
 	listing "$dir" >"$TMP/a"
 	ours "$dir" >"$TMP/b"

@@ -12,8 +12,14 @@ n=0
 
 state() { pyro --json workspace status "$1" | jq -r .state; }
 
-id=$(pyro workspace create debian:12 2>"$TMP/err") ||
-    fail "create: $(cat "$TMP/err")"
+id=$(pyro workspace create debian:12 --vcpu-count 2 --mem-mib 512 \
+    --allow-host-compat 2>"$TMP/err") || fail "create: $(cat "$TMP/err")"
+[ "$(pyro workspace exec "$id" -- nproc)" = 2 ] || fail "--vcpu-count 2"
+mem=$(pyro workspace exec "$id" -- awk '/MemTotal/ { print $2 }' /proc/meminfo)
+[ "$mem" -gt 400000 ] && [ "$mem" -lt 524288 ] || fail "--mem-mib 512: $mem kB"
+pyro --json workspace status "$id" | jq -e '.vcpu_count == 2 and
+    .mem_mib == 512 and .execution_mode == "guest_serial"' >/dev/null ||
+    fail "status resources"
 pyro workspace exec "$id" -- sh -c 'head -c 3000000 /dev/urandom >r1 &&
     sha256sum r1 >r1.sum && sync' || fail "write r1"
 pyro workspace snapshot create "$id" before >/dev/null || fail "snapshot"

@@ -103,6 +103,8 @@ out pyro workspace service start "$id" tcp --ready-tcp 127.0.0.1:8081 \
 out pyro workspace service start "$id" http \
     --ready-http http://127.0.0.1:8082/health --ready-interval-ms 200 \
     -- perl srv.pl 8082 >/dev/null || fail "ready-http"
+out pyro workspace service start "$id" incwd --cwd /etc -- sh -c \
+    'pwd; exec sleep 600' >/dev/null || fail "service --cwd"
 out pyro workspace service start "$id" cmd --ready-command 'test -e /tmp/c.ok' \
     -- sh -c 'sleep 1; touch /tmp/c.ok; exec sleep 600' >/dev/null ||
     fail "ready-command"
@@ -110,6 +112,7 @@ for s in file tcp http cmd; do
 	[ "$(pyro --json workspace service status "$id" $s | jq -r .state)" = \
 	    ready ] || fail "service $s not ready"
 done
+pyro workspace service logs "$id" incwd | grep -qx /etc || fail "service --cwd"
 pyro workspace service logs "$id" http | grep -q 'request: GET /health' ||
     fail "the HTTP check did not reach the service"
 set +e
@@ -136,7 +139,7 @@ pyro workspace service logs "$id" chatty --tail-lines 5 >"$TMP/logs"
 [ "$(cat "$TMP/logs")" = "$(seq 16 20 | sed 's/^/line /')" ] ||
     fail "tail-lines 5: $(cat "$TMP/logs")"
 pyro --json workspace service list "$id" | jq -r '.services[].service_name' |
-    sort | tr '\n' ' ' | grep -q '^chatty cmd crash file http never tcp $' ||
+    sort | tr '\n' ' ' | grep -q '^chatty cmd crash file http incwd never tcp $' ||
     fail "service list"
 out pyro workspace service stop "$id" chatty | grep -q 'stopped' ||
     fail "service stop"
