@@ -108,11 +108,29 @@ link_inside(const char *name, const char *target)
 	return 1;
 }
 
-/* ---- a set of names (hard link targets) ---- */
+/* ---- a map of names to what they are ---- */
+
+/*
+ * The names an archive made so far and what each is (enum ent): the packer
+ * uses it for hard link targets and symlinks, the unpacker to tell its own
+ * entries from anything else.
+ */
+enum ent {
+	ENT_FILE = 1,
+	ENT_DIR,		/* a directory entry of the archive */
+	ENT_DIR_IMPLIED,	/* made as the parent of an entry */
+	ENT_LINK,
+};
+
+struct nameslot {
+	char	*s;
+	int	 kind;
+	char	*target;	/* ENT_LINK in the packer: where it points */
+};
 
 struct nameset {
-	char	**slot;
-	size_t	  cap, n;
+	struct nameslot	*slot;
+	size_t		 cap, n;
 };
 
 static size_t
@@ -125,48 +143,101 @@ hash(const char *s)
 	return h;
 }
 
-static int
-nameset_has(const struct nameset *ns, const char *s)
+static struct nameslot *
+nameset_find(const struct nameset *ns, const char *s)
 {
 	size_t	i;
 
 	if (ns->cap == 0)
+		return NULL;
+	for (i = hash(s) % ns->cap; ns->slot[i].s != NULL;
+	    i = (i + 1) % ns->cap)
+		if (strcmp(ns->slot[i].s, s) == 0)
+			return &ns->slot[i];
+	return NULL;
+}
+
+/* What s is (enum ent), or 0 when the set does not hold it. */
+static int
+nameset_kind(const struct nameset *ns, const char *s)
+{
+	const struct nameslot	*e = nameset_find(ns, s);
+
+	return e != NULL ? e->kind : 0;
+}
+
+static int
+nameset_has(const struct nameset *ns, const char *s)
+{
+	return nameset_kind(ns, s) == ENT_FILE;
+}
+
+static int
+nameset_grow(struct nameset *ns)
+{
+	struct nameset	big = { NULL, ns->cap ? ns->cap * 2 : 1024, 0 };
+	size_t		i, j;
+
+	if ((big.slot = calloc(big.cap, sizeof(*big.slot))) == NULL)
+		return -1;
+	for (i = 0; i < ns->cap; i++) {
+		if (ns->slot[i].s == NULL)
+			continue;
+		for (j = hash(ns->slot[i].s) % big.cap; big.slot[j].s != NULL;
+		    j = (j + 1) % big.cap)
+			;
+		big.slot[j] = ns->slot[i];
+		big.n++;
+	}
+	free(ns->slot);
+	*ns = big;
+	return 0;
+}
+
+/* Add s as kind, or change the kind of an s already there. */
+static int
+nameset_put(struct nameset *ns, const char *s, int kind)
+{
+	struct nameslot	*e;
+	size_t		 i;
+
+	if ((e = nameset_find(ns, s)) != NULL) {
+		e->kind = kind;
 		return 0;
-	for (i = hash(s) % ns->cap; ns->slot[i] != NULL; i = (i + 1) % ns->cap)
-		if (strcmp(ns->slot[i], s) == 0)
-			return 1;
+	}
+	if (ns->n * 2 >= ns->cap && nameset_grow(ns) < 0)
+		return -1;
+	for (i = hash(s) % ns->cap; ns->slot[i].s != NULL;
+	    i = (i + 1) % ns->cap)
+		;
+	if ((ns->slot[i].s = strdup(s)) == NULL)
+		return -1;
+	ns->slot[i].kind = kind;
+	ns->n++;
+	return 0;
+}
+
+/* s is a symlink to target (a later entry of the same name wins). */
+static int
+nameset_link(struct nameset *ns, const char *s, const char *target)
+{
+	struct nameslot	*e;
+	char		*t;
+
+	if ((t = strdup(target)) == NULL || nameset_put(ns, s, ENT_LINK) < 0) {
+		free(t);
+		return -1;
+	}
+	e = nameset_find(ns, s);
+	free(e->target);
+	e->target = t;
 	return 0;
 }
 
 static int
 nameset_add(struct nameset *ns, const char *s)
 {
-	size_t	i;
-
-	if (ns->n * 2 >= ns->cap) {
-		struct nameset	big = { NULL, ns->cap ? ns->cap * 2 : 1024, 0 };
-
-		if ((big.slot = calloc(big.cap, sizeof(char *))) == NULL)
-			return -1;
-		for (i = 0; i < ns->cap; i++)
-			if (ns->slot[i] != NULL) {
-				size_t j = hash(ns->slot[i]) % big.cap;
-
-				while (big.slot[j] != NULL)
-					j = (j + 1) % big.cap;
-				big.slot[j] = ns->slot[i];
-				big.n++;
-			}
-		free(ns->slot);
-		*ns = big;
-	}
-	for (i = hash(s) % ns->cap; ns->slot[i] != NULL; i = (i + 1) % ns->cap)
-		if (strcmp(ns->slot[i], s) == 0)
-			return 0;
-	if ((ns->slot[i] = strdup(s)) == NULL)
-		return -1;
-	ns->n++;
-	return 0;
+	return nameset_put(ns, s, ENT_FILE);
 }
 
 static void
@@ -174,11 +245,112 @@ nameset_free(struct nameset *ns)
 {
 	size_t	i;
 
-	for (i = 0; i < ns->cap; i++)
-		free(ns->slot[i]);
+	for (i = 0; i < ns->cap; i++) {
+		free(ns->slot[i].s);
+		free(ns->slot[i].target);
+	}
 	free(ns->slot);
 	ns->slot = NULL;
 	ns->cap = ns->n = 0;
+}
+
+/*
+ * Does the symlink `name` stay inside the tree once every link on its way
+ * is followed, as the guest's kernel would follow them?  A textual check
+ * of each target alone is not enough: with q -> . and p -> q/.., p's
+ * target looks like the tree's root but is its parent.  Returns 1 inside,
+ * 0 outside or a loop (more than PYRO_LINK_HOPS links followed).
+ */
+#define PYRO_LINK_HOPS	40
+
+static int
+link_chain_inside(const struct nameset *ns, const char *name)
+{
+	char			 dir[PATH_MAX], rest[2 * PATH_MAX], tmp[2 * PATH_MAX];
+	const struct nameslot	*e = nameset_find(ns, name);
+	const char		*slash;
+	char			*c, *next;
+	size_t			 k;
+	int			 hops = 0;
+
+	if (e == NULL || e->target == NULL)
+		return 0;
+	/* dir: where we are (components joined by '/'); rest: to walk. */
+	slash = strrchr(name, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - name) : 0,
+	    name);
+	if (snprintf(rest, sizeof(rest), "%s", e->target) >= (int)sizeof(rest))
+		return 0;
+	while (rest[0] != '\0') {
+		c = rest;
+		while (*c == '/')
+			c++;
+		next = strchr(c, '/');
+		k = next ? (size_t)(next - c) : strlen(c);
+		if (k == 0)
+			break;
+		if (k == 1 && c[0] == '.') {
+			/* nothing */
+		} else if (k == 2 && c[0] == '.' && c[1] == '.') {
+			char *up = strrchr(dir, '/');
+
+			if (dir[0] == '\0')
+				return 0;	/* above the tree's root */
+			if (up != NULL)
+				*up = '\0';
+			else
+				dir[0] = '\0';
+		} else {
+			size_t	 d = strlen(dir);
+			const struct nameslot *l;
+
+			if (d + k + 2 > sizeof(dir))
+				return 0;
+			if (d > 0)
+				dir[d++] = '/';
+			memcpy(dir + d, c, k);
+			dir[d + k] = '\0';
+			l = nameset_find(ns, dir);
+			if (l != NULL && l->kind == ENT_LINK) {
+				if (++hops > PYRO_LINK_HOPS ||
+				    l->target == NULL || l->target[0] == '/')
+					return 0;
+				dir[d > 0 ? d - 1 : 0] = '\0';
+				/* Walk the link's target, then what was left. */
+				if (snprintf(tmp, sizeof(tmp), "%s/%s",
+				    l->target, next ? next : "") >=
+				    (int)sizeof(tmp))
+					return 0;
+				memcpy(rest, tmp, strlen(tmp) + 1);
+				continue;
+			}
+		}
+		if (next == NULL)
+			break;
+		memmove(rest, next, strlen(next) + 1);
+	}
+	return 1;
+}
+
+/* Every symlink of the archive, followed through the others. */
+static int
+links_inside(struct pyro_pack *p, const struct nameset *ns)
+{
+	size_t	i;
+
+	for (i = 0; i < ns->cap; i++) {
+		const struct nameslot *e = &ns->slot[i];
+
+		if (e->s == NULL || e->kind != ENT_LINK ||
+		    link_chain_inside(ns, e->s))
+			continue;
+		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		snprintf(p->err_msg, sizeof(p->err_msg), "symlink \"%.200s\" "
+		    "(-> %.100s) leads out of the tree or into a loop once the "
+		    "links on its way are followed", e->s, e->target);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- packing ---- */
@@ -307,6 +479,8 @@ pack_check(struct pyro_pack *p, struct archive_entry *e, struct nameset *ns,
 			    name, sl ? sl : "?");
 			return -1;
 		}
+		if (nameset_link(ns, name, sl) < 0)
+			goto nomem;
 		p->links++;
 		return 1;
 	default:
@@ -419,7 +593,8 @@ pack_pass(struct pyro_pack *p, struct archive *w)
 			goto out;
 		}
 	}
-	ok = 0;
+	/* Links are judged once all of them are known. */
+	ok = links_inside(p, &ns);
 	goto out;
 werr:
 	snprintf(p->err_code, sizeof(p->err_code), "io_error");
@@ -525,6 +700,27 @@ pyro__pack_finish(struct pyro_pack *p, pyro_error *err)
 
 /* ---- unpacking ---- */
 
+/*
+ * Trust: the export stream is written by the guest, which may have replaced
+ * its own tar.  This code runs in the caller's process, often as root, so
+ * the whole class of "resolve a name the archive controls" is closed:
+ *
+ * - Every entry is made beneath a directory this run created (mkdtemp),
+ *   and its parent is opened component by component with openat2
+ *   RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS (pyro_openat_beneath); each
+ *   component must also be a directory that this run made (the name map
+ *   `made`), so nothing resolves through a symlink or a name the run did
+ *   not create.
+ * - An entry whose name was made already (a duplicate, a directory entry
+ *   over a symlink or a file, a file over a directory) is invalid_archive:
+ *   nothing is ever replaced or reopened by name.
+ * - Files are created O_EXCL|O_NOFOLLOW; their mode and times are set
+ *   through their fd.  Directory modes and times are set at the end, again
+ *   through an fd opened beneath the root without following links and
+ *   checked to be a directory.  No *at() call ever follows a link.
+ * - Hard links may only name an earlier regular file of this run.
+ */
+
 static int
 rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *f)
 {
@@ -541,215 +737,327 @@ rm_tree(const char *path)
 	(void)nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Open (making what is missing) the directory `rel` beneath root. */
+struct unpack_run {
+	struct pyro_unpack	*u;
+	int			 root;
+	struct nameset		 made;	/* every name made, with its kind */
+	char			**dirs;	/* directory entries, in order */
+	mode_t			*dmode;
+	time_t			*dtime;
+	size_t			 ndirs, capdirs;
+};
+
 static int
-mkdirs_beneath(int root, const char *rel)
+bad(struct unpack_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+bad(struct unpack_run *r, const char *fmt, ...)
 {
-	char	 buf[PATH_MAX], *p, *slash;
-	int	 fd;
+	va_list	ap;
+
+	if (r->u->err_msg[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(r->u->err_msg, sizeof(r->u->err_msg), fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Open a directory of this run beneath the root, checked to be one. */
+static int
+open_made_dir(struct unpack_run *r, const char *rel)
+{
+	struct stat	st;
+	int		fd;
 
 	if (rel[0] == '\0')
-		return dup(root);
-	snprintf(buf, sizeof(buf), "%s", rel);
-	for (p = buf;; p = slash + 1) {
-		slash = strchr(p, '/');
+		return dup(r->root);
+	fd = pyro_openat_beneath(r->root, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -ENOTDIR;
+	}
+	return fd;
+}
+
+/*
+ * The parent directory of `name`, opened: each missing component is made
+ * (and remembered as implied); each existing one must be a directory this
+ * run made.
+ */
+static int
+open_parent(struct unpack_run *r, const char *name)
+{
+	char	buf[PATH_MAX], *slash;
+	int	kind;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	if ((slash = strrchr(buf, '/')) == NULL)
+		return dup(r->root);
+	*slash = '\0';
+	for (slash = buf;; slash++) {
+		slash = strchr(slash, '/');
 		if (slash != NULL)
 			*slash = '\0';
-		if (mkdirat(root, buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
+		kind = nameset_kind(&r->made, buf);
+		if (kind == 0) {
+			if (mkdirat(r->root, buf, 0700) < 0 ||
+			    nameset_put(&r->made, buf, ENT_DIR_IMPLIED) < 0)
+				return bad(r, "%.200s: cannot make the "
+				    "directory: %s", buf, strerror(errno));
+		} else if (kind != ENT_DIR && kind != ENT_DIR_IMPLIED)
+			return bad(r, "\"%.200s\" is used as a directory, but "
+			    "the archive made it a %s", buf, kind == ENT_LINK ?
+			    "symlink" : "file");
 		if (slash == NULL)
 			break;
 		*slash = '/';
 	}
-	fd = pyro_openat_beneath(root, buf, O_RDONLY | O_DIRECTORY, 0);
-	return fd;
+	return open_made_dir(r, buf);
 }
 
-struct dirmode {
-	char	*name;
-	mode_t	 mode;
-	time_t	 mtime;
-};
+static int
+dir_remember(struct unpack_run *r, const char *name, mode_t mode, time_t t)
+{
+	if (r->ndirs == r->capdirs) {
+		size_t	 cap = r->capdirs ? 2 * r->capdirs : 64;
+		char	**d = realloc(r->dirs, cap * sizeof(*d));
+		mode_t	*m = d ? realloc(r->dmode, cap * sizeof(*m)) : NULL;
+		time_t	*tt = m ? realloc(r->dtime, cap * sizeof(*tt)) : NULL;
+
+		if (d != NULL)
+			r->dirs = d;
+		if (m != NULL)
+			r->dmode = m;
+		if (tt == NULL)
+			return -1;
+		r->dtime = tt;
+		r->capdirs = cap;
+	}
+	if ((r->dirs[r->ndirs] = strdup(name)) == NULL)
+		return -1;
+	r->dmode[r->ndirs] = mode;
+	r->dtime[r->ndirs++] = t;
+	return 0;
+}
 
 static int
-unpack_entry(struct pyro_unpack *u, int root, struct archive *a,
-    struct archive_entry *e, const char *name, struct dirmode **dm,
-    size_t *ndm)
+make_file(struct unpack_run *r, int pfd, const char *base, const char *name,
+    struct archive *a, struct archive_entry *e)
 {
-	char		 parent[PATH_MAX], t[PATH_MAX];
-	const char	*base, *hl, *sl;
 	struct timespec	 ts[2];
 	uint8_t		 buf[65536];
 	la_ssize_t	 n;
-	int		 pfd, fd, rc = 0;
-	mode_t		 perm = archive_entry_perm(e) & 0777;
+	int		 fd, rc = 0;
 
-	snprintf(parent, sizeof(parent), "%s", name);
-	if ((base = strrchr(parent, '/')) != NULL) {
-		parent[base - parent] = '\0';
-		base = name + (base - parent) + 1;
-	} else {
-		parent[0] = '\0';
-		base = name;
-	}
-	if ((pfd = mkdirs_beneath(root, parent)) < 0) {
-		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s: %s (a symlink "
-		    "or a file is in the way)", parent, strerror(-pfd));
-		return -1;
-	}
-	if ((hl = archive_entry_hardlink(e)) != NULL) {
-		int tfd;
-
-		if (norm_name(hl, t, sizeof(t)) < 0 || (tfd =
-		    pyro_openat_beneath(root, t, O_PATH | O_NOFOLLOW, 0)) < 0) {
-			snprintf(u->err_msg, sizeof(u->err_msg), "hard link "
-			    "%.150s -> %.150s leads outside the export", name,
-			    hl);
-			close(pfd);
-			return -1;
+	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bad(r, "%.200s: %s", name, strerror(errno));
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		if (pyro_write_all(fd, buf, (size_t)n) < 0) {
+			rc = bad(r, "%.200s: %s", name, strerror(errno));
+			break;
 		}
-		snprintf(t, sizeof(t), "/proc/self/fd/%d", tfd);
-		if (linkat(AT_FDCWD, t, pfd, base, AT_SYMLINK_FOLLOW) < 0)
-			rc = -1;
-		close(tfd);
-		u->files++;
+		r->u->bytes += (uint64_t)n;
+	}
+	if (n < 0)
+		rc = bad(r, "%.200s: %s", name, archive_error_string(a));
+	/* Through the fd: never by name. */
+	(void)fchmod(fd, archive_entry_perm(e) & 0777);
+	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	(void)futimens(fd, ts);
+	close(fd);
+	r->u->files++;
+	return rc;
+}
+
+static int
+make_hardlink(struct unpack_run *r, int pfd, const char *base,
+    const char *name, const char *hl)
+{
+	char		t[PATH_MAX], proc[64];
+	struct stat	st;
+	int		tfd, rc = 0;
+
+	if (norm_name(hl, t, sizeof(t)) < 0 ||
+	    nameset_kind(&r->made, t) != ENT_FILE)
+		return bad(r, "hard link %.150s -> %.150s does not name an "
+		    "earlier file of the export", name, hl);
+	if ((tfd = pyro_openat_beneath(r->root, t, O_PATH, 0)) < 0)
+		return bad(r, "hard link %.150s -> %.150s: %s", name, hl,
+		    strerror(-tfd));
+	/* The fd names the file this run made; /proc links to it exactly. */
+	if (fstat(tfd, &st) < 0 || !S_ISREG(st.st_mode))
+		rc = bad(r, "hard link %.150s -> %.150s is not a link to a "
+		    "regular file", name, hl);
+	else {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tfd);
+		if (linkat(AT_FDCWD, proc, pfd, base, AT_SYMLINK_FOLLOW) < 0)
+			rc = bad(r, "%.200s: %s", name, strerror(errno));
+	}
+	close(tfd);
+	r->u->files++;
+	return rc;
+}
+
+static int
+unpack_entry(struct unpack_run *r, struct archive *a,
+    struct archive_entry *e, const char *name)
+{
+	const char	*base = strrchr(name, '/'), *sl, *hl;
+	int		 pfd, rc = 0, kind;
+
+	base = base ? base + 1 : name;
+	if ((kind = nameset_kind(&r->made, name)) != 0 &&
+	    !(kind == ENT_DIR_IMPLIED &&
+	    archive_entry_filetype(e) == AE_IFDIR &&
+	    archive_entry_hardlink(e) == NULL))
+		return bad(r, "\"%.200s\" appears twice in the export",
+		    name);
+	if ((pfd = open_parent(r, name)) < 0)
+		return bad(r, "%.200s: %s", name, strerror(-pfd));
+	if ((hl = archive_entry_hardlink(e)) != NULL) {
+		rc = make_hardlink(r, pfd, base, name, hl);
+		kind = ENT_FILE;
 		goto done;
 	}
 	switch (archive_entry_filetype(e)) {
 	case AE_IFDIR:
-		if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST) {
-			rc = -1;
-			break;
-		}
-		if ((*dm = realloc(*dm, (*ndm + 1) * sizeof(**dm))) == NULL) {
-			rc = -1;
-			break;
-		}
-		(*dm)[*ndm].name = strdup(name);
-		(*dm)[*ndm].mtime = archive_entry_mtime(e);
-		(*dm)[(*ndm)++].mode = perm;
-		u->dirs++;
+		if (kind == 0 && mkdirat(pfd, base, 0700) < 0)
+			rc = bad(r, "%.200s: %s", name, strerror(errno));
+		else if (dir_remember(r, name, archive_entry_perm(e) & 0777,
+		    archive_entry_mtime(e)) < 0)
+			rc = bad(r, "out of memory");
+		kind = ENT_DIR;
+		r->u->dirs++;
 		break;
 	case AE_IFLNK:
-		sl = archive_entry_symlink(e);
 		/* Made, never followed: nothing below opens through it. */
+		sl = archive_entry_symlink(e);
 		if (sl == NULL || symlinkat(sl, pfd, base) < 0)
-			rc = -1;
-		u->links++;
+			rc = bad(r, "%.200s: %s", name, strerror(errno));
+		kind = ENT_LINK;
+		r->u->links++;
 		break;
 	case AE_IFREG:
-		fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = -1;
-			break;
-		}
-		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
-			if (pyro_write_all(fd, buf, (size_t)n) < 0) {
-				rc = -1;
-				break;
-			}
-			u->bytes += (uint64_t)n;
-		}
-		if (n < 0)
-			rc = -1;
-		(void)fchmod(fd, perm);
-		ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
-		ts[0].tv_nsec = ts[1].tv_nsec = 0;
-		(void)futimens(fd, ts);
-		close(fd);
-		u->files++;
+		rc = make_file(r, pfd, base, name, a, e);
+		kind = ENT_FILE;
 		break;
 	default:
-		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s is not a file, "
-		    "directory or link; refused", name);
-		close(pfd);
-		return -1;
+		rc = bad(r, "%.200s is not a file, directory or link; refused",
+		    name);
+		break;
 	}
 done:
-	if (rc < 0 && u->err_msg[0] == '\0')
-		snprintf(u->err_msg, sizeof(u->err_msg), "%.200s: %s", name,
-		    strerror(errno));
 	close(pfd);
+	if (rc == 0 && nameset_put(&r->made, name, kind) < 0)
+		rc = bad(r, "out of memory");
 	return rc;
+}
+
+/*
+ * Directory modes and times last, deepest first, so none blocks a write
+ * and no later entry touches a time already set.  Each through its fd.
+ */
+static void
+unpack_dirs(struct unpack_run *r, int apply)
+{
+	struct timespec	ts[2];
+	size_t		i;
+	int		fd;
+
+	for (i = r->ndirs; i-- > 0;) {
+		if (apply && (fd = open_made_dir(r, r->dirs[i])) >= 0) {
+			ts[0].tv_sec = ts[1].tv_sec = r->dtime[i];
+			ts[0].tv_nsec = ts[1].tv_nsec = 0;
+			(void)futimens(fd, ts);
+			(void)fchmod(fd, r->dmode[i]);
+			close(fd);
+		}
+		free(r->dirs[i]);
+	}
+	free(r->dirs);
+	free(r->dmode);
+	free(r->dtime);
+}
+
+/* One tree: every member lies under the first member's top name. */
+static int
+unpack_name(struct unpack_run *r, struct archive_entry *e, char *name,
+    size_t size)
+{
+	struct pyro_unpack	*u = r->u;
+	size_t			 k;
+
+	if (norm_name(archive_entry_pathname(e) ?
+	    archive_entry_pathname(e) : "/", name, size) < 0 ||
+	    name[0] == '\0')
+		return bad(r, "the guest sent a bad member name");
+	k = strcspn(name, "/");
+	if (u->top[0] == '\0') {
+		if (k >= sizeof(u->top))
+			return bad(r, "the guest sent a bad member name");
+		snprintf(u->top, sizeof(u->top), "%.*s", (int)k, name);
+	}
+	if (strlen(u->top) != k || strncmp(u->top, name, k) != 0)
+		return bad(r, "the guest sent more than one tree");
+	return 0;
 }
 
 static void *
 unpack_thread(void *arg)
 {
-	struct pyro_unpack	*u = arg;
+	struct unpack_run	 r;
 	struct archive		*a;
 	struct archive_entry	*e;
-	struct dirmode		*dm = NULL;
-	char			 name[PATH_MAX];
-	size_t			 ndm = 0, i, k;
-	int			 root, rc;
+	char			 name[PATH_MAX], drain[65536];
+	uint64_t		 count = 0;
+	int			 rc = ARCHIVE_FATAL;
 
-	root = open(u->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	memset(&r, 0, sizeof(r));
+	r.u = arg;
+	r.root = open(r.u->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
 	a = archive_read_new();
 	archive_read_support_format_tar(a);
-	if (root < 0 || archive_read_open_fd(a, u->rfd, 65536) != ARCHIVE_OK) {
-		snprintf(u->err_msg, sizeof(u->err_msg), "cannot read the "
-		    "export: %s", archive_error_string(a));
-		u->failed = 1;
+	if (r.root < 0 || archive_read_open_fd(a, r.u->rfd, 65536) !=
+	    ARCHIVE_OK) {
+		bad(&r, "cannot read the export: %s", archive_error_string(a));
+		r.u->failed = 1;
 		goto out;
 	}
 	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		if (norm_name(archive_entry_pathname(e) ?
-		    archive_entry_pathname(e) : "/", name, sizeof(name)) < 0 ||
-		    name[0] == '\0') {
-			snprintf(u->err_msg, sizeof(u->err_msg), "the guest "
-			    "sent a bad member name");
-			u->failed = 1;
+		if (++count > ENTRIES_MAX) {
+			bad(&r, "the export has more than %d entries",
+			    ENTRIES_MAX);
+			r.u->failed = 1;
 			break;
 		}
-		/* One tree: everything under the first member's top name. */
-		k = strcspn(name, "/");
-		if (u->top[0] == '\0')
-			snprintf(u->top, sizeof(u->top), "%.*s", (int)k, name);
-		if (strlen(u->top) != k || strncmp(u->top, name, k) != 0) {
-			snprintf(u->err_msg, sizeof(u->err_msg), "the guest "
-			    "sent more than one tree");
-			u->failed = 1;
-			break;
-		}
-		if (unpack_entry(u, root, a, e, name, &dm, &ndm) < 0) {
-			u->failed = 1;
+		if (unpack_name(&r, e, name, sizeof(name)) < 0 ||
+		    unpack_entry(&r, a, e, name) < 0) {
+			r.u->failed = 1;
 			break;
 		}
 	}
-	if (!u->failed && rc != ARCHIVE_EOF) {
-		snprintf(u->err_msg, sizeof(u->err_msg), "the export stream "
-		    "is broken: %s", archive_error_string(a));
-		u->failed = 1;
+	if (!r.u->failed && rc != ARCHIVE_EOF) {
+		bad(&r, "the export stream is broken: %s",
+		    archive_error_string(a));
+		r.u->failed = 1;
 	}
-	/*
-	 * Directory modes and times last, deepest first, so none blocks a
-	 * write and no later entry touches a time already set.
-	 */
-	for (i = ndm; i-- > 0;) {
-		if (!u->failed && dm[i].name != NULL) {
-			struct timespec ts[2] = { { dm[i].mtime, 0 },
-			    { dm[i].mtime, 0 } };
-
-			(void)utimensat(root, dm[i].name, ts,
-			    AT_SYMLINK_NOFOLLOW);
-			(void)fchmodat(root, dm[i].name, dm[i].mode, 0);
-		}
-		free(dm[i].name);
-	}
-	free(dm);
+	unpack_dirs(&r, !r.u->failed);
 out:
 	/* Drain what is left so the writer never blocks on us. */
-	{
-		char	drain[65536];
-
-		while (read(u->rfd, drain, sizeof(drain)) > 0)
-			;
-	}
+	while (read(r.u->rfd, drain, sizeof(drain)) > 0)
+		;
 	archive_read_free(a);
-	if (root >= 0)
-		close(root);
+	nameset_free(&r.made);
+	if (r.root >= 0)
+		close(r.root);
 	return NULL;
 }
 
