@@ -1,12 +1,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame.h"
 
 void
@@ -57,6 +60,31 @@ pyro_frame_reader_feed(struct pyro_frame_reader *r, const void *data, size_t n)
 	return 0;
 }
 
+int
+pyro_json_has_nul(const char *p, size_t n)
+{
+	size_t	i;
+	int	in_string = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!in_string) {
+			in_string = p[i] == '"';
+			continue;
+		}
+		if (p[i] == '\0')
+			return 1;	/* raw, which cJSON would keep */
+		if (p[i] == '"')
+			in_string = 0;
+		else if (p[i] == '\\' && i + 1 < n) {
+			i++;		/* the escaped character */
+			if (p[i] == 'u' && i + 4 < n &&
+			    memcmp(p + i + 1, "0000", 4) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 enum pyro_frame_status
 pyro_frame_next(struct pyro_frame_reader *r, cJSON **out)
 {
@@ -76,9 +104,11 @@ pyro_frame_next(struct pyro_frame_reader *r, cJSON **out)
 	/*
 	 * cJSON turns "\u0000" into a C string cut short at that point, which
 	 * would silently change an argument.  No pyro string may hold a NUL,
-	 * so such a frame is refused before parsing.
+	 * so such a frame is refused before parsing.  The check follows the
+	 * JSON grammar's strings and escapes: an escaped backslash followed by
+	 * the text "u0000" is six ordinary characters, not a NUL.
 	 */
-	if (memmem(r->buf + PYRO_FRAME_HDR, flen, "\\u0000", 6) != NULL) {
+	if (pyro_json_has_nul((const char *)r->buf + PYRO_FRAME_HDR, flen)) {
 		memmove(r->buf, r->buf + PYRO_FRAME_HDR + flen,
 		    r->len - PYRO_FRAME_HDR - flen);
 		r->len -= PYRO_FRAME_HDR + flen;
@@ -155,14 +185,15 @@ pyro_frame_encode(const cJSON *obj, size_t max, uint8_t **out)
 	return (long)(n + PYRO_FRAME_HDR);
 }
 
-int
-pyro_write_all(int fd, const void *data, size_t n)
+/* Write all n bytes: with write(2), or with send(MSG_NOSIGNAL). */
+static int
+out_all(int fd, const void *data, size_t n, int sock)
 {
 	const uint8_t	*p = data;
 	ssize_t		 w;
 
 	while (n > 0) {
-		w = write(fd, p, n);
+		w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -175,7 +206,20 @@ pyro_write_all(int fd, const void *data, size_t n)
 }
 
 int
-pyro_frame_write(int fd, const cJSON *obj)
+pyro_write_all(int fd, const void *data, size_t n)
+{
+	return out_all(fd, data, n, 0);
+}
+
+int
+pyro_send_all(int sock, const void *data, size_t n)
+{
+	return out_all(sock, data, n, 1);
+}
+
+/* Encode obj and write it all with out (write(2) or send(2) based). */
+static int
+frame_out(int fd, const cJSON *obj, int (*out)(int, const void *, size_t))
 {
 	uint8_t	*f;
 	long	 n;
@@ -183,18 +227,21 @@ pyro_frame_write(int fd, const cJSON *obj)
 
 	if ((n = pyro_frame_encode(obj, PYRO_FRAME_MAX, &f)) < 0)
 		return (int)n;
-	rc = pyro_write_all(fd, f, (size_t)n);
+	rc = out(fd, f, (size_t)n);
 	free(f);
 	return rc;
 }
 
-static long long
-now_ms(void)
+int
+pyro_frame_write(int fd, const cJSON *obj)
 {
-	struct timespec	ts;
+	return frame_out(fd, obj, pyro_write_all);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+int
+pyro_frame_send(int sock, const cJSON *obj)
+{
+	return frame_out(sock, obj, pyro_send_all);
 }
 
 int
@@ -203,7 +250,7 @@ pyro_frame_read(int fd, struct pyro_frame_reader *r, cJSON **out,
 {
 	uint8_t		 buf[65536];
 	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
-	long long	 deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	long long	 deadline = timeout_ms < 0 ? -1 : pyro_mono_ms() + timeout_ms;
 	ssize_t		 n;
 	int		 rc, wait;
 
@@ -223,7 +270,7 @@ pyro_frame_read(int fd, struct pyro_frame_reader *r, cJSON **out,
 		}
 		wait = -1;
 		if (deadline >= 0) {
-			long long left = deadline - now_ms();
+			long long left = deadline - pyro_mono_ms();
 			if (left <= 0)
 				return -ETIMEDOUT;
 			wait = left > 60000 ? 60000 : (int)left;

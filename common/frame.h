@@ -55,7 +55,20 @@ long	pyro_frame_encode(const cJSON *obj, size_t max, uint8_t **out);
 /* Blocking helpers for clients.  timeout_ms < 0 waits forever. */
 int	pyro_write_all(int fd, const void *, size_t);
 int	pyro_frame_write(int fd, const cJSON *obj);
+/*
+ * The same over a socket with send(MSG_NOSIGNAL): a peer that closed gives
+ * -EPIPE, never SIGPIPE.  Library code (libpyro) writes sockets only so,
+ * since the caller's program may not ignore SIGPIPE.
+ */
+int	pyro_send_all(int sock, const void *, size_t);
+int	pyro_frame_send(int sock, const cJSON *obj);
 int	pyro_frame_read(int fd, struct pyro_frame_reader *, cJSON **out,
 	    int timeout_ms);
+
+/*
+ * Does the JSON text p[0..n) hold a NUL, raw or as the escape \u0000 inside
+ * a string?  A lexical scan of strings and escapes (not a parse).
+ */
+int	pyro_json_has_nul(const char *p, size_t n);
 
 #endif

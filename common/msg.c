@@ -81,6 +81,8 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  PEER_DISKHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
 	{ PYRO_MSG_DISK_DONE, "disk_done", sizeof(struct pyro_msg_disk_done),
 	  0, FD_NONE, PEER_DISKHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_DISK_SECRET, "disk_secret", 1, PYRO_MSG_MAXPAYLOAD, FD_NONE,
+	  PEER_SUPERVISOR, PEER_DISKHELPER, { { 0, 0 } } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

@@ -60,6 +60,8 @@ enum pyro_msg_type {
 	PYRO_MSG_DISK_ENTRIES,		/* diskhelper->S: pyro_disk_rec... */
 	PYRO_MSG_DISK_DATA,		/* diskhelper->S: file content */
 	PYRO_MSG_DISK_DONE,		/* diskhelper->S: pyro_msg_disk_done */
+	PYRO_MSG_DISK_SECRET,		/* S->diskhelper: one secret value (the
+					   raw bytes), before DISK_REQUEST */
 	PYRO_MSG__MAX
 };
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "redact.h"		/* dk_export's secrets */
+
 #define DK_ERR_MAX		240
 #define DK_NAME_MAX		255
 #define DK_TARGET_MAX		4095
@@ -33,6 +35,11 @@ struct dk_entry {
 typedef int	(*dk_entry_fn)(const struct dk_entry *, void *arg);
 typedef int	(*dk_data_fn)(const void *, size_t, void *arg);
 
+/*
+ * Load libext2fs's error messages (once; dk_open() does it too).  Called
+ * before the sandbox, so that the table is in place before any request.
+ */
+void	dk_init(void);
 /* Open the ext4 image behind fd (rw: for the scrub only). 0 or a code. */
 int	dk_open(int fd, int rw, struct dk **, char *err);
 /* Flush (rw) and close; 0 or a code. */
@@ -42,16 +49,27 @@ int	dk_needs_recovery(const struct dk *);
 /*
  * List a directory (or describe one non-directory): path relative to
  * /workspace, absolute from the image's root; symlinks on the way are
- * followed inside the image.
+ * followed inside the image (at most 40; more is PYRO_E_INVALID_PATH).
  */
 int	dk_list(struct dk *, const char *path, int recursive, dk_entry_fn,
 	    void *arg, uint64_t *count, char *err);
 /* A regular file's content, at most max bytes (0: all). */
 int	dk_read(struct dk *, const char *path, uint64_t max, dk_data_fn,
 	    void *arg, uint64_t *total, char *err);
-/* Copy the image's in-use blocks from in_fd to out_fd (sparse). */
-int	dk_export(struct dk *, int in_fd, int out_fd, uint64_t *bytes,
-	    char *err);
+/*
+ * Copy the image's in-use blocks from in_fd to out_fd (sparse), each byte
+ * of a secret value (sec, or NULL) masked with '*' over each contiguous
+ * run of copied blocks; a value split across blocks that are not
+ * contiguous on the disk is not found.
+ */
+int	dk_export_masked(struct dk *, int in_fd, int out_fd,
+	    const struct pyro_secrets *sec, uint64_t *bytes, char *err);
+/* The same without secrets. */
+static inline int
+dk_export(struct dk *d, int in_fd, int out_fd, uint64_t *bytes, char *err)
+{
+	return dk_export_masked(d, in_fd, out_fd, NULL, bytes, err);
+}
 /* Remove runtime-only state; *removed counts the inodes freed. */
 int	dk_scrub(struct dk *, uint64_t *removed, char *err);
 

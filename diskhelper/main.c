@@ -3,14 +3,20 @@
  * Started by pyrod, one process per request, with its socket on fd 3.
  * The hello tells it which unprivileged uid to become; it sandboxes itself
  * before acknowledging, so pyrod never sends it work before the sandbox is
- * in place.  Then: at most one DISK_OUTPUT (the export's output fd), one
- * DISK_REQUEST with the image's fd, its answers, and exit.
+ * in place.  Then: at most one DISK_OUTPUT (the export's output fd), the
+ * workspace's secret values (DISK_SECRET, one each), one DISK_REQUEST with
+ * the image's fd, its answers, and exit.
+ *
+ * A read's content and an export's blocks pass through the mask redactor
+ * (each byte of a secret value becomes '*', lengths and offsets kept), so
+ * a guest that wrote a secret into a file cannot have pyro print it.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,6 +25,7 @@
 #include "helper.h"
 #include "log.h"
 #include "msg.h"
+#include "redact.h"
 #include "sandbox.h"
 
 struct dh {
@@ -26,6 +33,11 @@ struct dh {
 	int	 out_closed;	/* the reader of out_fd went away */
 	uint8_t	 buf[PYRO_MSG_MAXPAYLOAD];
 	size_t	 len;
+	int	 requested;	/* the DISK_REQUEST came: no more secrets */
+	uint8_t	*secret[PYRO_SECRETS_MAX];	/* owned copies */
+	struct pyro_secrets	sec;		/* views of them */
+	struct pyro_redactor	red;		/* a read's content */
+	int	 out_rc;	/* the first failed write of redacted data */
 };
 
 static int
@@ -71,15 +83,19 @@ on_entry(const struct dk_entry *e, void *arg)
 
 /* File content: to the client's own fd when it gave one, else in messages. */
 static int
-on_data(const void *p, size_t n, void *arg)
+write_data(struct dh *h, const uint8_t *b, size_t n)
 {
-	struct dh	*h = arg;
-	const uint8_t	*b = p;
 	ssize_t		 w;
+	size_t		 k;
 
-	if (h->out_fd < 0)
-		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DATA, 0, p,
-		    n, -1) < 0 ? PYRO_E_IO : 0;
+	while (h->out_fd < 0 && n > 0) {
+		k = n > PYRO_MSG_MAXPAYLOAD ? PYRO_MSG_MAXPAYLOAD : n;
+		if (pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_DISK_DATA, 0, b, k,
+		    -1) < 0)
+			return PYRO_E_IO;
+		b += k;
+		n -= k;
+	}
 	while (n > 0) {
 		w = write(h->out_fd, b, n);
 		if (w < 0 && errno == EINTR)
@@ -94,6 +110,55 @@ on_data(const void *p, size_t n, void *arg)
 	return 0;
 }
 
+static void
+redacted_out(void *arg, int stream, const uint8_t *p, size_t n)
+{
+	struct dh	*h = arg;
+
+	(void)stream;
+	if (h->out_rc == 0)
+		h->out_rc = write_data(h, p, n);
+}
+
+/* Content through the mask redactor: it holds back a possible start of a
+ * value until the next chunk (or the end, in flush_data). */
+static int
+on_data(const void *p, size_t n, void *arg)
+{
+	struct dh	*h = arg;
+
+	if (h->sec.n == 0)
+		return write_data(h, p, n);
+	if (pyro_redact_feed(&h->red, &h->sec, 1, p, n, redacted_out, h) < 0)
+		return PYRO_E_INTERNAL;
+	return h->out_rc;
+}
+
+static int
+flush_data(struct dh *h)
+{
+	if (pyro_redact_flush(&h->red, &h->sec, redacted_out, h) < 0)
+		return PYRO_E_INTERNAL;
+	return h->out_rc;
+}
+
+/* One secret value, kept until the request is done. */
+static int
+add_secret(struct dh *h, const struct pyro_msg *m)
+{
+	uint8_t	*v;
+
+	if (h->requested || h->sec.n >= PYRO_SECRETS_MAX ||
+	    (v = malloc(m->hdr.len)) == NULL) {
+		log_warnx("unexpected or too many secrets");
+		return -1;
+	}
+	memcpy(v, m->payload, m->hdr.len);
+	h->secret[h->sec.n] = v;
+	(void)pyro_secrets_add(&h->sec, v, m->hdr.len);
+	return 0;
+}
+
 static int
 do_request(struct dh *h, struct pyro_msg *m)
 {
@@ -103,6 +168,7 @@ do_request(struct dh *h, struct pyro_msg *m)
 	char				 err[DK_ERR_MAX] = "";
 	int				 rc;
 
+	h->requested = 1;
 	memcpy(&q, m->payload, sizeof(q));
 	q.path[sizeof(q.path) - 1] = '\0';
 	memset(&done, 0, sizeof(done));
@@ -124,9 +190,12 @@ do_request(struct dh *h, struct pyro_msg *m)
 		case DISK_READ:
 			rc = dk_read(d, q.path, q.max_bytes, on_data, h,
 			    &done.bytes, err);
+			if (rc == 0)
+				rc = flush_data(h);
 			break;
 		case DISK_EXPORT:
-			rc = dk_export(d, m->fd, h->out_fd, &done.bytes, err);
+			rc = dk_export_masked(d, m->fd, h->out_fd, &h->sec,
+			    &done.bytes, err);
 			break;
 		case DISK_SCRUB:
 			if (dk_needs_recovery(d)) {
@@ -170,6 +239,8 @@ dh_dispatch(struct pyro_msg *m, void *arg)
 		h->out_fd = m->fd;
 		m->fd = -1;
 		return 0;
+	case PYRO_MSG_DISK_SECRET:
+		return add_secret(h, m);
 	case PYRO_MSG_DISK_REQUEST:
 		return do_request(h, m);
 	default:
@@ -183,6 +254,7 @@ dh_sandbox(const struct pyro_msg_hello *hello)
 {
 	/* A reader that goes away is an error to report, not a death. */
 	(void)signal(SIGPIPE, SIG_IGN);
+	dk_init();
 	return dh_sandbox_enter(hello->uid, hello->gid);
 }
 
@@ -192,6 +264,7 @@ dh_serve(const struct pyro_msg_hello *hello)
 	static struct dh	h;
 
 	h.out_fd = -1;
+	pyro_redactor_init(&h.red, PYRO_REDACT_MASK);
 	return helper_serve(PEER_DISKHELPER, dh_dispatch, &h);
 }
 

@@ -277,7 +277,7 @@ frame_write_fd(int sock, const cJSON *obj, int fd)
 		free(f);
 		return -errno;
 	}
-	rc = pyro_write_all(sock, f + 1, (size_t)n - 1);
+	rc = pyro_send_all(sock, f + 1, (size_t)n - 1);
 	free(f);
 	return rc;
 }
@@ -360,15 +360,28 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 		cJSON_AddTrueToObject(req, "fd");
 		rc = frame_write_fd(c->fd, req, fd);
 	} else
-		rc = pyro_frame_write(c->fd, req);
+		rc = pyro_frame_send(c->fd, req);
 	cJSON_Delete(req);
 	if (rc == -EMSGSIZE)
 		return seterr(err, "frame_too_large",
 		    "the request is larger than %d bytes", PYRO_FRAME_MAX);
-	if (rc < 0)
+	if (rc < 0) {
+		/*
+		 * pyrod may have refused us (permission_denied) and closed
+		 * before the request was written: its reason is still in the
+		 * socket, and says more than EPIPE.
+		 */
+		if (pyro_frame_read(c->fd, &c->rd, &resp, 200) == 0 &&
+		    cJSON_GetObjectItemCaseSensitive(resp, "error") != NULL) {
+			rc = take_error(resp, err);
+			cJSON_Delete(resp);
+			return rc;
+		}
+		cJSON_Delete(resp);
 		return seterr(err, "daemon_unavailable",
 		    "lost the connection to pyrod at %s: %s", c->path,
 		    strerror(-rc));
+	}
 
 	for (;;) {
 		cJSON_Delete(resp);

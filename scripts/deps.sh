@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libseccomp-dev libcap-ng-dev libnl-3-dev libnl-route-3-dev libnftables-dev
  libcjson-dev libext2fs-dev check
  qemu-system-x86 debootstrap e2fsprogs lz4 cpio kmod nftables iproute2
- mandoc jq nettle-dev libarchive-dev python3 binutils"
+ mandoc jq nettle-dev libarchive-dev python3 binutils
+ clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

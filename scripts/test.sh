@@ -58,9 +58,12 @@ rm -rf build-asan && mkdir build-asan && cd build-asan
 make -j"$jobs" >/dev/null
 make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
     tests/check_path tests/check_atomic tests/check_sandbox \
-    tests/check_disk" ||
+    tests/check_disk tests/check_redact tests/check_unpack" ||
     show_logs "$top/build-asan"
 cd "$top"
+
+echo "[test] fuzz targets (libFuzzer, ASan+UBSan), 20 s each"
+scripts/fuzz.sh -t "${PYRO_FUZZ_SECONDS:-20}" -b build-asan
 
 # One closing line for CI, counted from the logs of the -Werror build:
 # check suites report "Checks: N, Failures: F, Errors: E", the shell tests

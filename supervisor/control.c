@@ -59,51 +59,65 @@ static int			nclients;
 static struct ev		listen_ev = { .fd = -1 };
 static char			listen_path[108];
 
+/*
+ * What fd an op may be passed, checked before its handler runs.  A client
+ * is not trusted to pass what it says: an O_PATH fd, a directory, an
+ * epoll or eventfd, /dev/urandom or a listening socket fed to a guest's
+ * stdin would stall or spin a helper instead of failing.
+ */
+enum fd_rule {
+	FDR_NONE,		/* a passed fd is refused */
+	FDR_READ_STREAM,	/* regular file, pipe or socket, for reading */
+	FDR_WRITE_STREAM,	/* regular file, pipe or socket, for writing */
+	FDR_EXPORT,		/* the handler checks it (an empty file) */
+};
+
 static const struct op {
 	const char	 *name;
 	void		(*fn)(struct request *, const cJSON *);
+	enum fd_rule	  fd;
 } ops[] = {
-	{ "doctor",		op_doctor },
-	{ "vm.list",		op_vm_list },
-	{ "vm.status",		op_vm_status },
-	{ "workspace.list",	op_workspace_list },
-	{ "workspace.status",	op_workspace_status },
-	{ "vm.run",		op_vm_run },
-	{ "vm.create",		op_vm_create },
-	{ "vm.start",		op_vm_start },
-	{ "vm.exec",		op_vm_exec },
-	{ "vm.stop",		op_vm_stop },
-	{ "vm.delete",		op_vm_delete },
-	{ "vm.network_info",	op_vm_network_info },
-	{ "vm.reap_expired",	op_vm_reap_expired },
-	{ "vm.ping",		op_vm_ping },
-	{ "workspace.create",	op_workspace_create },
-	{ "workspace.start",	op_workspace_start },
-	{ "workspace.stop",	op_workspace_stop },
-	{ "workspace.reset",	op_workspace_reset },
-	{ "workspace.delete",	op_workspace_delete },
-	{ "workspace.logs",	op_workspace_logs },
-	{ "workspace.exec",	op_workspace_exec },
-	{ "workspace.sync_push", op_workspace_sync_push },
-	{ "workspace.export",	op_workspace_export },
-	{ "workspace.diff",	op_workspace_diff },
-	{ "workspace.snapshot_create", op_snapshot_create },
-	{ "workspace.snapshot_list", op_snapshot_list },
-	{ "workspace.snapshot_delete", op_snapshot_delete },
-	{ "workspace.shell_open", op_shell_open },
-	{ "workspace.shell_read", op_shell_read },
-	{ "workspace.shell_write", op_shell_write },
-	{ "workspace.shell_signal", op_shell_signal },
-	{ "workspace.shell_close", op_shell_close },
-	{ "workspace.service_start", op_service_start },
-	{ "workspace.service_list", op_service_list },
-	{ "workspace.service_status", op_service_status },
-	{ "workspace.service_logs", op_service_logs },
-	{ "workspace.service_stop", op_service_stop },
-	{ "workspace.disk_list", op_workspace_disk_list },
-	{ "workspace.disk_read", op_workspace_disk_read },
-	{ "workspace.disk_export", op_workspace_disk_export },
-	{ NULL, NULL }
+	{ "doctor",		op_doctor, FDR_NONE },
+	{ "vm.list",		op_vm_list, FDR_NONE },
+	{ "vm.status",		op_vm_status, FDR_NONE },
+	{ "workspace.list",	op_workspace_list, FDR_NONE },
+	{ "workspace.status",	op_workspace_status, FDR_NONE },
+	{ "vm.run",		op_vm_run, FDR_NONE },
+	{ "vm.create",		op_vm_create, FDR_NONE },
+	{ "vm.start",		op_vm_start, FDR_NONE },
+	{ "vm.exec",		op_vm_exec, FDR_NONE },
+	{ "vm.stop",		op_vm_stop, FDR_NONE },
+	{ "vm.delete",		op_vm_delete, FDR_NONE },
+	{ "vm.network_info",	op_vm_network_info, FDR_NONE },
+	{ "vm.reap_expired",	op_vm_reap_expired, FDR_NONE },
+	{ "vm.ping",		op_vm_ping, FDR_NONE },
+	{ "workspace.create",	op_workspace_create, FDR_READ_STREAM },
+	{ "workspace.start",	op_workspace_start, FDR_NONE },
+	{ "workspace.stop",	op_workspace_stop, FDR_NONE },
+	{ "workspace.reset",	op_workspace_reset, FDR_NONE },
+	{ "workspace.delete",	op_workspace_delete, FDR_NONE },
+	{ "workspace.logs",	op_workspace_logs, FDR_NONE },
+	{ "workspace.exec",	op_workspace_exec, FDR_NONE },
+	{ "workspace.sync_push", op_workspace_sync_push, FDR_READ_STREAM },
+	{ "workspace.export",	op_workspace_export, FDR_NONE },
+	{ "workspace.diff",	op_workspace_diff, FDR_NONE },
+	{ "workspace.snapshot_create", op_snapshot_create, FDR_NONE },
+	{ "workspace.snapshot_list", op_snapshot_list, FDR_NONE },
+	{ "workspace.snapshot_delete", op_snapshot_delete, FDR_NONE },
+	{ "workspace.shell_open", op_shell_open, FDR_NONE },
+	{ "workspace.shell_read", op_shell_read, FDR_NONE },
+	{ "workspace.shell_write", op_shell_write, FDR_NONE },
+	{ "workspace.shell_signal", op_shell_signal, FDR_NONE },
+	{ "workspace.shell_close", op_shell_close, FDR_NONE },
+	{ "workspace.service_start", op_service_start, FDR_NONE },
+	{ "workspace.service_list", op_service_list, FDR_NONE },
+	{ "workspace.service_status", op_service_status, FDR_NONE },
+	{ "workspace.service_logs", op_service_logs, FDR_NONE },
+	{ "workspace.service_stop", op_service_stop, FDR_NONE },
+	{ "workspace.disk_list", op_workspace_disk_list, FDR_NONE },
+	{ "workspace.disk_read", op_workspace_disk_read, FDR_WRITE_STREAM },
+	{ "workspace.disk_export", op_workspace_disk_export, FDR_EXPORT },
+	{ NULL, NULL, FDR_NONE }
 };
 
 static void	client_cb(struct ev *, uint32_t);
@@ -283,6 +297,62 @@ valid_id(const cJSON *id)
 	return 0;
 }
 
+/*
+ * A passed fd against its op's rule; 0, or -1 with a message in msg.
+ * Streams only: a regular file, a pipe or a connected socket, open in the
+ * direction the op uses.
+ */
+static int
+fd_check(int fd, enum fd_rule rule, enum pyro_err *code, char *msg,
+    size_t len)
+{
+	struct stat	sb;
+	int		fl, acc = 0;
+	socklen_t	sl = sizeof(acc);
+
+	*code = PYRO_E_INVALID_ARGUMENT;
+	if (rule == FDR_NONE) {
+		*code = PYRO_E_BAD_REQUEST;
+		snprintf(msg, len, "this operation takes no file descriptor");
+		return -1;
+	}
+	if (rule == FDR_EXPORT)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_PATH) || fstat(fd, &sb) < 0) {
+		snprintf(msg, len, "the file descriptor passed is not open "
+		    "for I/O (an O_PATH fd?); pass a regular file, a pipe or "
+		    "a socket");
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode) &&
+	    !S_ISSOCK(sb.st_mode)) {
+		snprintf(msg, len, "the file descriptor passed is a %s; pass "
+		    "a regular file, a pipe or a socket", S_ISDIR(sb.st_mode) ?
+		    "directory" : S_ISCHR(sb.st_mode) ? "character device" :
+		    S_ISBLK(sb.st_mode) ? "block device" :
+		    "special file (epoll, eventfd, signalfd...)");
+		return -1;
+	}
+	if (S_ISSOCK(sb.st_mode) && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN,
+	    &acc, &sl) == 0 && acc) {
+		snprintf(msg, len, "the socket passed is listening; pass a "
+		    "connected one");
+		return -1;
+	}
+	if (rule == FDR_READ_STREAM && (fl & O_ACCMODE) == O_WRONLY) {
+		snprintf(msg, len, "the file descriptor passed is not open "
+		    "for reading");
+		return -1;
+	}
+	if (rule == FDR_WRITE_STREAM && (fl & O_ACCMODE) == O_RDONLY) {
+		snprintf(msg, len, "the file descriptor passed is not open "
+		    "for writing");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 client_dispatch(struct client *c, cJSON *frame)
 {
@@ -290,6 +360,8 @@ client_dispatch(struct client *c, cJSON *frame)
 	const struct op	*o;
 	struct request	*rq;
 	int		 wantfd, fd = -1;
+	enum pyro_err	 code;
+	char		 why[160];
 
 	id = cJSON_GetObjectItemCaseSensitive(frame, "id");
 	op = cJSON_GetObjectItemCaseSensitive(frame, "op");
@@ -334,6 +406,11 @@ client_dispatch(struct client *c, cJSON *frame)
 		}
 		fd = c->fds[0];
 		memmove(c->fds, c->fds + 1, (size_t)(--c->nfds) * sizeof(int));
+		if (fd_check(fd, o->fd, &code, why, sizeof(why)) < 0) {
+			close(fd);
+			client_error(c, id, code, why);
+			return;
+		}
 	}
 	if (c->nrequests >= CLIENT_REQUESTS_MAX) {
 		if (fd >= 0)

@@ -34,11 +34,22 @@ struct dreq {
 	struct pyro_status		 err;
 	struct pyro_msg_disk_done	 result;
 	struct timer			*timer;
+	/* Secret values for the helper's mask redactor (copies, owned). */
+	uint8_t				*secret[PYRO_SECRETS_MAX];
+	size_t				 secret_len[PYRO_SECRETS_MAX];
+	int				 nsecrets;
+	int				 secrets_failed;
 };
 
 static void
 dreq_free(struct dreq *d)
 {
+	int	i;
+
+	for (i = 0; i < d->nsecrets; i++) {
+		explicit_bzero(d->secret[i], d->secret_len[i]);
+		free(d->secret[i]);
+	}
 	timer_cancel(d->timer);
 	if (d->image >= 0)
 		close(d->image);
@@ -160,9 +171,18 @@ dreq_ready(struct helper *h, void *arg)
 {
 	struct dreq	*d = arg;
 	uint32_t	 zero = 0;
+	int		 i, rc = 0;
 
-	if ((d->out >= 0 && helper_send(h, PYRO_MSG_DISK_OUTPUT, &zero,
-	    sizeof(zero), d->out) < 0) ||
+	/* The secrets go before the request they apply to. */
+	for (i = 0; i < d->nsecrets && rc == 0; i++)
+		rc = helper_send(h, PYRO_MSG_DISK_SECRET, d->secret[i],
+		    d->secret_len[i], -1);
+	if (d->secrets_failed) {
+		helper_kill(h, "was not given the secrets to mask");
+		return;
+	}
+	if (rc < 0 || (d->out >= 0 && helper_send(h, PYRO_MSG_DISK_OUTPUT,
+	    &zero, sizeof(zero), d->out) < 0) ||
 	    helper_send(h, PYRO_MSG_DISK_REQUEST, &d->q, sizeof(d->q),
 	    d->image) < 0) {
 		helper_kill(h, "cannot pass the request");
@@ -254,4 +274,22 @@ dreq_pause(struct dreq *d, int paused)
 {
 	if (d->h != NULL)
 		helper_pause(d->h, paused);
+}
+
+int
+dreq_set_secrets(struct dreq *d, const struct pyro_secrets *s)
+{
+	int	i;
+
+	for (i = 0; i < s->n && d->nsecrets < PYRO_SECRETS_MAX; i++) {
+		if (s->len[i] == 0 || s->len[i] > PYRO_MSG_MAXPAYLOAD ||
+		    (d->secret[d->nsecrets] = malloc(s->len[i])) == NULL) {
+			/* Cannot pass it: the request fails, never leaks. */
+			d->secrets_failed = 1;
+			return -1;
+		}
+		memcpy(d->secret[d->nsecrets], s->val[i], s->len[i]);
+		d->secret_len[d->nsecrets++] = s->len[i];
+	}
+	return 0;
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "pyrod.h"
+#include "redact.h"
 
 struct disk_entry {
 	uint32_t	 ino, mode, uid, gid, nlink;
@@ -34,6 +35,12 @@ struct dreq_ops {
 struct dreq	*dreq_start(struct record *, enum pyro_disk_op, const char *path,
 	    uint32_t flags, uint64_t max_bytes, int out_fd,
 	    const struct dreq_ops *, void *arg, struct pyro_status *st);
+/*
+ * The secret values the helper masks in a read's content and an export's
+ * blocks (copied; call right after dreq_start).  -1: no memory, or a value
+ * too long to pass; the request then fails (on_done with an error).
+ */
+int	dreq_set_secrets(struct dreq *, const struct pyro_secrets *);
 /* Stop (1) or resume (0) reading the helper: the client's pace. */
 void	dreq_pause(struct dreq *, int paused);
 

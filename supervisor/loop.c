@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "pyrod.h"
 
@@ -37,16 +38,13 @@ static int			epfd = -1;
 long long
 now_us(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return pyro_mono_us();
 }
 
 long long
 now_ms(void)
 {
-	return now_us() / 1000;
+	return pyro_mono_ms();
 }
 
 int

@@ -40,9 +40,18 @@ struct pyrod_config {
 };
 extern struct pyrod_config conf;
 
+/* Command-line values; NULL where a flag was not given. */
+struct config_flags {
+	const char	*socket, *state_dir, *libexec_dir, *group;
+	const char	*socket_mode;
+};
+
 void	config_defaults(struct pyrod_config *);
 int	config_load(struct pyrod_config *, const char *path);
 int	config_resolve(struct pyrod_config *);
+/* Defaults, then the file (if any), the environment, the flags. */
+int	config_layer(struct pyrod_config *, const char *file,
+	    const struct config_flags *);
 
 /* loop.c: one epoll loop plus one-shot timers. */
 struct ev {
@@ -274,6 +283,8 @@ void	op_vm_delete(struct request *, const cJSON *args);
 void	op_vm_network_info(struct request *, const cJSON *args);
 void	op_vm_reap_expired(struct request *, const cJSON *args);
 void	op_vm_ping(struct request *, const cJSON *args);
+/* A VM record as clients see it (with "vm_id"). */
+cJSON	*vm_json(const struct record *);
 void	vm_reaper_start(void);
 void	op_workspace_create(struct request *, const cJSON *args);
 void	op_workspace_start(struct request *, const cJSON *args);

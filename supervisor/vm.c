@@ -159,10 +159,21 @@ finish_err(struct vmctx *c, const struct pyro_status *st)
 	}
 }
 
+/* A VM as clients see it: the record, its id also as "vm_id". */
+cJSON *
+vm_json(const struct record *r)
+{
+	cJSON	*o = cJSON_Duplicate(r->doc, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(o, "vm_id");
+	cJSON_AddStringToObject(o, "vm_id", r->id);
+	return o;
+}
+
 static cJSON *
 exec_result(struct vmctx *c)
 {
-	cJSON	*res = cJSON_CreateObject();
+	cJSON	*res = cJSON_CreateObject(), *cleanup;
 
 	cJSON_AddStringToObject(res, "vm_id", c->rec->id);
 	cJSON_AddStringToObject(res, "environment", rec_env(c->rec));
@@ -173,7 +184,10 @@ exec_result(struct vmctx *c)
 	cJSON_AddNumberToObject(res, "duration_ms", (double)(now_ms() - c->t0));
 	if (c->boot_ms)
 		cJSON_AddNumberToObject(res, "boot_ms", c->boot_ms);
-	cJSON_AddStringToObject(res, "cleanup", "deleted");
+	cleanup = cJSON_AddObjectToObject(res, "cleanup");
+	cJSON_AddBoolToObject(cleanup, "deleted", 1);
+	cJSON_AddStringToObject(cleanup, "reason", "post_exec_cleanup");
+	cJSON_AddStringToObject(cleanup, "vm_id", c->rec->id);
 	return res;
 }
 
@@ -217,7 +231,7 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 	emit(c, "progress", ev);
 	if (c->job == JOB_START) {
 		c->job = JOB_NONE;
-		finish_ok(c, cJSON_Duplicate(c->rec->doc, 1));
+		finish_ok(c, vm_json(c->rec));
 		return;
 	}
 	if (c->job == JOB_RUN) {
@@ -309,7 +323,7 @@ vm_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 		rec_set_state(c->rec, "stopped", forced ? "killed" : "stopped",
 		    forced ? "forced after the guest did not power off" : NULL);
 		(void)store_save(c->rec);
-		finish_ok(c, cJSON_Duplicate(c->rec->doc, 1));
+		finish_ok(c, vm_json(c->rec));
 	}
 	ctx_free(c);
 }
@@ -644,7 +658,7 @@ op_vm_create(struct request *rq, const cJSON *args)
 		ctl_reply_err(rq, PYRO_E_IO, "cannot write the VM's record");
 		return;
 	}
-	ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));
+	ctl_reply_ok(rq, vm_json(r));
 }
 
 void
@@ -730,7 +744,7 @@ op_vm_stop(struct request *rq, const cJSON *args)
 	if ((r = vm_or_reply(rq, args)) == NULL)
 		return;
 	if ((c = ctx_of(r)) == NULL) {
-		ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));	/* stopped */
+		ctl_reply_ok(rq, vm_json(r));	/* stopped */
 		return;
 	}
 	if (c->job != JOB_NONE) {

@@ -496,7 +496,7 @@ static const char SECRET_SH[] =
  */
 const char EXTRACT_SH[] =
     "set -e; d=$(realpath -m -- \"$0\"); case \"$d\" in /workspace|"
-    "/workspace/*) ;; *) echo \"pyro: $0 leads outside /workspace\" >&2; "
+    "/workspace/*) ;; *) echo \"$0 leads outside /workspace\" >&2; "
     "exit 90;; esac; mkdir -p -- \"$d\"; "
     "exec tar -C \"$d\" -xf - --no-same-owner --delay-directory-restore";
 const char ARCHIVE_SH[] =

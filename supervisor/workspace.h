@@ -12,12 +12,13 @@
 #include <stdint.h>
 
 #include "pyrod.h"
+#include "redact.h"
 
 #define WS_SECRETS_MAX		32
 #define WS_SECRET_BYTES_MAX	(64 * 1024)
 #define WS_SHELLS_MAX		16
 #define WS_SERVICES_MAX		32
-#define WS_REDACTED		"[REDACTED]"
+#define WS_REDACTED		PYRO_REDACTED
 
 struct ws;
 struct wjob;
@@ -29,13 +30,6 @@ enum wjob_sink {
 	SINK_BUFFER,	/* kept in memory up to a cap (stdout and stderr) */
 	SINK_FILE,	/* stdout written to an fd (archives: masked) */
 	SINK_SHELL,	/* appended to a shell's scrollback (redacted) */
-};
-
-/* Streaming secret redaction: holds back a possible partial match. */
-struct redactor {
-	uint8_t		*carry;
-	size_t		 n;
-	int		 mask;		/* 1: same-length '*', 0: WS_REDACTED */
 };
 
 struct obuf {
@@ -56,7 +50,9 @@ struct wjob {
 	struct obuf		 out, err;	/* SINK_BUFFER */
 	int			 fd;		/* SINK_FILE, owned */
 	int			 file_error;	/* errno of a failed write */
-	struct redactor		 red[2];	/* stdout, stderr */
+	/* One redactor over stdout and stderr in arrival order: a value
+	 * split between the two streams is caught too. */
+	struct pyro_redactor	 red;
 	wjob_done_fn		 done;		/* x NULL: the VM went away */
 	void			*arg;
 	long long		 t0;
@@ -191,8 +187,8 @@ void		 wjob_exit(struct wjob *, const struct pyro_msg_exec_exit *);
 uint8_t		*ws_redact(struct ws *, const uint8_t *data, size_t len,
 		    int mask, size_t *outlen);
 char		*ws_redact_str(struct ws *, const char *s);
-/* A JSON-safe string from bytes: invalid UTF-8 becomes U+FFFD. */
-char		*utf8_sanitize(const uint8_t *p, size_t len);
+/* The workspace's secret values (loaded if needed), borrowed from w. */
+void		 ws_secrets_view(struct ws *, struct pyro_secrets *);
 
 /* wsruntime.c */
 void		 shells_gone(struct ws *);

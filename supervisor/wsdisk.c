@@ -210,11 +210,19 @@ static void
 run(struct dctx *c)
 {
 	struct pyro_status	st;
+	struct pyro_secrets	sec;
 	int			fd = c->out_fd;
 
 	c->out_fd = -1;
-	if ((c->d = dreq_start(c->w->rec, c->op, c->path, c->flags, c->max,
-	    fd, &disk_ops, c, &st)) == NULL) {
+	c->d = dreq_start(c->w->rec, c->op, c->path, c->flags, c->max, fd,
+	    &disk_ops, c, &st);
+	/* A read or an export masks the secrets (the diskhelper does it);
+	 * the helper is only spawned yet, it has not been sent anything. */
+	if (c->d != NULL && c->op != DISK_LIST) {
+		ws_secrets_view(c->w, &sec);
+		(void)dreq_set_secrets(c->d, &sec);
+	}
+	if (c->d == NULL) {
 		if (c->rq != NULL) {
 			c->rq->cancel = NULL;
 			ctl_reply_status(c->rq, &st);

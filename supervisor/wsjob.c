@@ -7,8 +7,10 @@
  * Secrets never leave through a job: text output is redacted (each secret
  * value becomes "[REDACTED]"), archive streams are masked byte for byte
  * (each byte of a value becomes '*', so tar sizes and checksums of the
- * members' data stay valid).  A value split across two chunks is caught:
- * the redactor holds back the tail that could still start a match.
+ * members' data stay valid).  A value split across two chunks, or between
+ * stdout and stderr, is caught: each job has one redactor over both of its
+ * streams, which holds back the bytes that could still be part of a match
+ * (common/redact.c).
  */
 #include "config.h"
 
@@ -38,7 +40,8 @@ wjob_new(struct ws *w, enum wjob_sink sink, wjob_done_fn done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	j->fd = -1;
-	j->red[0].mask = j->red[1].mask = (sink == SINK_FILE);
+	pyro_redactor_init(&j->red, sink == SINK_FILE ? PYRO_REDACT_MASK :
+	    PYRO_REDACT_TEXT);
 	j->t0 = now_ms();
 	LIST_INSERT_HEAD(&w->jobs, j, entry);
 	return j;
@@ -56,8 +59,7 @@ wjob_free(struct wjob *j)
 		close(j->fd);
 	free(j->out.p);
 	free(j->err.p);
-	free(j->red[0].carry);
-	free(j->red[1].carry);
+	pyro_redactor_free(&j->red);
 	free(j);
 }
 
@@ -72,74 +74,28 @@ wjob_find(struct ws *w, uint32_t stream)
 	return NULL;
 }
 
-/* ---- redaction ---- */
+/* ---- redaction (common/redact.c) ---- */
 
-/* Does a secret start at buf[i] (wholly inside buf)?  Its length or 0. */
-static size_t
-match_at(struct ws *w, const uint8_t *buf, size_t len, size_t i)
+void
+ws_secrets_view(struct ws *w, struct pyro_secrets *s)
 {
 	int	k;
 
-	for (k = 0; k < w->nsecrets; k++) {
-		size_t n = w->secret_len[k];
-
-		if (n > 0 && n <= len - i && buf[i] == w->secret_val[k][0] &&
-		    memcmp(buf + i, w->secret_val[k], n) == 0)
-			return n;
-	}
-	return 0;
-}
-
-/*
- * Redact buf[0..len) into a new buffer; positions from `limit` on are not
- * scanned and their bytes are returned through *rest (a partial match may
- * start there).  Returns the output (malloc'd) and its length in *outlen.
- */
-static uint8_t *
-redact_span(struct ws *w, const uint8_t *buf, size_t len, size_t limit,
-    int mask, size_t *outlen, size_t *rest)
-{
-	size_t	 i = 0, o = 0, n, cap = len + 16;
-	uint8_t	*out = malloc(cap), *q;
-
-	if (out == NULL)
-		return NULL;
-	while (i < limit) {
-		n = match_at(w, buf, len, i);
-		if (n == 0) {
-			out[o++] = buf[i++];
-			continue;
-		}
-		/* Room for the replacement and every byte still to come. */
-		if (o + (mask ? n : sizeof(WS_REDACTED)) + (len - i - n) + 16 >
-		    cap) {
-			cap = 2 * (o + sizeof(WS_REDACTED) + n + len - i) + 16;
-			if ((q = realloc(out, cap)) == NULL) {
-				free(out);
-				return NULL;
-			}
-			out = q;
-		}
-		if (mask)
-			memset(out + o, '*', n);
-		else
-			memcpy(out + o, WS_REDACTED, sizeof(WS_REDACTED) - 1);
-		o += mask ? n : sizeof(WS_REDACTED) - 1;
-		i += n;
-	}
-	*outlen = o;
-	*rest = i;
-	return out;
+	memset(s, 0, sizeof(*s));
+	(void)ws_load_secrets(w);
+	for (k = 0; k < w->nsecrets; k++)
+		(void)pyro_secrets_add(s, w->secret_val[k], w->secret_len[k]);
 }
 
 uint8_t *
 ws_redact(struct ws *w, const uint8_t *data, size_t len, int mask,
     size_t *outlen)
 {
-	size_t	rest;
+	struct pyro_secrets	s;
 
-	(void)ws_load_secrets(w);
-	return redact_span(w, data, len, len, mask, outlen, &rest);
+	ws_secrets_view(w, &s);
+	return pyro_redact(&s, data, len, mask ? PYRO_REDACT_MASK :
+	    PYRO_REDACT_TEXT, outlen);
 }
 
 char *
@@ -153,97 +109,6 @@ ws_redact_str(struct ws *w, const char *s)
 		return NULL;
 	out = utf8_sanitize(r, n);
 	free(r);
-	return out;
-}
-
-/*
- * Feed a chunk through the stream redactor; final flushes what it held.
- * Returns the bytes safe to pass on (malloc'd), or NULL on no memory.
- */
-static uint8_t *
-redact_feed(struct ws *w, struct redactor *r, const uint8_t *data,
-    size_t len, int final, size_t *outlen)
-{
-	uint8_t	*buf, *out;
-	size_t	 total = r->n + len, hold, limit, rest;
-
-	(void)ws_load_secrets(w);
-	if ((buf = malloc(total ? total : 1)) == NULL)
-		return NULL;
-	if (r->n)
-		memcpy(buf, r->carry, r->n);
-	if (len)
-		memcpy(buf + r->n, data, len);
-	hold = w->secret_maxlen > 1 ? w->secret_maxlen - 1 : 0;
-	limit = final || total < hold ? (final ? total : 0) : total - hold;
-	out = redact_span(w, buf, total, limit, r->mask, outlen, &rest);
-	free(r->carry);
-	r->carry = NULL;
-	r->n = total - rest;
-	if (r->n > 0 && (r->carry = malloc(r->n)) != NULL)
-		memcpy(r->carry, buf + rest, r->n);
-	else
-		r->n = 0;
-	free(buf);
-	return out;
-}
-
-/* ---- UTF-8 ---- */
-
-static size_t
-utf8_len(const uint8_t *p, size_t n)
-{
-	size_t	k, i;
-	uint32_t c;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		k = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		k = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		k = 4;
-	else
-		return 0;
-	if (n < k)
-		return 0;
-	for (i = 1; i < k; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	c = k == 2 ? 0 : k == 3 ? (uint32_t)(p[0] & 0x0f) << 12 |
-	    (uint32_t)(p[1] & 0x3f) << 6 : (uint32_t)(p[0] & 0x07) << 18 |
-	    (uint32_t)(p[1] & 0x3f) << 12;
-	if ((k == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (k == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	return k;
-}
-
-char *
-utf8_sanitize(const uint8_t *p, size_t len)
-{
-	char	*out = malloc(3 * len + 1);
-	size_t	 i = 0, o = 0, k;
-
-	if (out == NULL)
-		return NULL;
-	while (i < len) {
-		if (p[i] == 0) {		/* JSON strings carry no NUL */
-			i++;
-			continue;
-		}
-		if ((k = utf8_len(p + i, len - i)) == 0) {
-			memcpy(out + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(out + o, p + i, k);
-		o += k;
-		i += k;
-	}
-	out[o] = '\0';
 	return out;
 }
 
@@ -326,37 +191,33 @@ deliver(struct wjob *j, int which, const uint8_t *p, size_t n)
 	}
 }
 
+static void
+deliver_fn(void *arg, int which, const uint8_t *p, size_t n)
+{
+	deliver(arg, which, p, n);
+}
+
 void
 wjob_output(struct wjob *j, int which, const uint8_t *data, size_t len)
 {
-	uint8_t	*r;
-	size_t	 n;
+	struct pyro_secrets	s;
 
 	if (j->finished || which < 1 || which > 2)
 		return;
-	if ((r = redact_feed(j->w, &j->red[which - 1], data, len, 0,
-	    &n)) == NULL)
-		return;
-	deliver(j, which, r, n);
-	free(r);
+	ws_secrets_view(j->w, &s);
+	/* On no memory the chunk is dropped, never passed on unredacted. */
+	(void)pyro_redact_feed(&j->red, &s, which, data, len, deliver_fn, j);
 }
 
 static void
 flush_redactors(struct wjob *j)
 {
-	uint8_t	*r;
-	size_t	 n;
-	int	 i;
+	struct pyro_secrets	s;
 
-	for (i = 0; i < 2; i++) {
-		if (j->red[i].n == 0)
-			continue;
-		if ((r = redact_feed(j->w, &j->red[i], NULL, 0, 1,
-		    &n)) != NULL) {
-			deliver(j, i + 1, r, n);
-			free(r);
-		}
-	}
+	if (pyro_redactor_held(&j->red) == 0)
+		return;
+	ws_secrets_view(j->w, &s);
+	(void)pyro_redact_flush(&j->red, &s, deliver_fn, j);
 }
 
 /* The command ended (x) or its VM went away (x NULL): exactly once. */

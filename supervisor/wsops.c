@@ -50,6 +50,8 @@ op_list(struct request *rq, enum rec_kind k, const char *key)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", r->id);
+		cJSON_AddStringToObject(o, k == REC_VM ? "vm_id" :
+		    "workspace_id", r->id);
 		cJSON_AddStringToObject(o, "state", rec_state(r));
 		cJSON_AddItemToObject(o, "environment", cJSON_Duplicate(
 		    cJSON_GetObjectItemCaseSensitive(r->doc, "environment"),
@@ -84,7 +86,7 @@ op_vm_status(struct request *rq, const cJSON *args)
 		ctl_reply_err(rq, PYRO_E_NOT_FOUND, "no VM \"%s\"", id);
 		return;
 	}
-	ctl_reply_ok(rq, cJSON_Duplicate(r->doc, 1));
+	ctl_reply_ok(rq, vm_json(r));
 }
 
 void
@@ -535,9 +537,9 @@ op_workspace_sync_push(struct request *rq, const cJSON *args)
 static const char EXPORT_SH[] =
     "set -e; if [ \"$0\" != /workspace ]; then "
     "d=$(realpath -m -- \"$(dirname -- \"$0\")\"); case \"$d\" in "
-    "/workspace|/workspace/*) ;; *) echo \"pyro: $0 leads outside "
+    "/workspace|/workspace/*) ;; *) echo \"$0 leads outside "
     "/workspace\" >&2; exit 90;; esac; fi; "
-    "if [ ! -e \"$0\" ] && [ ! -L \"$0\" ]; then echo \"pyro: $0 does not "
+    "if [ ! -e \"$0\" ] && [ ! -L \"$0\" ]; then echo \"$0 does not "
     "exist\" >&2; exit 91; fi; cd -- \"$(dirname -- \"$0\")\"; "
     "exec tar -cf - --numeric-owner -- \"$(basename -- \"$0\")\"";
 
@@ -587,7 +589,7 @@ op_workspace_export(struct request *rq, const cJSON *args)
 		return;
 	}
 	/* The archive is masked byte for byte; stderr is kept for errors. */
-	j->red[0].mask = 1;
+	pyro_redactor_set_mode(&j->red, 1, PYRO_REDACT_MASK);
 	j->err_to_buffer = 1;
 	j->err.max = 4096;
 	j->rq = rq;
@@ -605,12 +607,18 @@ op_workspace_export(struct request *rq, const cJSON *args)
 
 /*
  * The baseline archive comes in on stdin and is unpacked in a scratch
- * directory outside /workspace; the output is NUL-separated records:
+ * directory outside /workspace: on /tmp (tmpfs) when it has twice the
+ * baseline's size ($0, in KiB) free, so that a full disk does not stop
+ * the review of what filled it, else on /var/tmp.  The output is
+ * NUL-separated records:
  * "A" path, "D" path, "M" path, then "T" path text (a unified diff of a
  * text file) or "B" path (binary).  Directories are not entries.
  */
 static const char DIFF_SH[] =
-    "set -eu; export LC_ALL=C; t=$(mktemp -d /var/tmp/pyro-diff.XXXXXX); "
+    "set -eu; export LC_ALL=C; "
+    "s=/tmp; a=$(df -Pk /tmp | { read -r _; read -r _ _ _ a _; "
+    "echo \"${a:-0}\"; }); [ \"$a\" -gt $(($0 * 2)) ] || s=/var/tmp; "
+    "t=$(mktemp -d $s/pyro-diff.XXXXXX); "
     "trap 'rm -rf -- \"$t\"' EXIT; mkdir \"$t/b\"; "
     "tar -C \"$t/b\" -xf - --no-same-owner; "
     "(cd \"$t/b\" && find . -mindepth 1 ! -type d -printf '%P\\0' | "
@@ -722,10 +730,13 @@ diff_done(struct wjob *j, const struct pyro_msg_exec_exit *x)
 void
 op_workspace_diff(struct request *rq, const cJSON *args)
 {
-	static const char	*argv[] = { "/bin/bash", "-c", DIFF_SH, NULL };
 	struct pyro_status	 st;
 	struct ws		*w;
 	struct wjob		*j;
+	struct stat		 sb;
+	char			 kib[24];
+	const char		*argv[] = { "/bin/bash", "-c", DIFF_SH, kib,
+				    NULL };
 	int			 fd;
 
 	if ((w = ws_running_or_reply(rq, args)) == NULL)
@@ -735,6 +746,8 @@ op_workspace_diff(struct request *rq, const cJSON *args)
 		    "baseline", w->rec->id);
 		return;
 	}
+	snprintf(kib, sizeof(kib), "%lld", fstat(fd, &sb) == 0 ?
+	    (long long)sb.st_size / 1024 + 1 : 1048576LL);
 	if ((j = wjob_new(w, SINK_BUFFER, diff_done, NULL)) == NULL) {
 		close(fd);
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");

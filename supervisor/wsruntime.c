@@ -292,6 +292,8 @@ op_shell_read(struct request *rq, const cJSON *args)
 	res = shell_json(w, s);
 	cJSON_AddStringToObject(res, "output", text ? text : "");
 	free(text);
+	/* The read's own cursor, not the shell's end (once, not twice). */
+	cJSON_DeleteItemFromObjectCaseSensitive(res, "cursor");
 	cJSON_AddNumberToObject(res, "cursor", (double)from);
 	cJSON_AddNumberToObject(res, "next_cursor", (double)end);
 	cJSON_AddBoolToObject(res, "more", end < s->base + s->len);

@@ -2,7 +2,8 @@
  * pyro-diskhelper's ext4 code (diskhelper/ext4.c) on small images made
  * with mkfs.ext4 -d at test time: inline data, fast and slow symlinks,
  * sparse files, deep trees, a symlink loop, an absolute symlink, and
- * damaged images (superblock, truncation, an inode number out of range).
+ * damaged images (superblock, truncation, an inode number out of range),
+ * symlinks that lie about their size, and the images in fuzz/regress/disk.
  * Cross-checked against what was put in, and e2fsck -fn after writes.
  */
 #include "config.h"
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -298,6 +300,9 @@ START_TEST(damaged_images)
 	fd = make_image("badsb", "");
 	ck_assert_int_eq(pwrite(fd, "\0\0", 2, 1024 + 56), 2);
 	ck_assert_int_eq(dk_open(fd, 0, &d, err), PYRO_E_DISK_CORRUPT);
+	/* libext2fs's codes come out in words (its com_err table is in). */
+	ck_assert_ptr_nonnull(strstr(err, "super"));
+	ck_assert_ptr_null(strstr(err, "Unknown code"));
 	close(fd);
 	/* Cut in half: opens, then reads fail cleanly. */
 	fd = make_image("short", "");
@@ -346,6 +351,221 @@ START_TEST(damaged_images)
 }
 END_TEST
 
+/*
+ * A small image of its own (8 MiB, tree from shell commands under ROOT),
+ * then debugfs -w commands on it: what a hostile guest could have written.
+ */
+static int
+make_crafted(const char *name, const char *mkfs, const char *tree,
+    const char *cmds)
+{
+	char	root[128], img[128];
+	int	fd;
+
+	snprintf(root, sizeof(root), "%s/root-%s", tmp, name);
+	snprintf(img, sizeof(img), "%s/%s.ext4", tmp, name);
+	sh("mkdir -p %s/workspace && cd %s && %s", root, root, tree);
+	sh("mkfs.ext4 -q -F %s -d %s %s 8M", mkfs, root, img);
+	sh("debugfs -w -f - %s >/dev/null 2>&1 <<'EOF'\n%sEOF", img, cmds);
+	fd = open(img, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+/* rc is an error code whose message is in words, not a com_err number. */
+static void
+assert_corrupt(int rc, const char *err)
+{
+	ck_assert_msg(rc == PYRO_E_DISK_CORRUPT, "rc %d (%s)", rc, err);
+	ck_assert_ptr_null(strstr(err, "Unknown code"));
+}
+
+/*
+ * An inline-data symlink whose i_size (0) understates the 700 target
+ * bytes it holds: libext2fs's namei sized its buffer by i_size and copied
+ * the inline data in (a heap overflow).  Every way to it is an error.
+ */
+START_TEST(inline_symlink_lies)
+{
+	struct seen	 s;
+	struct bytes	 b = { NULL, 0 };
+	struct dk	*d;
+	char		 err[DK_ERR_MAX], cmds[2048], t[701], img[128];
+	uint64_t	 n;
+	int		 fd;
+
+	memset(t, 'x', 700);
+	t[700] = '\0';
+	snprintf(cmds, sizeof(cmds), "symlink /workspace/bad/zero %s\n"
+	    "set_inode_field /workspace/bad/zero size 0\n"
+	    "symlink /workspace/big %s\n"
+	    "set_inode_field /workspace/big size 2000\n", t, t);
+	fd = make_crafted("inlink", "-O inline_data -I 1024",
+	    "mkdir workspace/bad && printf 'hello\\n' > workspace/small.txt",
+	    cmds);
+	/* The image is what the test means: 640 bytes in system.data. */
+	snprintf(img, sizeof(img), "%s/inlink.ext4", tmp);
+	sh("debugfs -R 'stat /workspace/bad/zero' %s 2>/dev/null | "
+	    "grep -q 'system.data (640)'", img);
+	d = open_ok(fd, 0);
+	assert_corrupt(dk_read(d, "bad/zero", 0, gather, &b, &n, err), err);
+	assert_corrupt(dk_read(d, "bad/zero/x", 0, gather, &b, &n, err), err);
+	assert_corrupt(dk_read(d, "big", 0, gather, &b, &n, err), err);
+	memset(&s, 0, sizeof(s));
+	assert_corrupt(dk_list(d, "bad/zero", 0, collect, &s, &n, err), err);
+	assert_corrupt(dk_list(d, "bad", 0, collect, &s, &n, err), err);
+	assert_corrupt(dk_list(d, "/", 1, collect, &s, &n, err), err);
+	/* The rest of the disk still reads. */
+	ck_assert_int_eq(dk_read(d, "small.txt", 0, gather, &b, &n, err), 0);
+	ck_assert_str_eq(b.p, "hello\n");
+	free(b.p);
+	(void)dk_close(d, err);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Sizes that do not fit the kind of symlink: a fast one (target in the
+ * inode) claiming 200 bytes, block ones claiming more than their block.
+ * Links chained 20 deep resolve; 41 deep, or onto themselves, do not.
+ */
+START_TEST(symlink_sizes_and_loops)
+{
+	struct seen	 s;
+	struct bytes	 b = { NULL, 0 };
+	struct dk	*d;
+	char		 err[DK_ERR_MAX];
+	uint64_t	 n;
+	int		 fd;
+
+	fd = make_crafted("links", "-b 1024",
+	    "cd workspace && printf 'hello\\n' > small.txt && "
+	    "ln -s small.txt fast && ln -s $(printf '%0200d' 0) slow && "
+	    "ln -s $(printf '%0300d' 0) slow2 && ln -s self self && "
+	    "ln -s small.txt c41 && for i in $(seq 40 -1 0); do "
+	    "ln -s c$((i + 1)) c$i; done && ln -s c21 twenty",
+	    "set_inode_field /workspace/fast size 200\n"
+	    "set_inode_field /workspace/slow size 5000\n"
+	    "set_inode_field /workspace/slow2 size 1500\n");
+	d = open_ok(fd, 0);
+	assert_corrupt(dk_read(d, "fast", 0, gather, &b, &n, err), err);
+	assert_corrupt(dk_read(d, "slow", 0, gather, &b, &n, err), err);
+	assert_corrupt(dk_read(d, "slow2/x", 0, gather, &b, &n, err), err);
+	memset(&s, 0, sizeof(s));
+	assert_corrupt(dk_list(d, "", 0, collect, &s, &n, err), err);
+	ck_assert_int_eq(dk_read(d, "self", 0, gather, &b, &n, err),
+	    PYRO_E_INVALID_PATH);
+	ck_assert_int_eq(dk_read(d, "c0", 0, gather, &b, &n, err),
+	    PYRO_E_INVALID_PATH);
+	ck_assert_int_eq(dk_read(d, "twenty", 0, gather, &b, &n, err), 0);
+	ck_assert_str_eq(b.p, "hello\n");
+	free(b.p);
+	(void)dk_close(d, err);
+	close(fd);
+}
+END_TEST
+
+/*
+ * The scrub follows no symlink: /var/run -> /run and /root -> a home in
+ * /workspace stay as they are, and so does user data behind /var when
+ * /var itself is a link (the old lookup followed it).
+ */
+START_TEST(scrub_leaves_symlinks)
+{
+	struct seen	 s;
+	struct dk	*d;
+	char		 err[DK_ERR_MAX], img[128];
+	uint64_t	 n;
+	int		 fd;
+
+	fd = make_crafted("scrublinks", "",
+	    "mkdir -p run var workspace/home workspace/v/lock && "
+	    "echo x > run/stale && ln -s /run var/run && "
+	    "ln -s /workspace/home root && echo keep > "
+	    "workspace/home/.bash_history && echo keep > workspace/v/lock/f",
+	    "");
+	d = open_ok(fd, 1);
+	ck_assert_int_eq(dk_scrub(d, &n, err), 0);
+	ck_assert_uint_eq(n, 1);	/* /run/stale, nothing else */
+	ck_assert_int_eq(dk_close(d, err), 0);
+	snprintf(img, sizeof(img), "%s/scrublinks.ext4", tmp);
+	sh("e2fsck -fn %s >/dev/null 2>&1", img);
+	d = open_ok(fd, 0);
+	memset(&s, 0, sizeof(s));
+	s.want = "run";
+	ck_assert_int_eq(dk_list(d, "/var", 0, collect, &s, &n, err), 0);
+	ck_assert_str_eq(s.target, "/run");
+	ck_assert_int_eq(dk_list(d, "home/.bash_history", 0, collect, &s, &n,
+	    err), 0);
+	(void)dk_close(d, err);
+	close(fd);
+
+	fd = make_crafted("scrubvar", "",
+	    "mkdir -p workspace/v/lock && echo keep > workspace/v/lock/f && "
+	    "ln -s /workspace/v var", "");
+	d = open_ok(fd, 1);
+	ck_assert_int_eq(dk_scrub(d, &n, err), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(dk_close(d, err), 0);
+	d = open_ok(fd, 0);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(dk_list(d, "v/lock/f", 0, collect, &s, &n, err), 0);
+	(void)dk_close(d, err);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Every image in fuzz/regress/disk (crashes the fuzzer found, kept) goes
+ * through what fuzz/fuzz_disk.c does with it, and must come out alive.
+ * The directory comes from automake's $srcdir; run by hand, from "..".
+ */
+START_TEST(fuzz_regressions)
+{
+	static const char *const paths[] = { "", "evil", "link2", "fast-link",
+	    "slow-link", "/etc/hostname", NULL };
+	struct seen	 s;
+	struct bytes	 b = { NULL, 0 };
+	struct dk	*d;
+	struct dirent	*de;
+	DIR		*dir;
+	char		 err[DK_ERR_MAX], src[512], copy[128];
+	const char	*top = getenv("srcdir");
+	uint64_t	 n;
+	int		 fd, i, seen = 0;
+
+	snprintf(src, sizeof(src), "%s/fuzz/regress/disk", top ? top : "..");
+	ck_assert_ptr_nonnull(dir = opendir(src));
+	snprintf(copy, sizeof(copy), "%s/regress.img", tmp);
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		sh("cp %s/%s %s", src, de->d_name, copy);
+		ck_assert_int_ge(fd = open(copy, O_RDWR), 0);
+		if (dk_open(fd, 0, &d, err) == 0) {
+			memset(&s, 0, sizeof(s));
+			(void)dk_list(d, "/", 1, collect, &s, &n, err);
+			for (i = 0; paths[i] != NULL; i++) {
+				(void)dk_list(d, paths[i], 0, collect, &s, &n,
+				    err);
+				(void)dk_read(d, paths[i], 65536, gather, &b,
+				    &n, err);
+			}
+			(void)dk_close(d, err);
+		}
+		if (dk_open(fd, 1, &d, err) == 0) {
+			(void)dk_scrub(d, &n, err);
+			(void)dk_close(d, err);
+		}
+		close(fd);
+		seen++;
+	}
+	closedir(dir);
+	free(b.p);
+	ck_assert_int_gt(seen, 0);
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -374,6 +594,10 @@ main(void)
 	tcase_add_test(t, inline_data_image);
 	tcase_add_test(t, export_and_scrub);
 	tcase_add_test(t, damaged_images);
+	tcase_add_test(t, inline_symlink_lies);
+	tcase_add_test(t, symlink_sizes_and_loops);
+	tcase_add_test(t, scrub_leaves_symlinks);
+	tcase_add_test(t, fuzz_regressions);
 	suite_add_tcase(s, t);
 	return run_suite(s);
 }

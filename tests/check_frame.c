@@ -138,6 +138,42 @@ static const char *wrong_types[] = {
 	"{\"a\":", "", "{\"a\":\"\\ud800\"", "\x80\xff",
 };
 
+/*
+ * A NUL is refused only where JSON decodes one: "\u0000" or a raw NUL
+ * inside a string.  An escaped backslash followed by the text u0000 is the
+ * six characters \u0000 (a Windows path, JSON in a file), and is kept.
+ */
+START_TEST(nul_only_when_decoded)
+{
+	struct pyro_frame_reader	 r;
+	cJSON				*got;
+	static const char		 raw[] = "{\"a\":\"x\0y\"}";
+	uint8_t				 hdr[4] = { 0, 0, 0, sizeof(raw) - 1 };
+
+	pyro_frame_reader_init(&r, 0);
+	feed_frame(&r, "{\"a\":\"C:\\\\u0000dir\"}");
+	ck_assert_int_eq(pyro_frame_next(&r, &got), PYRO_FRAME_OK);
+	ck_assert_str_eq(cJSON_GetObjectItem(got, "a")->valuestring,
+	    "C:\\u0000dir");
+	cJSON_Delete(got);
+	feed_frame(&r, "{\"a\":\"\\\\\\\\\",\"b\":\"\\\\\\u0000\"}");
+	ck_assert_int_eq(pyro_frame_next(&r, &got), PYRO_FRAME_HAS_NUL);
+	feed_frame(&r, "{\"a\":\"x\\u0000y\"}");
+	ck_assert_int_eq(pyro_frame_next(&r, &got), PYRO_FRAME_HAS_NUL);
+	feed(&r, hdr, 4);
+	feed(&r, raw, sizeof(raw) - 1);
+	ck_assert_int_eq(pyro_frame_next(&r, &got), PYRO_FRAME_HAS_NUL);
+	/* Outside strings the text is not a string: plain bad JSON. */
+	feed_frame(&r, "{\"a\":1, \"u0000\":2}");
+	ck_assert_int_eq(pyro_frame_next(&r, &got), PYRO_FRAME_OK);
+	cJSON_Delete(got);
+	ck_assert_int_eq(pyro_json_has_nul("\"\\\\u0000\"", 9), 0);
+	ck_assert_int_eq(pyro_json_has_nul("\"\\u0000\"", 8), 1);
+	ck_assert_int_eq(pyro_json_has_nul("\"\\u000", 6), 0);
+	pyro_frame_reader_free(&r);
+}
+END_TEST
+
 START_TEST(wrong_types_rejected)
 {
 	struct pyro_frame_reader	 r;
@@ -182,6 +218,7 @@ main(void)
 	tcase_add_loop_test(tc, wrong_types_rejected, 0,
 	    sizeof(wrong_types) / sizeof(wrong_types[0]));
 	tcase_add_test(tc, encode_too_large);
+	tcase_add_test(tc, nul_only_when_decoded);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -14,6 +14,7 @@
 
 #include "checkmain.h"
 
+#include "escape.h"
 #include "path.h"
 
 START_TEST(names)
@@ -175,6 +176,43 @@ START_TEST(ids)
 }
 END_TEST
 
+/* Guest text on a terminal: controls escaped, other UTF-8 kept. */
+START_TEST(escape_text)
+{
+	static const struct { const char *in; unsigned fl; const char *out; }
+	    c[] = {
+		{ "plain", 0, "plain" },
+		{ "a\n9 added", 0, "a\\n9 added" },
+		{ "a\n\tb", PYRO_ESC_LINES, "a\n\tb" },
+		{ "\033]0;pwned\007x", PYRO_ESC_LINES, "\\x1b]0;pwned\\x07x" },
+		{ "cr\rx\x7f", 0, "cr\\rx\\x7f" },
+		{ "x\\u0000y", PYRO_ESC_BACKSLASH, "x\\\\u0000y" },
+		{ "x\\u0000y", 0, "x\\u0000y" },
+		{ "caf\xc3\xa9 \xe2\x82\xac", 0, "caf\xc3\xa9 \xe2\x82\xac" },
+		{ "c1\xc2\x9b[2J", 0, "c1\\u009b[2J" },
+		{ "bidi\xe2\x80\xaex", 0, "bidi\\u202ex" },
+		{ "bad\xff\xc3", 0, "bad\\xff\\xc3" },
+		{ "over\xc0\xaf", 0, "over\\xc0\\xaf" },
+		{ "sur\xed\xa0\x80", 0, "sur\\xed\\xa0\\x80" },
+		{ "", 0, "" },
+	};
+	size_t	i;
+	char	*e;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		e = pyro_escape_text(c[i].in, c[i].fl);
+		ck_assert_ptr_nonnull(e);
+		ck_assert_msg(strcmp(e, c[i].out) == 0, "case %zu: got %s", i,
+		    e);
+		free(e);
+	}
+	/* The worst case fits the buffer: every byte a control. */
+	e = pyro_escape_text("\001\002\003\004", 0);
+	ck_assert_str_eq(e, "\\x01\\x02\\x03\\x04");
+	free(e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -187,6 +225,7 @@ main(void)
 	tcase_add_test(tc, nul_and_overlong);
 	tcase_add_test(tc, openat_beneath_refuses_symlinks);
 	tcase_add_test(tc, ids);
+	tcase_add_test(tc, escape_text);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -56,6 +56,25 @@ set -e
 grep -q 'unknown key "bogus_key"' "$TMP/bad.log" || fail "bad config message"
 n=$((n+1)); pass "unknown configuration keys are errors"
 
+# A refused uid: pyrod answers permission_denied and closes, often before
+# the client has written its request.  libpyro writes with MSG_NOSIGNAL,
+# so the client reports the refusal instead of dying of SIGPIPE (141).
+chmod 0666 "$TMP/d.sock"
+chmod 0755 "$TMP"
+for i in 1 2 3 4 5 6; do
+	set +e
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$PYRO" --socket "$TMP/d.sock" workspace list >/dev/null \
+	    2>"$TMP/refused.err"
+	rc=$?
+	set -e
+	[ $rc = 1 ] || fail "refused uid, run $i: exit $rc: $(cat "$TMP/refused.err")"
+	grep -q '(permission_denied)$' "$TMP/refused.err" ||
+	    fail "refused uid, run $i: $(cat "$TMP/refused.err")"
+done
+chmod 0700 "$TMP"
+n=$((n+1)); pass "a refused uid gets permission_denied, never SIGPIPE (6 runs)"
+
 kill -TERM "$pid"
 for _ in $(seq 100); do
 	kill -0 "$pid" 2>/dev/null || break

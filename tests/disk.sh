@@ -196,4 +196,80 @@ pyro workspace delete "$id" >/dev/null
 [ "$(qemus)" = 0 ] || fail "QEMU left"
 n=$((n+1)); pass "a damaged disk: disk_corrupt, pyrod up"
 
+# ---- 8. secrets never shown: disk read and export masked, a value split
+# between stdout and stderr, and fds of the wrong kind refused ----
+id=$(pyro workspace create debian:12 --secret "TOKEN=$SECRET" 2>"$TMP/err") ||
+    fail "create: $(cat "$TMP/err")"
+pyro workspace exec "$id" -- sh -c 'v=$(cat /run/pyro-secrets/TOKEN);
+    printf "%s" "${v%"${v#?????}"}"; sleep 1; printf "%s" "${v#?????}" >&2' \
+    >"$TMP/so" 2>"$TMP/se" || fail "split exec"
+cat "$TMP/so" "$TMP/se" | grep -qF -- "$SECRET" &&
+    fail "the secret shows whole across stdout and stderr: $(cat "$TMP/so" "$TMP/se")"
+grep -qF '[REDACTED]' "$TMP/so" || fail "no [REDACTED]: $(cat "$TMP/so" "$TMP/se")"
+n=$((n+1)); pass "a secret split between stdout and stderr is redacted"
+
+# fds a sync push must refuse, at once, with invalid_argument.
+cat >"$TMP/fdpush.py" <<'PY'
+import json, os, socket, struct, sys
+sock_path, ws, kind = sys.argv[1:4]
+if kind == "opath":
+    fd = os.open("/etc/hostname", os.O_PATH)
+elif kind == "dir":
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+elif kind == "urandom":
+    fd = os.open("/dev/urandom", os.O_RDONLY)
+else:
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(os.path.join(os.path.dirname(sock_path), "listen.sock"))
+    ls.listen(1)
+    fd = ls.fileno()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sock_path)
+body = json.dumps({"id": 1, "op": "workspace.sync_push",
+    "args": {"workspace_id": ws}, "fd": True}).encode()
+socket.send_fds(s, [struct.pack(">I", len(body)) + body], [fd])
+hdr = b""
+while len(hdr) < 4:
+    hdr += s.recv(4 - len(hdr))
+(n,) = struct.unpack(">I", hdr)
+buf = b""
+while len(buf) < n:
+    buf += s.recv(n - len(buf))
+r = json.loads(buf)
+print(r.get("error", {}).get("code", "ok"), r.get("error", {}).get("message", ""))
+PY
+for kind in opath dir urandom listen; do
+	rm -f "$TMP/listen.sock"
+	t0=$(date +%s)
+	out=$(timeout 30 python3 "$TMP/fdpush.py" "$TMP/pyrod.sock" "$id" $kind) ||
+	    fail "sync push with a $kind fd: no answer"
+	[ $(($(date +%s) - t0)) -le 10 ] || fail "sync push with a $kind fd: slow"
+	case "$out" in
+	invalid_argument*) ;;
+	*) fail "sync push with a $kind fd: $out" ;;
+	esac
+done
+kill -0 "$PYROD_PID" || fail "pyrod died"
+n=$((n+1)); pass "sync push refuses O_PATH, directory, /dev/urandom and listening-socket fds"
+
+pyro workspace exec "$id" -- sh -c 'cat /run/pyro-secrets/TOKEN >/workspace/leak.txt &&
+    printf "\nafter\n" >>/workspace/leak.txt && sync' || fail "leak write"
+pyro workspace stop "$id" >/dev/null 2>&1 || fail "stop for the secret checks"
+pyro workspace disk read "$id" leak.txt >"$TMP/leak" || fail "disk read leak.txt"
+grep -qF -- "$SECRET" "$TMP/leak" && fail "disk read shows the secret"
+stars=$(printf '%s' "$SECRET" | sed 's/./*/g')
+[ "$(head -n 1 "$TMP/leak")" = "$stars" ] ||
+    fail "disk read: not masked byte for byte: $(cat "$TMP/leak")"
+[ "$(sed -n 2p "$TMP/leak")" = after ] || fail "disk read: the rest changed"
+pyro --json workspace disk read "$id" leak.txt >"$TMP/leak.json" 2>&1 || true
+grep -qF -- "$SECRET" "$TMP/leak.json" && fail "disk read --json shows the secret"
+pyro workspace disk export "$id" --output "$TMP/s.ext4" >/dev/null ||
+    fail "disk export"
+strings "$TMP/s.ext4" | grep -qF -- "$SECRET" &&
+    fail "the secret is in the disk export's blocks"
+fsck_clean "$TMP/s.ext4"
+pyro workspace delete "$id" >/dev/null
+n=$((n+1)); pass "disk read and disk export mask a secret a guest wrote to a file"
+
 echo "$n passed, 0 failed"

@@ -413,6 +413,15 @@ src_close(struct stdin_src *s)
 	s->inflight = 0;
 }
 
+/* The input ends: EOF to the agent; the slot stays until the exec ends. */
+static void
+src_end(struct stdin_src *s)
+{
+	(void)agent_send(GP_STDIN, s->stream, NULL, 0);
+	close(s->fd);
+	s->fd = -1;
+}
+
 /* The source is readable and the window open: one chunk to the agent. */
 static void
 src_pump(struct stdin_src *s)
@@ -426,9 +435,7 @@ src_pump(struct stdin_src *s)
 		return;
 	if (n <= 0) {
 		/* EOF (or a broken source, which ends the input too). */
-		(void)agent_send(GP_STDIN, s->stream, NULL, 0);
-		close(s->fd);
-		s->fd = -1;	/* keep the slot until the exec ends */
+		src_end(s);
 		return;
 	}
 	s->inflight += (uint32_t)n;
@@ -507,6 +514,33 @@ qemu_reap_and_finish(int forced)
 
 	(void)waitpid(vm.qemu_pid, &status, 0);
 	vm_finish(forced, status);
+}
+
+/*
+ * The agent channel broke: if that is because QEMU itself died (killed,
+ * crashed), say so with its wait status and finish, rather than blame the
+ * guest.  Its exit and the channel's hangup race, so wait a little.
+ */
+static void
+qemu_gone_check(void)
+{
+	struct pollfd	p = { vm.pidfd, POLLIN, 0 };
+	int		status = 0;
+
+	if (vm.pidfd < 0 || vm.qemu_pid <= 0 || poll(&p, 1, 500) != 1 ||
+	    !(p.revents & POLLIN) || waitpid(vm.qemu_pid, &status, 0) < 0)
+		return;
+	if (!vm.stopping) {
+		if (WIFSIGNALED(status))
+			(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
+			    "VMM (QEMU) exited: killed by signal %d (%s)",
+			    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
+			    "VMM (QEMU) exited with status %d (wait status "
+			    "%#x)", WEXITSTATUS(status), status);
+	}
+	vm_finish(vm.stop_stage > 0, status);
 }
 
 static void
@@ -929,12 +963,20 @@ vm_serve(uid_t uid, gid_t gid)
 			qmp_drain();
 		if ((pfd[2].revents & POLLOUT) && agent_flush() < 0)
 			pfd[2].revents |= POLLHUP;
-		for (i = 5; i < n; i++)
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) &&
-			    map[i]->fd == pfd[i].fd)
+		for (i = 5; i < n; i++) {
+			if (map[i]->fd != pfd[i].fd)
+				continue;
+			/* Not a readable source (an O_PATH fd, a broken
+			 * one): its end, not a poll that returns at once
+			 * forever. */
+			if (pfd[i].revents & (POLLNVAL | POLLERR))
+				src_end(map[i]);
+			else if (pfd[i].revents & (POLLIN | POLLHUP))
 				src_pump(map[i]);
+		}
 		if ((pfd[2].revents & (POLLIN | POLLHUP)) && read_agent() < 0) {
 			/* A broken or vanished agent: stop the VM for good. */
+			qemu_gone_check();
 			console_keep();
 			if (!vm.stopping)
 				log_warnx("agent channel lost; console ends: "
