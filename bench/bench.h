@@ -3,16 +3,9 @@
 #define PYRO_BENCH_H
 
 #include <stdlib.h>
-#include <time.h>
 
-static inline long long
-now_us(void)
-{
-	struct timespec	ts;
+#include "clock.h"
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static inline int
 cmp_ll(const void *a, const void *b)

@@ -107,7 +107,7 @@ bulk(int fd, const char *dir, long long bytes)
 		snprintf(cmd, sizeof(cmd), "cat >/dev/null");
 	else
 		snprintf(cmd, sizeof(cmd), "head -c %lld /dev/zero", bytes);
-	t0 = now_us();
+	t0 = pyro_mono_us();
 	if (start_exec(fd, cmd, in ? GP_EXEC_STDIN : 0) < 0)
 		return -1;
 	while (!done) {
@@ -142,7 +142,7 @@ bulk(int fd, const char *dir, long long bytes)
 	if ((in ? acked : got) != bytes)
 		return -1;
 	return (double)bytes / (1024.0 * 1024.0) /
-	    ((double)(now_us() - t0) / 1e6);
+	    ((double)(pyro_mono_us() - t0) / 1e6);
 }
 
 static unsigned
@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		return 1;
-	t0 = now_us();
+	t0 = pyro_mono_us();
 	pid = spawn_qemu(argv[2], sv[1]);
 	close(sv[1]);
 	if (recv_frame(sv[0], &h, buf) < 0 || h.type != GP_HELLO) {
@@ -233,12 +233,12 @@ main(int argc, char *argv[])
 		rtt = calloc((size_t)(n > 0 ? n : 1), sizeof(*rtt));
 		memset(buf, 'p', 32);
 		for (k = 0; k < n; k++) {
-			long long s = now_us();
+			long long s = pyro_mono_us();
 
 			if (send_frame(sv[0], GP_PING, buf, 32) < 0 ||
 			    recv_frame(sv[0], &h, buf) < 0 || h.type != GP_PONG)
 				return 1;
-			rtt[k] = now_us() - s;
+			rtt[k] = pyro_mono_us() - s;
 		}
 	}
 	send_frame(sv[0], GP_POWEROFF, NULL, 0);
@@ -246,6 +246,6 @@ main(int argc, char *argv[])
 	if (n > 0)
 		printf("%lld\n", median_ll(rtt, n));
 	else
-		printf("%lld\n", (now_us() - t0) / 1000);
+		printf("%lld\n", (pyro_mono_us() - t0) / 1000);
 	return 0;
 }

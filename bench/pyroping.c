@@ -42,11 +42,11 @@ main(int argc, char *argv[])
 	pyro_free(res);
 	snprintf(args, sizeof(args), "{\"vm_id\":\"%s\"}", id);
 	for (k = 0; k < n; k++) {
-		long long t = now_us();
+		long long t = pyro_mono_us();
 
 		if (pyro_call(c, "vm.ping", args, NULL, &err) < 0)
 			goto fail;
-		rtt[k] = now_us() - t;
+		rtt[k] = pyro_mono_us() - t;
 	}
 	printf("%lld\n", median_ll(rtt, n));
 	rc = 0;

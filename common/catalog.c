@@ -5,12 +5,12 @@
 #include "catalog.h"
 
 const struct pyro_catalog_entry pyro_catalog[] = {
-	{ "debian:12", "Debian 12 with Git preinstalled for common agent "
-	  "workflows (the default)" },
+	{ "debian:12", "Debian 12 with Git and Python 3 preinstalled for "
+	  "common agent workflows (the default)" },
 	{ "debian:12-base", "minimal Debian 12 for shell and core Unix "
 	  "tooling" },
-	{ "debian:12-build", "Debian 12 with Git and common build tools "
-	  "(compiler, make)" },
+	{ "debian:12-build", "Debian 12 with Git, Python 3 and common build "
+	  "tools (compiler, make)" },
 	{ NULL, NULL }
 };
 

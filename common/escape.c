@@ -6,34 +6,19 @@
 #include <string.h>
 
 #include "escape.h"
+#include "utf8.h"
 
-/* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
+/* The length of the UTF-8 sequence at p (or 0) and its code point. */
 static size_t
 u8len(const unsigned char *p, size_t n, uint32_t *cp)
 {
-	size_t		k, i;
-	uint32_t	c;
+	size_t	k = pyro_utf8_len(p, n), i;
 
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		k = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		k = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		k = 4;
-	else
+	if (k < 2)
 		return 0;
-	if (n < k)
-		return 0;
-	c = p[0] & (0x7f >> k);
-	for (i = 1; i < k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if ((k == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-	    (k == 4 && (c < 0x10000 || c > 0x10ffff)))
-		return 0;
-	*cp = c;
+	*cp = p[0] & (0x7f >> k);
+	for (i = 1; i < k; i++)
+		*cp = (*cp << 6) | (p[i] & 0x3f);
 	return k;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "guestproto.h"
 
@@ -96,4 +97,83 @@ gp_exec_parse(uint8_t *payload, size_t len, struct gp_exec *hdr,
 	if (p != end)
 		return -EBADMSG;	/* trailing bytes */
 	return 0;
+}
+
+/* Append s and its NUL at *n; 0, or -1 when buf is full. */
+static int
+put_str(uint8_t *buf, size_t size, size_t *n, const char *s)
+{
+	size_t	k = strlen(s) + 1;
+
+	if (k > size - *n)
+		return -1;
+	memcpy(buf + *n, s, k);
+	*n += k;
+	return 0;
+}
+
+long
+gp_exec_encode(struct gp_exec *hdr, const char *cwd,
+    const char *const *argv, const char *const *env, uint8_t *buf,
+    size_t size)
+{
+	size_t		n = sizeof(*hdr);
+	uint32_t	i;
+
+	hdr->argc = hdr->envc = 0;
+	while (argv != NULL && argv[hdr->argc] != NULL)
+		hdr->argc++;
+	while (env != NULL && env[hdr->envc] != NULL)
+		hdr->envc++;
+	if (hdr->argc == 0 || hdr->argc + hdr->envc > GP_ARGS_MAX ||
+	    size < n || cwd == NULL || put_str(buf, size, &n, cwd) < 0)
+		return -1;
+	for (i = 0; i < hdr->argc; i++)
+		if (put_str(buf, size, &n, argv[i]) < 0)
+			return -1;
+	for (i = 0; i < hdr->envc; i++)
+		if (put_str(buf, size, &n, env[i]) < 0)
+			return -1;
+	memcpy(buf, hdr, sizeof(*hdr));
+	return (long)n;
+}
+
+ssize_t
+gp_reader_fill(struct gp_reader *r, int fd)
+{
+	ssize_t	n;
+
+	gp_reader_consume(r);
+	n = read(fd, r->buf + r->len, sizeof(r->buf) - r->len);
+	if (n < 0)
+		return -errno;
+	r->len += (size_t)n;
+	return n;
+}
+
+void
+gp_reader_consume(struct gp_reader *r)
+{
+	if (r->taken == 0)
+		return;
+	memmove(r->buf, r->buf + r->taken, r->len - r->taken);
+	r->len -= r->taken;
+	r->taken = 0;
+}
+
+int
+gp_reader_next(struct gp_reader *r, unsigned from, struct gp_hdr *h,
+    uint8_t **payload)
+{
+	gp_reader_consume(r);
+	if (r->len < sizeof(*h))
+		return 0;
+	memcpy(h, r->buf, sizeof(*h));
+	if (gp_check(h, from) < 0)
+		return -EBADMSG;
+	if (r->len < sizeof(*h) + h->len)
+		return 0;
+	*payload = r->buf + sizeof(*h);
+	r->taken = sizeof(*h) + h->len;
+	return 1;
 }

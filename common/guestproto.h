@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define GP_VERSION		2
 #define GP_MAXPAYLOAD		(64 * 1024)
@@ -96,6 +97,33 @@ int	gp_check(const struct gp_hdr *, unsigned from);
  */
 int	gp_exec_parse(uint8_t *payload, size_t len, struct gp_exec *hdr,
 	    const char **cwd, char **argv, char **env);
+/*
+ * The one encoder of an exec request, the mirror of gp_exec_parse(): hdr
+ * (its argc and envc are set from the NULL-terminated argv and env; env
+ * may be NULL) then cwd, argv and env as NUL-terminated strings, into buf.
+ * Returns the length, or -1 when it does not fit in size bytes, argv is
+ * empty, or there are more than GP_ARGS_MAX strings.
+ */
+long	gp_exec_encode(struct gp_exec *hdr, const char *cwd,
+	    const char *const *argv, const char *const *env, uint8_t *buf,
+	    size_t size);
+/*
+ * The one frame accumulator of the byte stream, for both ends.  fill()
+ * reads once from fd (bytes read, 0 at EOF, or -errno); next() returns 1
+ * with the next whole frame checked by gp_check() against `from` (payload
+ * valid until the next call), 0 when more bytes are needed, or -EBADMSG
+ * with *h the offending header.  The buffer holds one maximal frame.
+ */
+struct gp_reader {
+	uint8_t		buf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
+	size_t		len;
+	size_t		taken;		/* the frame handed out last */
+};
+ssize_t	gp_reader_fill(struct gp_reader *, int fd);
+int	gp_reader_next(struct gp_reader *, unsigned from, struct gp_hdr *h,
+	    uint8_t **payload);
+/* Drop the frame handed out last (fill and next do it themselves). */
+void	gp_reader_consume(struct gp_reader *);
 /* Encode a header into buf (struct layout is the wire layout, LE hosts). */
 void	gp_hdr_set(struct gp_hdr *, uint16_t type, uint32_t stream,
 	    uint32_t len);

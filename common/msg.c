@@ -41,11 +41,17 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER,
 	  { S(struct pyro_msg_vm_start, qemu),
 	    S(struct pyro_msg_vm_start, hide[0]),
-	    S(struct pyro_msg_vm_start, hide[1]) } },	/* sha256: see vm.c */
+	    S(struct pyro_msg_vm_start, hide[1]),
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_KERNEL]),
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_INITRD]),
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_ROOTFS]),
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_DISK]) } },
 	{ PYRO_MSG_VM_READY, "vm_ready", sizeof(struct pyro_msg_vm_ready), 0,
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { S(struct pyro_msg_vm_ready, kernel) } },
-	{ PYRO_MSG_EXEC, "exec", sizeof(uint32_t) + 22, PYRO_MSG_MAXPAYLOAD,
+	/* At least a cwd ("/" and its NUL); gp_exec_parse() checks the rest. */
+	{ PYRO_MSG_EXEC, "exec", sizeof(struct pyro_msg_exec) + 2,
+	  PYRO_MSG_MAXPAYLOAD,
 	  FD_OPTIONAL, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
 	{ PYRO_MSG_EXEC_OUTPUT, "exec_output", sizeof(struct pyro_msg_output) +
 	  1, PYRO_MSG_MAXPAYLOAD, FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
@@ -109,19 +115,48 @@ pyro_strlcpy(char *dst, const char *src, size_t dstsize)
 	memset(dst + n, 0, dstsize - n);
 }
 
+#define SEND_FDS_MAX	8
+
+ssize_t
+pyro_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt,
+    const int *fds, int nfds)
+{
+	union {
+		struct cmsghdr	 hdr;
+		char		 buf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+	} cbuf;
+	struct msghdr		 mh;
+	struct cmsghdr		*cm;
+	ssize_t			 n;
+
+	if (nfds < 0 || nfds > SEND_FDS_MAX)
+		return -EINVAL;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = (struct iovec *)iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	if (nfds > 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	}
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 int
 pyro_msg_send(int sock, uint16_t type, uint32_t id, const void *payload,
     size_t len, int fd)
 {
-	struct pyro_msg_hdr	 hdr;
-	struct iovec		 iov[2];
-	struct msghdr		 mh;
-	union {
-		struct cmsghdr	 hdr;
-		char		 buf[CMSG_SPACE(sizeof(int))];
-	} cmsgbuf;
-	struct cmsghdr		*cm;
-	ssize_t			 n;
+	struct pyro_msg_hdr	hdr;
+	struct iovec		iov[2];
+	ssize_t			n;
 
 	if (len > PYRO_MSG_MAXPAYLOAD)
 		return -EMSGSIZE;
@@ -134,25 +169,8 @@ pyro_msg_send(int sock, uint16_t type, uint32_t id, const void *payload,
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)payload;
 	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len ? 2 : 1;
-	if (fd >= 0) {
-		memset(&cmsgbuf, 0, sizeof(cmsgbuf));
-		mh.msg_control = cmsgbuf.buf;
-		mh.msg_controllen = sizeof(cmsgbuf.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return 0;
+	n = pyro_sendmsg_fds(sock, iov, len ? 2 : 1, &fd, fd >= 0);
+	return n < 0 ? (int)n : 0;
 }
 
 int
@@ -178,7 +196,7 @@ pyro_msg_validate(const struct pyro_msg_hdr *hdr, size_t total,
 		return -EBADMSG;
 	if ((s->fd == FD_NONE && have_fd) || (s->fd == FD_ONE && !have_fd))
 		return -EBADMSG;
-	for (i = 0; i < 3 && s->str[i].len != 0; i++)
+	for (i = 0; i < PYRO_MSG_STRS_MAX && s->str[i].len != 0; i++)
 		if (memchr(payload + s->str[i].off, '\0', s->str[i].len) == NULL)
 			return -EBADMSG;
 	return 0;

@@ -10,6 +10,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "guestproto.h"
 
 #define PYRO_MSG_VERSION	1
 #define PYRO_MSG_MAXPAYLOAD	(64 * 1024)
@@ -43,7 +46,7 @@ enum pyro_msg_type {
 	PYRO_MSG_VM_FILE,		/* S->vmhelper: pyro_msg_vm_file + fd */
 	PYRO_MSG_VM_START,		/* S->vmhelper: pyro_msg_vm_start */
 	PYRO_MSG_VM_READY,		/* vmhelper->S: pyro_msg_vm_ready */
-	PYRO_MSG_EXEC,			/* S->vmhelper: u32 stream + gp_exec,
+	PYRO_MSG_EXEC,			/* S->vmhelper: pyro_msg_exec + strings,
 				   fd: the stdin source when GP_EXEC_STDIN */
 	PYRO_MSG_EXEC_OUTPUT,		/* vmhelper->S: pyro_msg_output + data */
 	PYRO_MSG_EXEC_EXIT,		/* vmhelper->S: pyro_msg_exec_exit */
@@ -137,6 +140,16 @@ struct pyro_msg_stream {
 	uint32_t	stream;
 };
 
+/*
+ * An exec: the stream pyrod chose, then the guest exec request exactly as
+ * the agent gets it (struct gp_exec and its strings, see guestproto.h).
+ */
+struct pyro_msg_exec {
+	uint32_t	stream;
+	struct gp_exec	exec;
+	/* then cwd\0 argv[0]\0 ... env[0]\0 ... */
+};
+
 struct pyro_msg_output {
 	uint32_t	stream;
 	uint32_t	which;		/* 1 stdout, 2 stderr */
@@ -204,6 +217,9 @@ struct pyro_msg_vm_stopped {
 	char		console[256];	/* last console line(s) */
 };
 
+/* The most NUL-terminated string fields one message type may have. */
+#define PYRO_MSG_STRS_MAX	8
+
 struct pyro_msg_spec {
 	uint16_t	 type;
 	const char	*name;
@@ -213,7 +229,7 @@ struct pyro_msg_spec {
 	uint8_t		 from;		/* allowed senders (enum pyro_peer) */
 	uint8_t		 to;		/* allowed receivers */
 	/* Offsets/sizes of char arrays that must hold a NUL. */
-	struct { uint16_t off, len; } str[3];
+	struct { uint16_t off, len; } str[PYRO_MSG_STRS_MAX];
 };
 
 extern const struct pyro_msg_spec pyro_msg_table[];
@@ -226,6 +242,14 @@ struct pyro_msg {
 	int			fd;	/* owned; -1 when none */
 };
 
+/*
+ * sendmsg(2) with nfds (0 to 8) fds as one SCM_RIGHTS message, no
+ * SIGPIPE, retried on EINTR: the one builder of fd-passing messages.
+ * Returns the bytes sent or -errno.
+ */
+struct iovec;
+ssize_t	pyro_sendmsg_fds(int sock, const struct iovec *, int iovcnt,
+	    const int *fds, int nfds);
 /*
  * Send one message; fd (when >= 0) is duplicated into the peer, the caller
  * keeps its copy.  Returns 0 or -errno.

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "utf8.h"
+
 #define PYRO_SECRETS_MAX	32
 #define PYRO_REDACTED		"[REDACTED]"
 #define PYRO_REDACT_STREAMS	4	/* stream numbers 0..3 */
@@ -98,8 +100,5 @@ struct pyro_redact_pwrite {
 };
 void	pyro_redact_pwrite_fn(void *arg, int stream, const uint8_t *, size_t);
 
-/* A JSON-safe string from bytes: invalid UTF-8 (overlong, surrogates,
- * truncated) becomes U+FFFD, NUL bytes are dropped.  malloc'd. */
-char	*utf8_sanitize(const uint8_t *p, size_t len);
 
 #endif

@@ -27,186 +27,14 @@
 
 #include "errcode.h"
 #include "ext4.h"
+#include "ext4int.h"
 
 #define COPY_CHUNK	(1024 * 1024)
-#define SCRUB_MAX	100000
-
-struct dk {
-	ext2_filsys	fs;
-	int		rw;
-};
-
-/* ---- an io_manager over one fd ---- */
-
-static int	fdio_fd = -1;	/* the image, set by dk_open() */
-
-struct fdio {
-	int	fd;
-	int	rw;
-};
-
-static struct struct_io_manager fdio_manager;
-
-static errcode_t
-fdio_open(const char *name, int flags, io_channel *out)
-{
-	io_channel	 ch;
-	struct fdio	*f;
-
-	(void)name;	/* no path is ever opened: the fd is the image */
-	if (fdio_fd < 0)
-		return EXT2_ET_BAD_DEVICE_NAME;
-	ch = calloc(1, sizeof(*ch));
-	f = calloc(1, sizeof(*f));
-	if (ch == NULL || f == NULL || (ch->name = strdup("image")) == NULL) {
-		free(f);
-		free(ch);
-		return EXT2_ET_NO_MEMORY;
-	}
-	f->fd = fdio_fd;
-	f->rw = (flags & IO_FLAG_RW) != 0;
-	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = &fdio_manager;
-	ch->block_size = 1024;
-	ch->refcount = 1;
-	ch->private_data = f;
-	*out = ch;
-	return 0;
-}
-
-static errcode_t
-fdio_close(io_channel ch)
-{
-	if (--ch->refcount > 0)
-		return 0;
-	free(ch->private_data);
-	free(ch->name);
-	free(ch);
-	return 0;
-}
-
-static errcode_t
-fdio_set_blksize(io_channel ch, int size)
-{
-	if (size <= 0 || size > 65536)
-		return EXT2_ET_INVALID_ARGUMENT;
-	ch->block_size = size;
-	return 0;
-}
-
-static errcode_t
-fdio_rw(io_channel ch, unsigned long long block, int count, void *buf,
-    int write)
-{
-	struct fdio	*f = ch->private_data;
-	size_t		 len = count < 0 ? (size_t)-count :
-			    (size_t)count * (size_t)ch->block_size;
-	off_t		 off = (off_t)(block * (unsigned long long)ch->block_size);
-	size_t		 done = 0;
-	ssize_t		 n;
-
-	if (write && !f->rw)
-		return EXT2_ET_RO_FILSYS;
-	while (done < len) {
-		n = write ? pwrite(f->fd, (char *)buf + done, len - done,
-		    off + (off_t)done) : pread(f->fd, (char *)buf + done,
-		    len - done, off + (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* A short image: what lies past its end reads as 0. */
-			if (!write && n == 0) {
-				memset((char *)buf + done, 0, len - done);
-				return EXT2_ET_SHORT_READ;
-			}
-			return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static errcode_t
-fdio_read_blk64(io_channel ch, unsigned long long block, int count,
-    void *buf)
-{
-	return fdio_rw(ch, block, count, buf, 0);
-}
-
-static errcode_t
-fdio_write_blk64(io_channel ch, unsigned long long block, int count,
-    const void *buf)
-{
-	return fdio_rw(ch, block, count, (void *)buf, 1);
-}
-
-static errcode_t
-fdio_read_blk(io_channel ch, unsigned long block, int count, void *buf)
-{
-	return fdio_rw(ch, block, count, buf, 0);
-}
-
-static errcode_t
-fdio_write_blk(io_channel ch, unsigned long block, int count,
-    const void *buf)
-{
-	return fdio_rw(ch, block, count, (void *)buf, 1);
-}
-
-static errcode_t
-fdio_write_byte(io_channel ch, unsigned long offset, int size,
-    const void *buf)
-{
-	struct fdio	*f = ch->private_data;
-
-	if (!f->rw)
-		return EXT2_ET_RO_FILSYS;
-	if (size < 0 || pwrite(f->fd, buf, (size_t)size, (off_t)offset) !=
-	    size)
-		return EXT2_ET_SHORT_WRITE;
-	return 0;
-}
-
-static errcode_t
-fdio_flush(io_channel ch)
-{
-	struct fdio	*f = ch->private_data;
-
-	return (f->rw && fsync(f->fd) < 0) ? (errcode_t)errno : 0;
-}
-
-static errcode_t
-fdio_set_option(io_channel ch, const char *opt, const char *arg)
-{
-	(void)ch;
-	(void)opt;
-	(void)arg;
-	return EXT2_ET_INVALID_ARGUMENT;
-}
-
-static struct struct_io_manager fdio_manager = {
-	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "pyro fd I/O manager",
-	.open = fdio_open,
-	.close = fdio_close,
-	.set_blksize = fdio_set_blksize,
-	.read_blk = fdio_read_blk,
-	.write_blk = fdio_write_blk,
-	.flush = fdio_flush,
-	.write_byte = fdio_write_byte,
-	.set_option = fdio_set_option,
-	.read_blk64 = fdio_read_blk64,
-	.write_blk64 = fdio_write_blk64,
-};
 
 /* ---- errors ---- */
 
-static int
-fail(char *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, int code, const char *fmt, ...)
+int
+dk_fail(char *err, int code, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -216,10 +44,10 @@ fail(char *err, int code, const char *fmt, ...)
 	return code;
 }
 
-static int
-corrupt(char *err, const char *what, errcode_t e)
+int
+dk_corrupt(char *err, const char *what, errcode_t e)
 {
-	return fail(err, PYRO_E_DISK_CORRUPT, "the disk image is damaged "
+	return dk_fail(err, PYRO_E_DISK_CORRUPT, "the disk image is damaged "
 	    "(%s: %s); e2fsck can tell more", what, error_message(e));
 }
 
@@ -248,20 +76,19 @@ dk_open(int fd, int rw, struct dk **out, char *err)
 	*out = NULL;
 	dk_init();
 	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
-	fdio_fd = fd;
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	d->rw = rw;
-	e = ext2fs_open2("image", NULL, flags, 0, 0, &fdio_manager, &d->fs);
+	e = ext2fs_open2("image", NULL, flags, 0, 0, dk_fdio(fd), &d->fs);
 	if (e != 0) {
 		free(d);
-		return corrupt(err, "superblock", e);
+		return dk_corrupt(err, "superblock", e);
 	}
 	/* Bounds the rest of the work trusts. */
 	if (d->fs->blocksize < 1024 || d->fs->blocksize > 65536 ||
 	    d->fs->super->s_inodes_count == 0) {
 		ext2fs_close_free(&d->fs);
 		free(d);
-		return fail(err, PYRO_E_DISK_CORRUPT, "the disk image has an "
+		return dk_fail(err, PYRO_E_DISK_CORRUPT, "the disk image has an "
 		    "impossible block size or inode count");
 	}
 	*out = d;
@@ -279,8 +106,8 @@ dk_close(struct dk *d, char *err)
 	if (e != 0)
 		ext2fs_free(d->fs);
 	free(d);
-	fdio_fd = -1;
-	return e != 0 ? corrupt(err, "writing it back", e) : 0;
+	(void)dk_fdio(-1);
+	return e != 0 ? dk_corrupt(err, "writing it back", e) : 0;
 }
 
 int
@@ -294,13 +121,13 @@ dk_needs_recovery(const struct dk *d)
 static int
 bad_inode(char *err, ext2_ino_t ino, const char *what)
 {
-	return fail(err, PYRO_E_DISK_CORRUPT, "the disk image is damaged "
+	return dk_fail(err, PYRO_E_DISK_CORRUPT, "the disk image is damaged "
 	    "(inode %u %s); e2fsck can tell more", ino, what);
 }
 
 /*
  * What libext2fs would take on trust in an inode the guest wrote, checked
- * before any call that uses it: read_inode() runs this on every inode it
+ * before any call that uses it: dk_read_inode() runs this on every inode it
  * loads.  Checked here: the size, a symlink's size against its kind, and
  * the size of inline data.  0 or PYRO_E_DISK_CORRUPT.
  */
@@ -339,7 +166,7 @@ inode_check(struct dk *d, ext2_ino_t ino, const struct ext2_inode_large *in,
 	    (i->i_flags & EXT4_EXTENTS_FL))
 		return bad_inode(err, ino, "has inline data it cannot have");
 	if ((e = ext2fs_inline_data_size(d->fs, ino, &isz)) != 0)
-		return corrupt(err, "reading inline data", e);
+		return dk_corrupt(err, "reading inline data", e);
 	/* The kernel keeps inline data inside the inode, which is never
 	 * larger than a block; libext2fs's file reader copies it into a
 	 * buffer sized from the block size. */
@@ -354,21 +181,21 @@ inode_check(struct dk *d, ext2_ino_t ino, const struct ext2_inode_large *in,
 }
 
 /* Load inode ino, checked (inode_check()): 0 or a code. */
-static int
-read_inode(struct dk *d, ext2_ino_t ino, struct ext2_inode_large *in,
+int
+dk_read_inode(struct dk *d, ext2_ino_t ino, struct ext2_inode_large *in,
     char *err)
 {
 	errcode_t	e;
 
 	memset(in, 0, sizeof(*in));
 	if (ino < 1 || ino > d->fs->super->s_inodes_count)
-		return fail(err, PYRO_E_DISK_CORRUPT, "a directory entry "
+		return dk_fail(err, PYRO_E_DISK_CORRUPT, "a directory entry "
 		    "names inode %u, outside the image's %u inodes", ino,
 		    d->fs->super->s_inodes_count);
 	e = ext2fs_read_inode_full(d->fs, ino, (struct ext2_inode *)in,
 	    sizeof(*in));
 	if (e != 0)
-		return corrupt(err, "reading an inode", e);
+		return dk_corrupt(err, "reading an inode", e);
 	return inode_check(d, ino, in, err);
 }
 
@@ -399,7 +226,7 @@ inline_bytes(struct dk *d, ext2_ino_t ino, const struct ext2_inode_large *in,
 	if (h != NULL)
 		(void)ext2fs_xattrs_close(&h);
 	if (e != 0)
-		return corrupt(err, "reading inline data", e);
+		return dk_corrupt(err, "reading inline data", e);
 	if (vlen >= len - head)
 		memcpy(buf + head, v, len - head);
 	ext2fs_free_mem(&v);
@@ -427,17 +254,17 @@ block_link(struct dk *d, ext2_ino_t ino, struct ext2_inode_large *in,
 		    "in a block");
 	if ((e = ext2fs_bmap2(fs, ino, (struct ext2_inode *)in, NULL, 0, 0,
 	    NULL, &pblk)) != 0)
-		return corrupt(err, "mapping a symlink", e);
+		return dk_corrupt(err, "mapping a symlink", e);
 	if (pblk < fs->super->s_first_data_block ||
 	    pblk >= ext2fs_blocks_count(fs->super))
 		return bad_inode(err, ino, "is a symlink whose block is "
 		    "outside the image");
 	if ((blk = malloc(fs->blocksize)) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	if ((e = io_channel_read_blk64(fs->io, pblk, 1, blk)) == 0)
 		memcpy(buf, blk, size);
 	free(blk);
-	return e != 0 ? corrupt(err, "reading a symlink", e) : 0;
+	return e != 0 ? dk_corrupt(err, "reading a symlink", e) : 0;
 }
 
 /*
@@ -481,7 +308,7 @@ struct rwalk {
 
 /*
  * Look a name of len bytes up in directory dir and load what it names.
- * ext2fs_lookup() only ever sees an inode that read_inode() checked and
+ * ext2fs_lookup() only ever sees an inode that dk_read_inode() checked and
  * that is a directory.  PYRO_E_NOT_FOUND comes without a message.
  */
 static int
@@ -491,7 +318,7 @@ step(struct dk *d, ext2_ino_t dir, const char *name, size_t len,
 	errcode_t	e;
 	int		rc;
 
-	if ((rc = read_inode(d, dir, in, err)) != 0)
+	if ((rc = dk_read_inode(d, dir, in, err)) != 0)
 		return rc;
 	if (!LINUX_S_ISDIR(in->i_mode) || len > EXT2_NAME_LEN)
 		return PYRO_E_NOT_FOUND;
@@ -499,8 +326,8 @@ step(struct dk *d, ext2_ino_t dir, const char *name, size_t len,
 	if (e == EXT2_ET_FILE_NOT_FOUND)
 		return PYRO_E_NOT_FOUND;
 	if (e != 0)
-		return corrupt(err, "looking a name up", e);
-	return read_inode(d, *ino, in, err);
+		return dk_corrupt(err, "looking a name up", e);
+	return dk_read_inode(d, *ino, in, err);
 }
 
 /*
@@ -526,7 +353,7 @@ walk(struct dk *d, ext2_ino_t start, const char *path, int follow,
 	int			 hops = 0, rc = 0;
 
 	if ((r = malloc(sizeof(*r))) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	for (p = r->path;;) {
 		while (*p == '/')
@@ -545,7 +372,7 @@ walk(struct dk *d, ext2_ino_t start, const char *path, int follow,
 			continue;
 		}
 		if (++hops > HOPS_MAX) {
-			rc = fail(err, PYRO_E_INVALID_PATH, "%.200s: too many "
+			rc = dk_fail(err, PYRO_E_INVALID_PATH, "%.200s: too many "
 			    "levels of symbolic links", path);
 			break;
 		}
@@ -558,7 +385,7 @@ walk(struct dk *d, ext2_ino_t start, const char *path, int follow,
 			break;
 		}
 		if (tlen + rest + 1 > sizeof(r->path)) {
-			rc = fail(err, PYRO_E_INVALID_PATH, "%.200s: too long "
+			rc = dk_fail(err, PYRO_E_INVALID_PATH, "%.200s: too long "
 			    "with its symbolic links followed", path);
 			break;
 		}
@@ -577,8 +404,8 @@ walk(struct dk *d, ext2_ino_t start, const char *path, int follow,
  * the root stays there; symlinks resolve from the image's root, never the
  * host's (walk()).  follow: 0 for the scrub, which follows no link.
  */
-static int
-resolve(struct dk *d, const char *path, int follow, ext2_ino_t *ino,
+int
+dk_resolve(struct dk *d, const char *path, int follow, ext2_ino_t *ino,
     char *err)
 {
 	ext2_ino_t	cwd = EXT2_ROOT_INO;
@@ -587,19 +414,19 @@ resolve(struct dk *d, const char *path, int follow, ext2_ino_t *ino,
 	if (path[0] == '\0')
 		path = ".";
 	if (strlen(path) > 4095)
-		return fail(err, PYRO_E_INVALID_PATH, "the path is longer than "
+		return dk_fail(err, PYRO_E_INVALID_PATH, "the path is longer than "
 		    "4095 bytes");
 	if (path[0] != '/') {
 		rc = walk(d, EXT2_ROOT_INO, "/workspace", 1, &cwd, err);
 		if (rc == PYRO_E_NOT_FOUND)
-			return fail(err, PYRO_E_NOT_FOUND, "the disk has no "
+			return dk_fail(err, PYRO_E_NOT_FOUND, "the disk has no "
 			    "/workspace");
 		if (rc != 0)
 			return rc;
 	}
 	rc = walk(d, cwd, path, follow, ino, err);
 	if (rc == PYRO_E_NOT_FOUND)
-		return fail(err, PYRO_E_NOT_FOUND, "no %.200s%s on the disk",
+		return dk_fail(err, PYRO_E_NOT_FOUND, "no %.200s%s on the disk",
 		    path, path[0] == '/' ? "" : " under /workspace");
 	return rc;
 }
@@ -634,7 +461,7 @@ emit(struct walk *w, ext2_ino_t ino, const char *relpath)
 	char			 target[DK_TARGET_MAX + 1] = "";
 	int			 rc;
 
-	if ((rc = read_inode(w->d, ino, &in, w->err)) != 0)
+	if ((rc = dk_read_inode(w->d, ino, &in, w->err)) != 0)
 		return rc;
 	if (LINUX_S_ISLNK(i->i_mode) &&
 	    (rc = read_link(w->d, ino, &in, target, w->err)) != 0)
@@ -651,7 +478,7 @@ emit(struct walk *w, ext2_ino_t ino, const char *relpath)
 	de.target = target;
 	w->last_mode = i->i_mode;
 	if (++w->count > DK_ENTRIES_MAX)
-		return fail(w->err, PYRO_E_LIMIT_EXCEEDED, "more than %d "
+		return dk_fail(w->err, PYRO_E_LIMIT_EXCEEDED, "more than %d "
 		    "entries", DK_ENTRIES_MAX);
 	return w->fn(&de, w->arg);
 }
@@ -678,13 +505,13 @@ list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int off,
 		return 0;
 	if (memchr(name, '/', (size_t)len) != NULL ||
 	    memchr(name, '\0', (size_t)len) != NULL) {
-		w->rc = fail(w->err, PYRO_E_DISK_CORRUPT, "a directory entry "
+		w->rc = dk_fail(w->err, PYRO_E_DISK_CORRUPT, "a directory entry "
 		    "has a name with '/' or NUL");
 		return DIRENT_ABORT;
 	}
 	k = w->plen;
 	if (k + (size_t)len + 2 > sizeof(w->path)) {
-		w->rc = fail(w->err, PYRO_E_LIMIT_EXCEEDED, "a path in the "
+		w->rc = dk_fail(w->err, PYRO_E_LIMIT_EXCEEDED, "a path in the "
 		    "image is too long");
 		return DIRENT_ABORT;
 	}
@@ -703,7 +530,7 @@ list_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int off,
 			if (s != NULL)
 				w->subs = s;
 			if (n == NULL) {
-				w->rc = fail(w->err, PYRO_E_INTERNAL,
+				w->rc = dk_fail(w->err, PYRO_E_INTERNAL,
 				    "out of memory");
 				w->path[w->plen] = '\0';
 				return DIRENT_ABORT;
@@ -728,7 +555,7 @@ walk_dir(struct walk *w, ext2_ino_t dir)
 	int		 rc = 0;
 
 	if (w->depth > DK_DEPTH_MAX)
-		return fail(w->err, PYRO_E_LIMIT_EXCEEDED, "directories nest "
+		return dk_fail(w->err, PYRO_E_LIMIT_EXCEEDED, "directories nest "
 		    "deeper than %d", DK_DEPTH_MAX);
 	w->subs = NULL;
 	w->subnames = NULL;
@@ -740,7 +567,7 @@ walk_dir(struct walk *w, ext2_ino_t dir)
 	if (w->rc != 0)
 		rc = w->rc;
 	else if (e != 0)
-		rc = corrupt(w->err, "reading a directory", e);
+		rc = dk_corrupt(w->err, "reading a directory", e);
 	for (i = 0; i < nsubs; i++) {
 		if (rc == 0 && names[i] != NULL) {
 			size_t keep = w->plen;
@@ -770,11 +597,11 @@ dk_list(struct dk *d, const char *path, int recursive, dk_entry_fn fn,
 	int			 rc;
 
 	*count = 0;
-	if ((rc = resolve(d, path, 1, &ino, err)) != 0 ||
-	    (rc = read_inode(d, ino, &in, err)) != 0)
+	if ((rc = dk_resolve(d, path, 1, &ino, err)) != 0 ||
+	    (rc = dk_read_inode(d, ino, &in, err)) != 0)
 		return rc;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	w->d = d;
 	w->fn = fn;
 	w->arg = arg;
@@ -808,7 +635,7 @@ read_inline(struct dk *d, ext2_ino_t ino, struct ext2_inode_large *in,
 	if (len == 0)
 		return 0;
 	if ((buf = malloc((size_t)len)) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	if ((rc = inline_bytes(d, ino, in, buf, (size_t)len, err)) == 0 &&
 	    (rc = fn(buf, (size_t)len, arg)) == 0)
 		*total = len;
@@ -829,20 +656,20 @@ dk_read(struct dk *d, const char *path, uint64_t max, dk_data_fn fn,
 	int			 rc;
 
 	*total = 0;
-	if ((rc = resolve(d, path, 1, &ino, err)) != 0 ||
-	    (rc = read_inode(d, ino, &in, err)) != 0)
+	if ((rc = dk_resolve(d, path, 1, &ino, err)) != 0 ||
+	    (rc = dk_read_inode(d, ino, &in, err)) != 0)
 		return rc;
 	if (LINUX_S_ISDIR(in.i_mode))
-		return fail(err, PYRO_E_INVALID_ARGUMENT, "%.200s is a "
+		return dk_fail(err, PYRO_E_INVALID_ARGUMENT, "%.200s is a "
 		    "directory; use disk list", path);
 	if (!LINUX_S_ISREG(in.i_mode))
-		return fail(err, PYRO_E_INVALID_ARGUMENT, "%.200s is not a "
+		return dk_fail(err, PYRO_E_INVALID_ARGUMENT, "%.200s is not a "
 		    "regular file (a device node, FIFO or socket)", path);
 	if (in.i_flags & EXT4_INLINE_DATA_FL)
 		return read_inline(d, ino, &in, max, fn, arg, total, err);
 	if ((e = ext2fs_file_open2(d->fs, ino, (struct ext2_inode *)&in, 0,
 	    &f)) != 0)
-		return corrupt(err, "opening the file", e);
+		return dk_corrupt(err, "opening the file", e);
 	for (;;) {
 		want = sizeof(buf);
 		if (max > 0 && max - *total < want)
@@ -851,7 +678,7 @@ dk_read(struct dk *d, const char *path, uint64_t max, dk_data_fn fn,
 			break;
 		if ((e = ext2fs_file_read(f, buf, want, &got)) != 0) {
 			ext2fs_file_close(f);
-			return corrupt(err, "reading the file", e);
+			return dk_corrupt(err, "reading the file", e);
 		}
 		if (got == 0)
 			break;
@@ -922,13 +749,13 @@ dk_export_masked(struct dk *d, int in_fd, int out_fd,
 
 	*bytes = 0;
 	if ((e = ext2fs_read_block_bitmap(fs)) != 0)
-		return corrupt(err, "reading the block bitmap", e);
+		return dk_corrupt(err, "reading the block bitmap", e);
 	if ((buf = malloc(COPY_CHUNK)) == NULL)
-		return fail(err, PYRO_E_INTERNAL, "out of memory");
+		return dk_fail(err, PYRO_E_INTERNAL, "out of memory");
 	/* The whole size first: what is not written stays a hole. */
 	if (ftruncate(out_fd, (off_t)end * bs) < 0) {
 		free(buf);
-		return fail(err, PYRO_E_IO, "cannot size the output: %s",
+		return dk_fail(err, PYRO_E_IO, "cannot size the output: %s",
 		    strerror(errno));
 	}
 	pyro_redactor_init(&r, PYRO_REDACT_MASK);
@@ -958,234 +785,10 @@ dk_export_masked(struct dk *d, int in_fd, int out_fd,
 	pyro_redactor_free(&r);
 	free(buf);
 	if (rc < 0)
-		return fail(err, PYRO_E_IO, "copying the image: %s",
+		return dk_fail(err, PYRO_E_IO, "copying the image: %s",
 		    strerror(errno ? errno : EIO));
 	if (fsync(out_fd) < 0)
-		return fail(err, PYRO_E_IO, "flushing the output: %s",
+		return dk_fail(err, PYRO_E_IO, "flushing the output: %s",
 		    strerror(errno));
 	return 0;
-}
-
-/* ---- scrub ---- */
-
-struct names {
-	char	**v;
-	size_t	  n, cap;
-	int	  oom;
-};
-
-static int
-names_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int off,
-    int blocksize, char *buf, void *priv)
-{
-	struct names	*ns = priv;
-	int		 len = ext2fs_dirent_name_len(dirent);
-	char		**v;
-
-	(void)dir;
-	(void)entry;
-	(void)off;
-	(void)blocksize;
-	(void)buf;
-	if (len <= 0 || (len == 1 && dirent->name[0] == '.') ||
-	    (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
-		return 0;
-	if (ns->n == ns->cap) {
-		ns->cap = ns->cap ? 2 * ns->cap : 32;
-		if ((v = realloc(ns->v, ns->cap * sizeof(*v))) == NULL) {
-			ns->oom = 1;
-			return DIRENT_ABORT;
-		}
-		ns->v = v;
-	}
-	if ((ns->v[ns->n] = strndup(dirent->name, (size_t)len)) == NULL) {
-		ns->oom = 1;
-		return DIRENT_ABORT;
-	}
-	ns->n++;
-	return 0;
-}
-
-static void
-names_free(struct names *ns)
-{
-	size_t	i;
-
-	for (i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-}
-
-/* Free an inode and its blocks (as debugfs's kill_file does). */
-static int
-release(struct dk *d, ext2_ino_t ino, struct ext2_inode_large *in,
-    char *err)
-{
-	struct ext2_inode	*i = (struct ext2_inode *)in;
-	blk64_t			 acl;
-	__u32			 refs;
-	errcode_t		 e;
-
-	i->i_links_count = 0;
-	i->i_dtime = (__u32)time(NULL);
-	if (ext2fs_inode_has_valid_blocks2(d->fs, i) &&
-	    (e = ext2fs_punch(d->fs, ino, i, NULL, 0, ~0ULL)) != 0)
-		return corrupt(err, "freeing blocks", e);
-	if ((acl = ext2fs_file_acl_block(d->fs, i)) != 0) {
-		e = ext2fs_adjust_ea_refcount3(d->fs, acl, NULL, -1, &refs,
-		    ino);
-		if (e == 0 && refs == 0)
-			ext2fs_block_alloc_stats2(d->fs, acl, -1);
-		ext2fs_file_acl_block_set(d->fs, i, 0);
-	}
-	if ((e = ext2fs_write_inode_full(d->fs, ino, i, sizeof(*in))) != 0)
-		return corrupt(err, "writing an inode", e);
-	ext2fs_inode_alloc_stats2(d->fs, ino, -1, LINUX_S_ISDIR(i->i_mode));
-	return 0;
-}
-
-/* Remove parent/name and, for a directory, all below it. */
-static int
-rm_entry(struct dk *d, ext2_ino_t parent, const char *name, int depth,
-    uint64_t *removed, char *err)
-{
-	struct ext2_inode_large	 in, pin;
-	struct names		 ns = { NULL, 0, 0, 0 };
-	ext2_ino_t		 ino;
-	errcode_t		 e;
-	size_t			 k;
-	int			 rc, isdir;
-
-	if (depth > DK_DEPTH_MAX || *removed >= SCRUB_MAX)
-		return fail(err, PYRO_E_LIMIT_EXCEEDED, "too much to scrub");
-	e = ext2fs_lookup(d->fs, parent, name, (int)strlen(name), NULL, &ino);
-	if (e == EXT2_ET_FILE_NOT_FOUND)
-		return 0;
-	if (e != 0)
-		return corrupt(err, "looking up a runtime file", e);
-	if ((rc = read_inode(d, ino, &in, err)) != 0)
-		return rc;
-	isdir = LINUX_S_ISDIR(in.i_mode);
-	if (isdir) {
-		e = ext2fs_dir_iterate2(d->fs, ino, 0, NULL, names_cb, &ns);
-		if (e != 0 || ns.oom) {
-			names_free(&ns);
-			return e ? corrupt(err, "reading a runtime directory",
-			    e) : fail(err, PYRO_E_INTERNAL, "out of memory");
-		}
-		for (k = 0; k < ns.n; k++)
-			if ((rc = rm_entry(d, ino, ns.v[k], depth + 1, removed,
-			    err)) != 0)
-				break;
-		names_free(&ns);
-		if (rc != 0)
-			return rc;
-		if ((rc = read_inode(d, ino, &in, err)) != 0)
-			return rc;
-	}
-	if ((e = ext2fs_unlink(d->fs, parent, name, ino, 0)) != 0)
-		return corrupt(err, "unlinking a runtime file", e);
-	if (isdir) {
-		/* Its ".." no longer counts as a link of the parent. */
-		if ((rc = read_inode(d, parent, &pin, err)) != 0)
-			return rc;
-		if (pin.i_links_count > 1)
-			pin.i_links_count--;
-		if ((e = ext2fs_write_inode_full(d->fs, parent,
-		    (struct ext2_inode *)&pin, sizeof(pin))) != 0)
-			return corrupt(err, "writing a directory", e);
-	}
-	(*removed)++;
-	if (!isdir && in.i_links_count > 1) {
-		in.i_links_count--;
-		e = ext2fs_write_inode_full(d->fs, ino,
-		    (struct ext2_inode *)&in, sizeof(in));
-		return e ? corrupt(err, "writing an inode", e) : 0;
-	}
-	return release(d, ino, &in, err);
-}
-
-/* Remove every entry of the directory at path (kept itself). */
-static int
-empty_dir(struct dk *d, const char *path, int pred(const char *),
-    uint64_t *removed, char *err)
-{
-	struct ext2_inode_large	 in;
-	struct names		 ns = { NULL, 0, 0, 0 };
-	ext2_ino_t		 ino;
-	errcode_t		 e;
-	size_t			 k;
-	int			 rc = 0;
-
-	/* No following, anywhere on the way: a symlink here (e.g. /var/run)
-	 * is left alone, and so is whatever a link to user data (/var ->
-	 * /workspace/v) would have led the scrub into. */
-	rc = resolve(d, path, 0, &ino, err);
-	if (rc == PYRO_E_NOT_FOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if ((rc = read_inode(d, ino, &in, err)) != 0 ||
-	    !LINUX_S_ISDIR(in.i_mode))
-		return rc;
-	e = ext2fs_dir_iterate2(d->fs, ino, 0, NULL, names_cb, &ns);
-	if (e != 0 || ns.oom) {
-		names_free(&ns);
-		return e ? corrupt(err, "reading a runtime directory", e) :
-		    fail(err, PYRO_E_INTERNAL, "out of memory");
-	}
-	for (k = 0; k < ns.n && rc == 0; k++)
-		if (pred == NULL || pred(ns.v[k]))
-			rc = rm_entry(d, ino, ns.v[k], 0, removed, err);
-	names_free(&ns);
-	return rc;
-}
-
-static int
-pyro_scratch(const char *name)
-{
-	return strncmp(name, "pyro-", 5) == 0;
-}
-
-static int
-shell_history(const char *name)
-{
-	return strcmp(name, ".bash_history") == 0;
-}
-
-/*
- * What never belongs on a stopped disk: the contents of the runtime
- * directories (/run with /run/pyro and /run/pyro-secrets, /tmp, /var/lock:
- * tmpfs in the guest, so anything here got under the mounts), pyro's
- * scratch directories in /var/tmp, and root's shell history (pyro shells
- * run as root).
- */
-int
-dk_scrub(struct dk *d, uint64_t *removed, char *err)
-{
-	static const char *dirs[] = { "/run", "/tmp", "/var/lock",
-	    "/var/run", NULL };
-	errcode_t	e;
-	int		i, rc = 0;
-
-	*removed = 0;
-	if (!d->rw)
-		return fail(err, PYRO_E_INTERNAL, "the image is read-only");
-	if (dk_needs_recovery(d))
-		return fail(err, PYRO_E_DISK_CORRUPT, "the journal needs "
-		    "recovery");
-	if ((e = ext2fs_read_bitmaps(d->fs)) != 0)
-		return corrupt(err, "reading the bitmaps", e);
-	for (i = 0; dirs[i] != NULL && rc == 0; i++)
-		rc = empty_dir(d, dirs[i], NULL, removed, err);
-	if (rc == 0)
-		rc = empty_dir(d, "/var/tmp", pyro_scratch, removed, err);
-	if (rc == 0)
-		rc = empty_dir(d, "/root", shell_history, removed, err);
-	if (rc == 0 && *removed > 0) {
-		ext2fs_mark_super_dirty(d->fs);
-		ext2fs_mark_bb_dirty(d->fs);
-		ext2fs_mark_ib_dirty(d->fs);
-	}
-	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * The ext4 work of pyro-diskhelper, behind an interface free of libext2fs
- * types (ext4.c is the only file that includes ext2fs.h).  Every function
+ * types (only the files behind ext4int.h include ext2fs.h).  Every function
  * works on an image fd it was given; none opens a path.  Errors are a
  * stable pyro error code plus a sentence in err.
  */

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
 
 #include "sandbox.h"
@@ -33,11 +35,25 @@ static const struct sb_rule dh_rules[] = {
 	SB_ALLOW(exit), SB_ALLOW(exit_group),
 };
 
+/*
+ * A hostile image can ask for a lot of memory (a directory of a million
+ * names, extents mapping one block many times): the helper's address
+ * space is capped so that it fails alone instead of pressing on the host.
+ */
+#define DH_MEMORY_MAX	(1024UL * 1024 * 1024)
+
 int
 dh_sandbox_enter(uid_t uid, gid_t gid)
 {
-	int	rc;
+	struct rlimit	rl = { DH_MEMORY_MAX, DH_MEMORY_MAX };
+	int		rc;
 
+#ifndef __SANITIZE_ADDRESS__	/* ASan's shadow memory alone is larger */
+	if (setrlimit(RLIMIT_AS, &rl) < 0)
+		return -errno;
+#else
+	(void)rl;
+#endif
 	if ((rc = sb_become(uid, gid)) < 0)
 		return rc;
 	return sb_seccomp(dh_rules, sizeof(dh_rules) / sizeof(dh_rules[0]));

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "guestproto.h"
 
 #define AGENT_EXECS_MAX		64
@@ -56,17 +57,8 @@ struct exec {
 
 static struct exec	execs[AGENT_EXECS_MAX];
 static int		chan = -1;
-static uint8_t		rbuf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
-static size_t		rlen;
+static struct gp_reader	rd;		/* the host channel */
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 write_all(int fd, const void *p, size_t n)
@@ -326,7 +318,7 @@ exec_start(uint32_t stream, uint8_t *payload, size_t len)
 		send_frame(GP_STARTED, stream, &p32, sizeof(p32));
 	}
 	if (hdr.timeout_ms > 0)
-		e->deadline = now_ms() + hdr.timeout_ms;
+		e->deadline = pyro_mono_ms() + hdr.timeout_ms;
 }
 
 /*
@@ -446,7 +438,7 @@ reap(void)
 			if (e->stream != 0 && e->pid == pid && !e->exited) {
 				e->exited = 1;
 				e->status = status;
-				e->drain_until = now_ms() + DRAIN_GRACE_MS;
+				e->drain_until = pyro_mono_ms() + DRAIN_GRACE_MS;
 			}
 		}
 	}
@@ -499,35 +491,26 @@ handle_frame(struct gp_hdr *h, uint8_t *p)
 static int
 read_channel(void)
 {
-	struct gp_hdr	h;
-	ssize_t		n;
-	int		rc;
+	struct gp_hdr	 h;
+	uint8_t		*p;
+	ssize_t		 n;
+	int		 rc;
 
-	n = read(chan, rbuf + rlen, sizeof(rbuf) - rlen);
-	if (n <= 0) {
-		if (n == 0 || errno == EAGAIN || errno == EINTR) {
+	if ((n = gp_reader_fill(&rd, chan)) <= 0) {
+		if (n == 0 || n == -EAGAIN || n == -EINTR) {
 			/* No host connected yet (or it went away). */
 			struct timespec ts = { 0, 50 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
 		return 0;
 	}
-	rlen += (size_t)n;
-	while (rlen >= sizeof(h)) {
-		memcpy(&h, rbuf, sizeof(h));
-		if (gp_check(&h, GP_FROM_HOST) < 0) {
-			alog("pyro-agent: invalid frame from the host");
-			rlen = 0;
-			return -1;
-		}
-		if (rlen < sizeof(h) + h.len)
-			break;
-		rc = handle_frame(&h, rbuf + sizeof(h));
-		memmove(rbuf, rbuf + sizeof(h) + h.len,
-		    rlen - sizeof(h) - h.len);
-		rlen -= sizeof(h) + h.len;
-		if (rc == 1)
+	while ((rc = gp_reader_next(&rd, GP_FROM_HOST, &h, &p)) > 0)
+		if (handle_frame(&h, p) == 1)
 			return 1;
+	if (rc < 0) {
+		alog("pyro-agent: invalid frame from the host");
+		rd.len = rd.taken = 0;
+		return -1;
 	}
 	return 0;
 }
@@ -568,7 +551,7 @@ agent_serve(int fd)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = sfd;
 		pfd[n++].events = POLLIN;
-		now = now_ms();
+		now = pyro_mono_ms();
 		next = -1;
 		for (i = 0; i < AGENT_EXECS_MAX; i++) {
 			struct exec *e = &execs[i];

@@ -45,8 +45,8 @@ srcs() {
 	frame) echo "common/frame.c" ;;
 	msg) echo "common/msg.c" ;;
 	guestproto) echo "common/guestproto.c" ;;
-	unpack) echo "libpyro/transfer.c libpyro/client.c common/frame.c common/path.c" ;;
-	disk) echo "diskhelper/ext4.c common/errcode.c common/redact.c" ;;
+	unpack) echo "libpyro/transfer.c libpyro/client.c common/frame.c common/path.c common/msg.c" ;;
+	disk) echo "diskhelper/ext4.c diskhelper/fdio.c diskhelper/scrub.c common/errcode.c common/redact.c common/utf8.c" ;;
 	*) echo "unknown fuzz target $1" >&2; exit 2 ;;
 	esac
 }

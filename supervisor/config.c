@@ -1,10 +1,16 @@
 /*
- * pyrod.conf(5): "key = value" lines, '#' comments.  Unknown keys are
- * errors, so a typo never silently falls back to a default.
+ * pyrod's configuration, in layers: built-in defaults, then pyrod.conf(5)
+ * ("key = value" lines, '#' comments; unknown keys are errors, so a typo
+ * never silently falls back to a default), then the environment
+ * (PYRO_SOCKET, PYRO_STATE_DIR, PYRO_LIBEXECDIR), then command-line
+ * flags.  Names become ids once, at start (config_resolve).
  */
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <errno.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <grp.h>
 #include <pwd.h>
@@ -16,6 +22,13 @@
 #include "pyrod.h"
 
 struct pyrod_config conf;
+
+/* The most connections max_clients may allow (fds are the real bound). */
+#define CLIENTS_LIMIT	4096
+/* A host's memory the default budget leaves to the host itself. */
+#define MEM_RESERVE_MIB	2048
+/* The most guest vCPUs per host CPU anyone may mean. */
+#define VCPU_RATIO_MAX	64.0
 
 #define STR(f)	offsetof(struct pyrod_config, f), sizeof(((struct pyrod_config *)0)->f)
 static const struct {
@@ -35,6 +48,80 @@ static const struct {
 	{ "jailer_path", STR(jailer_path) },
 };
 
+/*
+ * Whole-number keys and their ranges.  A limit of 0 is refused rather
+ * than read as "no limit": a typo must not switch a protection off.
+ * max HOST_MEM is the host's memory (MemTotal), read at start.
+ */
+#define HOST_MEM	0
+static const struct {
+	const char		*key;
+	size_t			 off;
+	size_t			 size;	/* unsigned or unsigned long long */
+	unsigned long long	 min, max;
+} nums[] = {
+	{ "boot_timeout_seconds", STR(boot_timeout_s), 1, 3600 },
+	{ "frame_timeout_seconds", STR(frame_timeout_s), 1, 3600 },
+	{ "max_clients", STR(max_clients), 1, CLIENTS_LIMIT },
+	{ "max_clients_per_uid", STR(max_clients_per_uid), 1, CLIENTS_LIMIT },
+	{ "max_clients_root", STR(max_clients_root), 1, CLIENTS_LIMIT },
+	{ "max_requests_per_uid", STR(max_requests_per_uid), 1, 65536 },
+	{ "memory_budget_mib", STR(memory_budget_mib), 128, HOST_MEM },
+	{ "max_running_vms", STR(max_running_vms), 1, 4096 },
+	{ "max_workspaces_per_uid", STR(max_workspaces_per_uid), 1, 4096 },
+	{ "snapshot_budget_kib", STR(snapshot_budget_kib), 1, 1ULL << 40 },
+};
+
+/* MemTotal in MiB, or 0 if /proc/meminfo does not say. */
+static unsigned long long
+host_mem_mib(void)
+{
+	unsigned long long	 kb = 0;
+	char			 line[256];
+	FILE			*f;
+
+	if ((f = fopen("/proc/meminfo", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb / 1024;
+}
+
+/*
+ * The limits' defaults, from the host: guests may have 80% of the memory
+ * left after a 2 GiB reserve (half of it on a host smaller than that), and
+ * 4 vCPUs per host CPU.
+ */
+static void
+limit_defaults(struct pyrod_config *c)
+{
+	unsigned long long	mem;
+	long			ncpu;
+
+	c->max_clients = 256;
+	c->max_clients_per_uid = 64;
+	c->max_clients_root = 128;
+	c->max_requests_per_uid = 256;
+	c->frame_timeout_s = 10;
+	c->host_mem_mib = host_mem_mib();
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	c->host_cpus = ncpu > 0 ? (unsigned)ncpu : 1;
+	mem = c->host_mem_mib;
+	if (mem == 0)
+		c->memory_budget_mib = 4096;
+	else
+		c->memory_budget_mib = (mem > 2 * MEM_RESERVE_MIB ?
+		    mem - MEM_RESERVE_MIB : mem / 2) * 8 / 10;
+	if (c->memory_budget_mib < 128)
+		c->memory_budget_mib = 128;
+	c->max_running_vms = 64;
+	c->max_workspaces_per_uid = 32;
+	c->vcpu_overcommit = 4.0;
+	c->snapshot_budget_kib = 4ULL * 1024 * 1024;	/* 4 GiB */
+}
+
 void
 config_defaults(struct pyrod_config *c)
 {
@@ -49,6 +136,7 @@ config_defaults(struct pyrod_config *c)
 	c->socket_mode = 0660;
 	c->boot_timeout_s = 60;
 	c->group_gid = (gid_t)-1;
+	limit_defaults(c);
 }
 
 static char *
@@ -65,13 +153,135 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * A whole-number key: 1 if k is one (set, or an error logged in *rc), 0
+ * if it is not.  Only digits are taken: "-1" is an error, not 2^64-1.
+ */
+static int
+num_key(struct pyrod_config *c, const char *k, const char *v,
+    const char *where, int *rc)
+{
+	unsigned long long	 n, max;
+	char			*end;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+		if (strcmp(nums[i].key, k) == 0)
+			break;
+	if (i == sizeof(nums) / sizeof(nums[0]))
+		return 0;
+	max = nums[i].max;
+	if (max == HOST_MEM)
+		max = c->host_mem_mib ? c->host_mem_mib : ~0ULL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+	    n < nums[i].min || n > max) {
+		log_warnx("%s: %s must be a whole number from %llu to %llu%s; "
+		    "got \"%s\"", where, k, nums[i].min, max,
+		    nums[i].max == HOST_MEM ? " (the host's memory)" : "", v);
+		*rc = -1;
+		return 1;
+	}
+	if (nums[i].size == sizeof(unsigned))
+		*(unsigned *)(void *)((char *)c + nums[i].off) = (unsigned)n;
+	else
+		*(unsigned long long *)(void *)((char *)c + nums[i].off) = n;
+	return 1;
+}
+
+/* Keys with a syntax of their own: 1 if k is one, 0 if not. */
+static int
+special_key(struct pyrod_config *c, const char *k, const char *v,
+    const char *where, int *rc)
+{
+	unsigned long	 m;
+	double		 r;
+	char		*end;
+
+	if (strcmp(k, "socket_mode") == 0) {
+		m = strtoul(v, &end, 8);
+		if (*v == '\0' || *end != '\0' || m > 0777) {
+			log_warnx("%s: bad socket_mode", where);
+			*rc = -1;
+		} else
+			c->socket_mode = (unsigned)m;
+		return 1;
+	}
+	if (strcmp(k, "vcpu_overcommit") == 0) {
+		r = strtod(v, &end);
+		if (*v < '0' || *v > '9' || *end != '\0' || !(r > 0) ||
+		    r > VCPU_RATIO_MAX) {
+			log_warnx("%s: vcpu_overcommit must be a number above "
+			    "0 and at most %g (guest vCPUs per host CPU); got "
+			    "\"%s\"", where, VCPU_RATIO_MAX, v);
+			*rc = -1;
+		} else
+			c->vcpu_overcommit = r;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+str_key(struct pyrod_config *c, const char *k, const char *v,
+    const char *where)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].key, k) == 0)
+			break;
+	if (i == sizeof(keys) / sizeof(keys[0])) {
+		log_warnx("%s: unknown key \"%s\"", where, k);
+		return -1;
+	}
+	if (strlen(v) >= keys[i].size) {
+		log_warnx("%s: value too long", where);
+		return -1;
+	}
+	memcpy((char *)c + keys[i].off, v, strlen(v) + 1);
+	return 0;
+}
+
+/*
+ * Limits that only make sense together, or against the host.  pyrod
+ * keeps some fds for itself, its helpers and their QEMUs: max_clients
+ * leaves 128 of its RLIMIT_NOFILE for them.
+ */
+static int
+config_check(const struct pyrod_config *c)
+{
+	struct rlimit	rl;
+
+	if (c->max_clients_per_uid > c->max_clients) {
+		log_warnx("max_clients_per_uid (%u) is more than max_clients "
+		    "(%u)", c->max_clients_per_uid, c->max_clients);
+		return -1;
+	}
+	if (c->max_clients_root > c->max_clients) {
+		log_warnx("max_clients_root (%u) is more than max_clients "
+		    "(%u)", c->max_clients_root, c->max_clients);
+		return -1;
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur !=
+	    RLIM_INFINITY && (rlim_t)c->max_clients + 128 > rl.rlim_cur) {
+		log_warnx("max_clients (%u) needs more file descriptors than "
+		    "pyrod may open (RLIMIT_NOFILE %llu, 128 kept for "
+		    "helpers); lower max_clients or raise the limit "
+		    "(LimitNOFILE= in the unit)", c->max_clients,
+		    (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_load(struct pyrod_config *c, const char *path)
 {
 	FILE	*f;
-	char	 line[4200], *k, *v, *eq;
+	char	 line[4200], where[4200], *k, *v, *eq;
 	int	 lineno = 0, rc = 0;
-	size_t	 i;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		log_warn("%s", path);
@@ -84,55 +294,85 @@ config_load(struct pyrod_config *c, const char *path)
 		k = trim(line);
 		if (*k == '\0')
 			continue;
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
 		if ((eq = strchr(k, '=')) == NULL) {
-			log_warnx("%s:%d: expected \"key = value\"", path,
-			    lineno);
+			log_warnx("%s: expected \"key = value\"", where);
 			rc = -1;
 			continue;
 		}
 		*eq = '\0';
 		k = trim(k);
 		v = trim(eq + 1);
-		if (strcmp(k, "boot_timeout_seconds") == 0) {
-			char *end;
-			unsigned long t = strtoul(v, &end, 10);
-			if (*end != '\0' || t < 1 || t > 3600) {
-				log_warnx("%s:%d: boot_timeout_seconds must be "
-				    "1 to 3600", path, lineno);
-				rc = -1;
-			} else
-				c->boot_timeout_s = (unsigned)t;
+		if (num_key(c, k, v, where, &rc) ||
+		    special_key(c, k, v, where, &rc))
 			continue;
-		}
-		if (strcmp(k, "socket_mode") == 0) {
-			char *end;
-			unsigned long m = strtoul(v, &end, 8);
-			if (*end != '\0' || m > 0777) {
-				log_warnx("%s:%d: bad socket_mode", path,
-				    lineno);
-				rc = -1;
-			} else
-				c->socket_mode = (unsigned)m;
-			continue;
-		}
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strcmp(keys[i].key, k) == 0)
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0])) {
-			log_warnx("%s:%d: unknown key \"%s\"", path, lineno,
-			    k);
+		if (str_key(c, k, v, where) < 0)
 			rc = -1;
-			continue;
-		}
-		if (strlen(v) >= keys[i].size) {
-			log_warnx("%s:%d: value too long", path, lineno);
-			rc = -1;
-			continue;
-		}
-		memcpy((char *)c + keys[i].off, v, strlen(v) + 1);
 	}
 	fclose(f);
-	return rc;
+	return rc < 0 || config_check(c) < 0 ? -1 : 0;
+}
+
+static void
+set_str(char *dst, size_t size, const char *v)
+{
+	if (v != NULL && *v != '\0')
+		snprintf(dst, size, "%s", v);
+}
+
+/* The process moves to "/" when it detaches: make a path absolute. */
+static int
+absolutize(char *path, size_t size)
+{
+	char	cwd[4096], tmp[8300];
+
+	if (path[0] == '/' || path[0] == '\0')
+		return 0;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
+	if (strlen(tmp) >= size) {
+		log_warnx("path too long: %s", tmp);
+		return -1;
+	}
+	memcpy(path, tmp, strlen(tmp) + 1);
+	return 0;
+}
+
+int
+config_layer(struct pyrod_config *c, const char *file,
+    const struct config_flags *fl)
+{
+	unsigned long	 m;
+	char		*end;
+
+	config_defaults(c);
+	if (file != NULL && config_load(c, file) < 0) {
+		log_warnx("%s: configuration errors", file);
+		return -1;
+	}
+	set_str(c->socket_path, sizeof(c->socket_path), getenv("PYRO_SOCKET"));
+	set_str(c->state_dir, sizeof(c->state_dir), getenv("PYRO_STATE_DIR"));
+	set_str(c->libexec_dir, sizeof(c->libexec_dir),
+	    getenv("PYRO_LIBEXECDIR"));
+	set_str(c->socket_path, sizeof(c->socket_path), fl->socket);
+	set_str(c->state_dir, sizeof(c->state_dir), fl->state_dir);
+	set_str(c->libexec_dir, sizeof(c->libexec_dir), fl->libexec_dir);
+	set_str(c->group, sizeof(c->group), fl->group);
+	if (fl->socket_mode != NULL) {
+		m = strtoul(fl->socket_mode, &end, 8);
+		if (*end != '\0' || m > 0777) {
+			log_warnx("bad --socket-mode %s", fl->socket_mode);
+			return -1;
+		}
+		c->socket_mode = (unsigned)m;
+	}
+	if (absolutize(c->socket_path, sizeof(c->socket_path)) < 0 ||
+	    absolutize(c->state_dir, sizeof(c->state_dir)) < 0 ||
+	    absolutize(c->libexec_dir, sizeof(c->libexec_dir)) < 0 ||
+	    absolutize(c->pid_file, sizeof(c->pid_file)) < 0)
+		return -1;
+	return config_resolve(c);
 }
 
 /* Turn names into ids once, at start. */

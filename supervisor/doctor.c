@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "log.h"
 #include "pyrod.h"
 
@@ -48,6 +49,22 @@ read_flag(const char *path)
 	return n > 0 && buf[0] == '1';
 }
 
+/*
+ * The cache pyrod boots guests from; libpyro adds the caller's own as
+ * "environment_cache", so doctor shows both when they differ.
+ */
+static void
+add_env_cache(cJSON *res)
+{
+	cJSON		*o = cJSON_AddObjectToObject(res,
+			    "pyrod_environment_cache");
+	struct stat	 st;
+
+	cJSON_AddStringToObject(o, "path", env_cache_dir());
+	cJSON_AddBoolToObject(o, "exists", stat(env_cache_dir(), &st) == 0 &&
+	    S_ISDIR(st.st_mode));
+}
+
 static cJSON *
 item(int ok, const char *reason)
 {
@@ -59,27 +76,14 @@ item(int ok, const char *reason)
 	return o;
 }
 
-static void
-doctor_finish(struct doctor *d)
+/* Which VMM runs guests, and what each needs; 1 when one can. */
+static int
+doctor_vmm(cJSON *res, int kvm_ok)
 {
-	cJSON		*res = d->res, *kvm, *vmm, *net, *caps, *rt, *why, *hl;
-	char		 qemu[4200], fc[4200], jailer[4200], agent[4200];
-	int		 have_qemu, have_fc, have_jailer, kvm_ok, vm_ok, have_agent;
-	int		 tun_ok, nft_ok, fwd;
+	char		 qemu[4200], fc[4200], jailer[4200];
+	int		 have_qemu, have_fc, have_jailer;
 	const char	*sel;
-
-	timer_cancel(d->timer);
-	d->timer = NULL;
-	kvm_ok = d->have_probe && d->probe.kvm.ok;
-	tun_ok = d->have_probe && d->probe.tun.ok;
-	nft_ok = d->have_probe && d->probe.nft.ok;
-
-	kvm = cJSON_GetObjectItemCaseSensitive(res, "kvm");
-	cJSON_AddBoolToObject(kvm, "usable", kvm_ok);
-	if (!kvm_ok)
-		cJSON_AddStringToObject(kvm, "reason", d->have_probe ?
-		    d->probe.kvm.reason : d->vm_error[0] ? d->vm_error :
-		    "pyro-vmhelper could not run the probe");
+	cJSON		*vmm, *hl;
 
 	have_qemu = host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
 	    sizeof(qemu));
@@ -99,8 +103,6 @@ doctor_finish(struct doctor *d)
 		sel = "firecracker";
 	else
 		sel = have_qemu ? "qemu" : NULL;
-	vm_ok = sel != NULL;
-
 	vmm = cJSON_AddObjectToObject(res, "vmm");
 	cJSON_AddStringToObject(vmm, "configured", conf.vmm);
 	if (sel != NULL) {
@@ -118,6 +120,54 @@ doctor_finish(struct doctor *d)
 	cJSON_AddStringToObject(hl, "path", fc);
 	cJSON_AddBoolToObject(hl, "jailer_found", have_jailer);
 	cJSON_AddStringToObject(hl, "jailer_path", jailer);
+	return sel != NULL;
+}
+
+/* The runtime's verdict, with its reasons. */
+static void
+doctor_runtime(cJSON *res, const struct doctor *d, int vm_ok, int kvm_ok)
+{
+	cJSON	*rt = cJSON_AddObjectToObject(res, "runtime");
+	cJSON	*why = cJSON_CreateArray();
+
+	if (!vm_ok)
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "no usable VMM: install qemu-system-x86 "
+		    "(apt-get install qemu-system-x86)"));
+	if (!d->have_probe)
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "pyro-vmhelper did not start"));
+	if (d->disk_error[0] != '\0')
+		cJSON_AddItemToArray(why, cJSON_CreateString(
+		    "pyro-diskhelper did not start"));
+	cJSON_AddStringToObject(rt, "status",
+	    cJSON_GetArraySize(why) == 0 ? "PASS" : "FAIL");
+	cJSON_AddItemToObject(rt, "reasons", why);
+	if (!kvm_ok && vm_ok)
+		cJSON_AddStringToObject(rt, "note", "KVM is not usable: "
+		    "guests run under QEMU software emulation (TCG), slower "
+		    "but fully isolated");
+}
+
+static void
+doctor_finish(struct doctor *d)
+{
+	cJSON		*res = d->res, *kvm, *net, *caps, *hl;
+	char		 agent[4200];
+	int		 kvm_ok, vm_ok, have_agent, tun_ok, nft_ok, fwd;
+
+	timer_cancel(d->timer);
+	d->timer = NULL;
+	kvm_ok = d->have_probe && d->probe.kvm.ok;
+	tun_ok = d->have_probe && d->probe.tun.ok;
+	nft_ok = d->have_probe && d->probe.nft.ok;
+	kvm = cJSON_GetObjectItemCaseSensitive(res, "kvm");
+	cJSON_AddBoolToObject(kvm, "usable", kvm_ok);
+	if (!kvm_ok)
+		cJSON_AddStringToObject(kvm, "reason", d->have_probe ?
+		    d->probe.kvm.reason : d->vm_error[0] ? d->vm_error :
+		    "pyro-vmhelper could not run the probe");
+	vm_ok = doctor_vmm(res, kvm_ok);
 
 	fwd = read_flag("/proc/sys/net/ipv4/ip_forward");
 	net = cJSON_AddObjectToObject(res, "networking");
@@ -145,27 +195,7 @@ doctor_finish(struct doctor *d)
 		    "pyro-agent is not installed");
 	cJSON_AddBoolToObject(caps, "guest_network", tun_ok && nft_ok &&
 	    fwd == 1);
-
-	rt = cJSON_AddObjectToObject(res, "runtime");
-	why = cJSON_CreateArray();
-	if (!vm_ok)
-		cJSON_AddItemToArray(why, cJSON_CreateString(
-		    "no usable VMM: install qemu-system-x86 "
-		    "(apt-get install qemu-system-x86)"));
-	if (!d->have_probe)
-		cJSON_AddItemToArray(why, cJSON_CreateString(
-		    "pyro-vmhelper did not start"));
-	if (d->disk_error[0] != '\0')
-		cJSON_AddItemToArray(why, cJSON_CreateString(
-		    "pyro-diskhelper did not start"));
-	cJSON_AddStringToObject(rt, "status",
-	    cJSON_GetArraySize(why) == 0 ? "PASS" : "FAIL");
-	cJSON_AddItemToObject(rt, "reasons", why);
-	if (!kvm_ok && vm_ok)
-		cJSON_AddStringToObject(rt, "note", "KVM is not usable: "
-		    "guests run under QEMU software emulation (TCG), slower "
-		    "but fully isolated");
-
+	doctor_runtime(res, d, vm_ok, kvm_ok);
 	d->res = NULL;
 	ctl_reply_ok(d->rq, res);
 	free(d);
@@ -311,15 +341,26 @@ op_doctor(struct request *rq, const cJSON *args)
 	d->res = cJSON_CreateObject();
 	p = cJSON_AddObjectToObject(d->res, "platform");
 	if (uname(&u) == 0) {
+		char	name[160], *s;
+
 		cJSON_AddStringToObject(p, "os", u.sysname);
 		cJSON_AddStringToObject(p, "kernel", u.release);
 		cJSON_AddStringToObject(p, "arch", u.machine);
+		/* "linux-x86_64": the name users and release files know. */
+		snprintf(name, sizeof(name), "%s-%s", u.sysname, u.machine);
+		for (s = name; *s != '\0'; s++)
+			if (*s >= 'A' && *s <= 'Z')
+				*s = (char)(*s - 'A' + 'a');
+		cJSON_AddStringToObject(p, "name", name);
 	}
 	cJSON_AddStringToObject(p, "pyro_version", PACKAGE_VERSION);
 	cJSON_AddBoolToObject(p, "supported", strcmp(u.sysname, "Linux") == 0 &&
 	    strcmp(u.machine, "x86_64") == 0);
 	add_kvm_node(d->res, &d->kvm_fd);
 	cJSON_AddStringToObject(d->res, "state_dir", conf.state_dir);
+	cJSON_AddStringToObject(d->res, "catalog_version",
+	    PYRO_CATALOG_VERSION);
+	add_env_cache(d->res);
 	cJSON_AddStringToObject(d->res, "socket", conf.socket_path);
 
 	d->timer = timer_add(DOCTOR_TIMEOUT_MS, doctor_timeout, d);

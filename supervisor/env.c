@@ -226,3 +226,37 @@ fail:
 	env_close(e);
 	return -1;
 }
+
+/*
+ * The cache pyrod boots from, and which catalog environments it holds
+ * (installed: the manifest opens and its parts have their sizes; the
+ * sha256 check waits for the first boot, as always).
+ */
+void
+op_environment_cache(struct request *rq, const cJSON *args)
+{
+	const struct pyro_catalog_entry	*c;
+	struct pyro_status		 st;
+	struct env			 e;
+	cJSON				*res, *arr, *o;
+
+	(void)args;
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "cache_dir", env_cache_dir());
+	arr = cJSON_AddArrayToObject(res, "environments");
+	for (c = pyro_catalog; c->name != NULL; c++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", c->name);
+		if (env_open(c->name, NULL, &e, &st) == 0) {
+			env_close(&e);
+			cJSON_AddTrueToObject(o, "installed");
+		} else {
+			cJSON_AddFalseToObject(o, "installed");
+			if (st.code != PYRO_E_ENVIRONMENT_NOT_INSTALLED)
+				cJSON_AddStringToObject(o, "problem",
+				    st.message);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	ctl_reply_ok(rq, res);
+}

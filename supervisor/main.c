@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "pyrod.h"
+#include "workspace.h"
 
 #define SHUTDOWN_GRACE_MS	20000
 
@@ -75,6 +76,25 @@ sig_cb(struct ev *ev, uint32_t events)
 			break;
 		}
 	}
+}
+
+/*
+ * Power the running guests off (their disks flushed) before the helpers
+ * go; a guest that takes too long is killed.
+ */
+static void
+shutdown_vms(void)
+{
+	struct timer	*t;
+
+	control_close();
+	if (vmi_stop_all(shutdown_done) == 0)
+		return;
+	log_info("stopping %d running VM(s)", vmi_count());
+	quit = 0;
+	t = timer_add(SHUTDOWN_GRACE_MS, shutdown_deadline, NULL);
+	loop_run(&quit);
+	timer_cancel(t);
 }
 
 static void
@@ -153,22 +173,6 @@ detach_done(int fd)
 	close(fd);
 }
 
-/* detach() moves to "/": make every configured path absolute first. */
-static void
-absolutize(char *path, size_t size)
-{
-	char	cwd[4096], tmp[8300];
-
-	if (path[0] == '/' || path[0] == '\0')
-		return;
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		fatal("getcwd");
-	snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path);
-	if (strlen(tmp) >= size)
-		fatalx("path too long: %s", tmp);
-	memcpy(path, tmp, strlen(tmp) + 1);
-}
-
 static void
 write_pidfile(const char *path)
 {
@@ -189,8 +193,10 @@ write_pidfile(const char *path)
 	close(fd);
 }
 
-int
-main(int argc, char *argv[])
+/* The command line: flags into fl, the rest into the out-parameters. */
+static void
+parse_flags(int argc, char *argv[], struct config_flags *fl,
+    const char **cfg, int *debug, int *verbose)
 {
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, 'S' },
@@ -201,38 +207,33 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*cfg = NULL, *state = NULL, *sock = NULL, *lib = NULL;
-	const char	*group = NULL, *mode = NULL, *env;
-	int		 ch, debug = 0, verbose = 0, n, ready_fd = -1;
-
-	/* Nothing inherited beyond stdio may reach our helpers or linger. */
-	(void)close_range(3, ~0U, 0);
+	int	ch;
 
 	while ((ch = getopt_long(argc, argv, "df:vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
-			debug = 1;
+			*debug = 1;
 			break;
 		case 'f':
-			cfg = optarg;
+			*cfg = optarg;
 			break;
 		case 'v':
-			verbose++;
+			(*verbose)++;
 			break;
 		case 'S':
-			state = optarg;
+			fl->state_dir = optarg;
 			break;
 		case 's':
-			sock = optarg;
+			fl->socket = optarg;
 			break;
 		case 'L':
-			lib = optarg;
+			fl->libexec_dir = optarg;
 			break;
 		case 'm':
-			mode = optarg;
+			fl->socket_mode = optarg;
 			break;
 		case 'g':
-			group = optarg;
+			fl->group = optarg;
 			break;
 		default:
 			usage();
@@ -240,41 +241,23 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config_flags	 fl = { NULL, NULL, NULL, NULL, NULL };
+	const char		*cfg = NULL;
+	int			 debug = 0, verbose = 0, n, ready_fd = -1;
+
+	/* Nothing inherited beyond stdio may reach our helpers or linger. */
+	(void)close_range(3, ~0U, 0);
+	parse_flags(argc, argv, &fl, &cfg, &debug, &verbose);
 	log_init("pyrod", 1, verbose);
 	if (geteuid() != 0)
 		fatalx("pyrod must run as root (it starts VMs and drops "
 		    "privileges in its helpers)");
-
-	config_defaults(&conf);
-	if (cfg != NULL && config_load(&conf, cfg) < 0)
-		fatalx("%s: configuration errors", cfg);
-	/* The environment overrides the file; flags override both. */
-	if ((env = getenv("PYRO_SOCKET")) != NULL && *env != '\0')
-		snprintf(conf.socket_path, sizeof(conf.socket_path), "%s", env);
-	if ((env = getenv("PYRO_STATE_DIR")) != NULL && *env != '\0')
-		snprintf(conf.state_dir, sizeof(conf.state_dir), "%s", env);
-	if ((env = getenv("PYRO_LIBEXECDIR")) != NULL && *env != '\0')
-		snprintf(conf.libexec_dir, sizeof(conf.libexec_dir), "%s", env);
-	if (sock != NULL)
-		snprintf(conf.socket_path, sizeof(conf.socket_path), "%s", sock);
-	if (state != NULL)
-		snprintf(conf.state_dir, sizeof(conf.state_dir), "%s", state);
-	if (lib != NULL)
-		snprintf(conf.libexec_dir, sizeof(conf.libexec_dir), "%s", lib);
-	if (group != NULL)
-		snprintf(conf.group, sizeof(conf.group), "%s", group);
-	if (mode != NULL) {
-		char *end;
-		unsigned long m = strtoul(mode, &end, 8);
-		if (*end != '\0' || m > 0777)
-			fatalx("bad --socket-mode %s", mode);
-		conf.socket_mode = (unsigned)m;
-	}
-	absolutize(conf.socket_path, sizeof(conf.socket_path));
-	absolutize(conf.state_dir, sizeof(conf.state_dir));
-	absolutize(conf.libexec_dir, sizeof(conf.libexec_dir));
-	absolutize(conf.pid_file, sizeof(conf.pid_file));
-	if (config_resolve(&conf) < 0)
+	if (config_layer(&conf, cfg, &fl) < 0)
 		fatalx("configuration errors");
 
 	log_verbose_level = verbose;
@@ -291,6 +274,8 @@ main(int argc, char *argv[])
 	if ((n = store_recover()) > 0)
 		log_info("marked %d record(s) stopped after the restart", n);
 
+	shell_init();
+	service_init();
 	vm_reaper_start();
 	workspace_sweeper_start();
 	write_pidfile(conf.pid_file);
@@ -300,21 +285,7 @@ main(int argc, char *argv[])
 	    conf.state_dir);
 
 	loop_run(&quit);
-
-	control_close();
-	/*
-	 * Power the running guests off (their disks flushed) before the
-	 * helpers go; a guest that takes too long is killed.
-	 */
-	if (vmi_stop_all(shutdown_done) > 0) {
-		struct timer *t;
-
-		log_info("stopping %d running VM(s)", vmi_count());
-		quit = 0;
-		t = timer_add(SHUTDOWN_GRACE_MS, shutdown_deadline, NULL);
-		loop_run(&quit);
-		timer_cancel(t);
-	}
+	shutdown_vms();
 	helpers_kill_all();
 	store_close();
 	if (conf.pid_file[0] != '\0')

@@ -37,6 +37,21 @@ struct pyrod_config {
 	uid_t	 helper_uid;
 	gid_t	 helper_gid;
 	gid_t	 group_gid;		/* (gid_t)-1: no such group */
+	/* Clients (client.c, control.c): see pyrod.conf(5). */
+	unsigned max_clients;		/* connections in all */
+	unsigned max_clients_per_uid;	/* connections of one uid */
+	unsigned max_clients_root;	/* root's own cap */
+	unsigned max_requests_per_uid;	/* in flight, on all connections */
+	unsigned frame_timeout_s;	/* an unfinished frame's bytes */
+	/* Admission (admit.c): budgets for guests. */
+	unsigned long long memory_budget_mib;
+	unsigned max_running_vms;
+	unsigned max_workspaces_per_uid;
+	double	 vcpu_overcommit;	/* guest vCPUs per host CPU */
+	unsigned long long snapshot_budget_kib;	/* per workspace */
+	/* The host, read once by config_defaults(). */
+	unsigned long long host_mem_mib;	/* 0: unknown */
+	unsigned host_cpus;
 };
 extern struct pyrod_config conf;
 
@@ -87,10 +102,29 @@ struct request {
 	/* Called once if the client disconnects before the reply. */
 	void			(*cancel)(struct request *);
 	void			*ctx;
+	/* What the op's gate found (a struct ws, a VM's context). */
+	void			*obj;
 };
 
+/* control.c: the socket, authorization, the op table and its gates. */
 int	control_listen(const char *path, unsigned mode, gid_t group);
 void	control_close(void);
+
+/* client.c: connections; each request goes to dispatch. */
+struct ucred;
+int	client_new(int fd, const struct ucred *, void (*dispatch)(
+	    struct request *, const char *op, const cJSON *args));
+int	clients_count(void);
+/* Connections of uid, and its requests in flight on all of them. */
+int	clients_of_uid(uid_t);
+int	requests_of_uid(uid_t);
+/*
+ * A connection refused before it became a client: one error frame written
+ * at once (without blocking: a new socket's buffer is empty), then the fd
+ * is closed.  Takes fd.
+ */
+void	client_refuse_fd(int fd, enum pyro_err, const char *msg);
+void	clients_close_all(void);
 void	ctl_reply_ok(struct request *, cJSON *result);
 void	ctl_reply_err(struct request *, enum pyro_err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
@@ -126,6 +160,22 @@ int	arg_bool(const cJSON *args, const char *key, int *out,
 	    struct pyro_status *);
 int	arg_id(const cJSON *args, const char *key, const char **out,
 	    struct pyro_status *);
+/*
+ * A command: "argv" (1 to GP_ARGS_MAX strings) or "command" (one string,
+ * run with sh -lc), exactly one of them.  argv points into args (which
+ * must outlive it); line is the command as one shell-quoted line, for
+ * history and status.  Free with cmdline_free().
+ */
+struct cmdline {
+	const char	**argv;		/* NULL-terminated */
+	int		  shell;	/* argv[0] is a string for sh -lc */
+	char		 *line;
+};
+int	arg_command(const cJSON *args, struct cmdline *, struct pyro_status *);
+/* "cwd" of a shell or service: relative to /workspace, any guest dir. */
+int	arg_guest_cwd(const cJSON *args, char *out, size_t size,
+	    struct pyro_status *);
+void	cmdline_free(struct cmdline *);
 
 /* store.c: the registry on disk. */
 enum rec_kind {
@@ -150,8 +200,27 @@ int		 store_save(struct record *);
 const char	*rec_state(const struct record *);
 /* t as the registry writes times: "2026-11-29T01:02:03Z" (UTC). */
 void		 iso_time(char *buf, size_t size, time_t t);
-void		 rec_set_state(struct record *, const char *state,
-		    const char *event, const char *detail);
+/*
+ * Record states; store.c has their one name table (the names are what
+ * records hold on disk and clients see).
+ */
+enum rec_st {
+	ST_UNKNOWN,
+	ST_CREATED,	/* a VM made but never started */
+	ST_CREATING,	/* a workspace's first boot and seed */
+	ST_STARTING,
+	ST_RUNNING,
+	ST_STOPPING,
+	ST_STOPPED,
+	ST_RESETTING,
+	ST_FAILED,
+	ST_DELETING,
+	ST__MAX
+};
+const char	*rec_st_name(enum rec_st);
+enum rec_st	 rec_st(const struct record *);
+void		 rec_set_state(struct record *, enum rec_st, const char *event,
+		    const char *detail);
 const char	*rec_kind_name(enum rec_kind);
 /* Root sees every record; anyone else only their own. */
 int		 rec_visible(const struct record *, uid_t);
@@ -165,6 +234,8 @@ int		 store_rename(struct record *, const char *from,
 int		 store_unlink(struct record *, const char *name);
 /* Delete the record and every file in its directory. */
 void		 store_remove(struct record *);
+/* The records of kind k visible to uid: {key: [{id, state, ...}]}. */
+cJSON		*store_list_json(enum rec_kind k, uid_t uid, const char *key);
 
 /* env.c */
 struct env_stamp {
@@ -186,6 +257,8 @@ int		 env_open(const char *name, const char *cache, struct env *,
 		    struct pyro_status *);
 void		 env_close(struct env *);
 void		 env_mark_verified(const struct env *, uint32_t mask);
+/* environment.cache: pyrod's cache and what it holds. */
+void		 op_environment_cache(struct request *, const cJSON *args);
 
 /* vmi.c: a live VM instance (helper + QEMU) bound to a record. */
 enum vmi_state {
@@ -195,19 +268,21 @@ enum vmi_state {
 };
 struct vmi;
 struct pyro_msg_exec_exit;
+struct gp_exec;
 struct vmi_ops {
 	void	(*on_ready)(struct vmi *, uint32_t boot_ms, void *arg);
-	void	(*on_output)(struct vmi *, uint32_t stream, int which,
-		    const uint8_t *data, size_t len, void *arg);
-	void	(*on_exit)(struct vmi *, const struct pyro_msg_exec_exit *,
-		    void *arg);
 	void	(*on_pong)(struct vmi *, uint32_t seq, void *arg);
-	/* Optional: the guest started the exec as pid. */
-	void	(*on_started)(struct vmi *, uint32_t stream, uint32_t pid,
-		    void *arg);
-	/* Exactly once: the helper and QEMU are gone (err NULL if clean). */
+	/* Exactly once: the helper and QEMU are gone (err NULL if clean).
+	 * Every exec's on_exit(NULL) came first. */
 	void	(*on_gone)(struct vmi *, const struct pyro_status *err,
 		    int forced, void *arg);
+};
+/* One exec's events, to whoever started it (job.c). */
+struct vmi_stream_ops {
+	void	(*on_output)(void *arg, int which, const uint8_t *, size_t);
+	void	(*on_started)(void *arg, uint32_t pid);	/* optional */
+	/* Exactly once: the exit, or NULL when the VM went away first. */
+	void	(*on_exit)(void *arg, const struct pyro_msg_exec_exit *);
 };
 /* Takes env's fds and disk. */
 struct vmi	*vmi_start(struct record *, struct env *, int disk,
@@ -217,11 +292,16 @@ struct vmi	*vmi_find(const struct record *);
 void		*vmi_arg(const struct vmi *);
 enum vmi_state	 vmi_state(const struct vmi *);
 /*
- * Returns the exec's stream id, 0 on failure.  stdin_fd (or -1) feeds the
- * command's stdin (GP_EXEC_STDIN); the caller keeps its copy.
+ * Start an exec (g: timeout, flags, PTY size; argc/envc are counted here)
+ * and bind its events to ops/arg.  Returns the stream id, 0 on failure
+ * (no callback then).  stdin_fd (or -1) feeds the command's stdin; the
+ * caller keeps its copy.
  */
-uint32_t	 vmi_exec(struct vmi *, const uint8_t *gp_exec, size_t len,
-		    int stdin_fd);
+uint32_t	 vmi_exec(struct vmi *, struct gp_exec *g, const char *cwd,
+		    const char *const *argv, const char *const *env,
+		    int stdin_fd, const struct vmi_stream_ops *, void *arg);
+/* Unbind a stream's callbacks (its end will not be reported). */
+void		 vmi_forget(struct vmi *, uint32_t stream);
 void		 vmi_signal(struct vmi *, uint32_t stream, int signo);
 void		 vmi_kill_exec(struct vmi *, uint32_t stream);
 int		 vmi_ping(struct vmi *, uint32_t seq);
@@ -268,6 +348,29 @@ void		 helpers_reap(void);
 void		 helpers_kill_all(void);
 int		 helpers_count(void);
 
+/*
+ * admit.c: admission control.  Every figure is computed from the live
+ * records (a VM or workspace counts while its state is creating,
+ * starting, running, stopping or resetting, or while it has a VM), so
+ * nothing is counted twice or forgotten.  Each returns 0, or -1 with
+ * resources_exhausted and the numbers (asked, in use, limit) in st.
+ */
+enum admit_kind {
+	ADMIT_BOOT,		/* a VM or workspace about to boot */
+	ADMIT_NEW_WORKSPACE,	/* the same, and one more workspace of uid */
+};
+int	admit_vm(uid_t, long long mem_mib, long long vcpus, enum admit_kind,
+	    struct pyro_status *);
+/* admit_vm() for a record about to boot (its owner, mem_mib, vcpu_count). */
+int	admit_record(const struct record *, struct pyro_status *);
+/* Before a snapshot: the workspace's stored snapshots are under budget. */
+int	admit_snapshot(const struct record *, struct pyro_status *);
+/* After it is written: the new one's bytes keep the total in budget. */
+int	admit_snapshot_written(const struct record *, long long bytes,
+	    struct pyro_status *);
+/* "usage": what is in use against each limit. */
+void	op_usage(struct request *, const cJSON *args);
+
 /* Operations (one file per area). */
 void	op_doctor(struct request *, const cJSON *args);
 void	op_vm_list(struct request *, const cJSON *args);
@@ -283,6 +386,19 @@ void	op_vm_delete(struct request *, const cJSON *args);
 void	op_vm_network_info(struct request *, const cJSON *args);
 void	op_vm_reap_expired(struct request *, const cJSON *args);
 void	op_vm_ping(struct request *, const cJSON *args);
+/* vm.c's gate table, by request kind (applied by the dispatcher). */
+enum vm_req {
+	VMREQ_EXEC,	/* exec, ping: running and idle */
+	VMREQ_START,
+	VMREQ_STOP,
+	VMREQ_HOST,	/* status, network info, delete */
+	VMREQ__MAX
+};
+/* The VM named by "vm_id" if the gate lets request kind k act on it now;
+ * otherwise reply with the refusal and return NULL. */
+struct record	*vm_gate(struct request *, const cJSON *args, enum vm_req);
+/* The gate table alone: 0 or the refusal for state st and kind k. */
+enum pyro_err	 vm_gate_refusal(enum rec_st st, enum vm_req k);
 /* A VM record as clients see it (with "vm_id"). */
 cJSON	*vm_json(const struct record *);
 void	vm_reaper_start(void);

@@ -44,9 +44,41 @@ static const struct {
 };
 
 /* States in which a VM process must exist; after a restart none does. */
-static const char *live_states[] = {
-	"creating", "starting", "running", "stopping", "resetting", NULL
+/* The one name table of record states (enum rec_st), and which of them
+ * mean a VM was live (no helper survives a pyrod restart). */
+static const struct {
+	const char	*name;
+	int		 live;
+} states[ST__MAX] = {
+	[ST_UNKNOWN] = { "unknown", 0 },
+	[ST_CREATED] = { "created", 0 },
+	[ST_CREATING] = { "creating", 1 },
+	[ST_STARTING] = { "starting", 1 },
+	[ST_RUNNING] = { "running", 1 },
+	[ST_STOPPING] = { "stopping", 1 },
+	[ST_STOPPED] = { "stopped", 0 },
+	[ST_RESETTING] = { "resetting", 1 },
+	[ST_FAILED] = { "failed", 0 },
+	[ST_DELETING] = { "deleting", 0 },
 };
+
+const char *
+rec_st_name(enum rec_st st)
+{
+	return (unsigned)st < ST__MAX ? states[st].name : "unknown";
+}
+
+enum rec_st
+rec_st(const struct record *r)
+{
+	const char	*name = rec_state(r);
+	int		 i;
+
+	for (i = 1; i < ST__MAX; i++)
+		if (strcmp(states[i].name, name) == 0)
+			return (enum rec_st)i;
+	return ST_UNKNOWN;
+}
 
 int
 rec_visible(const struct record *r, uid_t uid)
@@ -311,16 +343,14 @@ set_string(cJSON *doc, const char *key, const char *val)
 
 /* Change state and append a lifecycle event (bounded). */
 void
-rec_set_state(struct record *r, const char *state, const char *event,
+rec_set_state(struct record *r, enum rec_st st, const char *event,
     const char *detail)
 {
-	cJSON	*evs, *ev;
-	char	 ts[32], copy[32];
+	const char	*state = rec_st_name(st);
+	cJSON		*evs, *ev;
+	char		 ts[32];
 
 	iso_now(ts, sizeof(ts));
-	/* state may be rec_state(r) itself, which set_string() replaces. */
-	pyro_strlcpy(copy, state, sizeof(copy));
-	state = copy;
 	/* Replace in place: a record keeps its key order on disk. */
 	set_string(r->doc, "state", state);
 	set_string(r->doc, "updated_at", ts);
@@ -349,26 +379,23 @@ int
 store_recover(void)
 {
 	struct record	*r;
-	int		 i, n = 0;
+	enum rec_st	 st;
+	int		 n = 0;
 
 	LIST_FOREACH(r, &records, entry) {
-		for (i = 0; live_states[i] != NULL; i++)
-			if (strcmp(rec_state(r), live_states[i]) == 0)
-				break;
-		if (live_states[i] == NULL)
+		if (!states[st = rec_st(r)].live)
 			continue;
 		/* A workspace caught mid-create never got its baseline. */
-		if (r->kind == REC_WORKSPACE &&
-		    strcmp(live_states[i], "creating") == 0)
-			rec_set_state(r, "failed", "recovered", "pyrod "
+		if (r->kind == REC_WORKSPACE && st == ST_CREATING)
+			rec_set_state(r, ST_FAILED, "recovered", "pyrod "
 			    "restarted while the workspace was being created; "
 			    "delete it and create it again");
 		else
-			rec_set_state(r, "stopped", "recovered", "pyrod "
+			rec_set_state(r, ST_STOPPED, "recovered", "pyrod "
 			    "restarted; the VM was no longer running");
 		(void)store_save(r);
 		log_info("%s %s: was %s before the restart, now stopped",
-		    kinds[r->kind].name, r->id, live_states[i]);
+		    kinds[r->kind].name, r->id, rec_st_name(st));
 		n++;
 	}
 	return n;
@@ -449,4 +476,32 @@ store_remove(struct record *r)
 	}
 	LIST_REMOVE(r, entry);
 	rec_free(r);
+}
+
+/* A registry listing: {key: [{id, vm_id|workspace_id, state, ...}]}. */
+cJSON *
+store_list_json(enum rec_kind k, uid_t uid, const char *key)
+{
+	struct record	*r;
+	cJSON		*res = cJSON_CreateObject(), *o;
+	cJSON		*arr = cJSON_AddArrayToObject(res, key);
+
+	LIST_FOREACH(r, &records, entry) {
+		if (r->kind != k || !rec_visible(r, uid))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "id", r->id);
+		cJSON_AddStringToObject(o, k == REC_VM ? "vm_id" :
+		    "workspace_id", r->id);
+		cJSON_AddStringToObject(o, "state", rec_state(r));
+		cJSON_AddItemToObject(o, "environment", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(r->doc, "environment"),
+		    1) ?: cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "created_at", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(r->doc, "created_at"),
+		    1) ?: cJSON_CreateNull());
+		cJSON_AddNumberToObject(o, "owner_uid", r->owner);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return res;
 }

@@ -7,9 +7,13 @@
  *	   any --delete--> (gone);  running --exec--> (exec, then deleted)
  *	a VM whose helper or guest dies unexpectedly is "failed".
  *
- * Every VM has a TTL (default 600 s); pyrod deletes VMs past it by itself
- * every few seconds, and `vm.reap-expired` does it on demand.  One request
- * at a time may act on a VM; others get "busy".
+ * Which request may act in which state is the gate table below; the
+ * control dispatcher applies it (vm_gate) before an op's handler runs.
+ * One request at a time may act on a live VM; others get "busy".  The
+ * command of a run or an exec is a job (job.c), so its output, the
+ * client's pace and the host's deadline are the job's.  Every VM has a
+ * TTL (default 600 s); pyrod deletes VMs past it by itself every few
+ * seconds, and `vm.reap-expired` does it on demand.
  */
 #include "config.h"
 
@@ -22,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "guestproto.h"
+#include "job.h"
 #include "log.h"
 #include "path.h"
 #include "pyrod.h"
@@ -34,35 +38,57 @@
 #define REAP_INTERVAL_MS	5000
 
 /* What a live VM is doing for which request. */
-enum vm_job {
-	JOB_NONE,
-	JOB_RUN,	/* one-shot: boot, exec, delete */
-	JOB_START,
-	JOB_EXEC,	/* then delete */
-	JOB_STOP,
-	JOB_DELETE,
-	JOB_PING,
+enum vm_op {
+	VMOP_NONE,
+	VMOP_RUN,	/* one-shot: boot, exec, delete */
+	VMOP_START,
+	VMOP_EXEC,	/* then delete */
+	VMOP_STOP,
+	VMOP_DELETE,
+	VMOP_PING,
 };
 
 struct vmctx {
 	struct record		*rec;
 	struct vmi		*v;
 	struct request		*rq;
-	enum vm_job		 job;
-	uint8_t			*exec;		/* gp_exec payload */
-	size_t			 exec_len;
-	uint32_t		 stream;
+	enum vm_op		 op;
+	cJSON			*args;		/* the run's or exec's */
+	struct cmdline		 cmd;		/* points into args */
 	int			 timeout_s;
+	struct job		*job;		/* the command, while it runs */
 	int			 have_exit;
 	struct pyro_msg_exec_exit exit;
 	uint32_t		 boot_ms;
 	long long		 t0;
 	int			 delete_after;
 	int			 reaped;	/* TTL expiry, not a request */
+	uint32_t		 seq;		/* pings */
 	long long		 t0_us;
-	struct timer		*exec_timer;	/* host-side exec deadline */
 };
 
+/*
+ * The gate table: per state, per request kind, 0 (allowed) or the error.
+ * EXEC also needs the VM's helper running; all but HOST need no other
+ * request on it.
+ */
+#define B	PYRO_E_BUSY
+#define NR	PYRO_E_VM_NOT_RUNNING
+static const enum pyro_err gates[ST__MAX][VMREQ__MAX] = {
+	/*		  EXEC	START	STOP	HOST */
+	[ST_UNKNOWN] =	{ B,	B,	B,	0 },
+	[ST_CREATED] =	{ NR,	0,	0,	0 },
+	[ST_CREATING] =	{ B,	B,	B,	0 },
+	[ST_STARTING] =	{ B,	B,	B,	0 },
+	[ST_RUNNING] =	{ 0,	B,	0,	0 },
+	[ST_STOPPING] =	{ B,	B,	B,	0 },
+	[ST_STOPPED] =	{ NR,	0,	0,	0 },
+	[ST_RESETTING] = { B,	B,	B,	0 },
+	[ST_FAILED] =	{ NR,	0,	0,	0 },
+	[ST_DELETING] =	{ B,	B,	B,	0 },
+};
+#undef B
+#undef NR
 
 static struct timer	*reap_timer;
 
@@ -93,70 +119,16 @@ rec_env(const struct record *r)
 	return cJSON_IsString(e) ? e->valuestring : "";
 }
 
-#define EXEC_GRACE_MS	10000
-
 static void
 ctx_free(struct vmctx *c)
 {
-	timer_cancel(c->exec_timer);
-	free(c->exec);
-	free(c);
-}
-
-/*
- * The agent kills a command at its timeout; this deadline, a little later,
- * is for a guest that does not: the command counts as timed out and the
- * VM is stopped (and deleted, as after any exec).
- */
-static void
-exec_deadline(void *arg)
-{
-	struct vmctx	*c = arg;
-
-	c->exec_timer = NULL;
-	if (c->have_exit || c->v == NULL)
-		return;
-	log_warnx("vm %s: the guest did not end its command in time",
-	    c->rec->id);
-	memset(&c->exit, 0, sizeof(c->exit));
-	c->exit.stream = c->stream;
-	c->exit.timed_out = 1;
-	c->exit.exit_code = -1;
-	c->have_exit = 1;
-	c->delete_after = 1;
-	vmi_stop(c->v);
-}
-
-static void
-exec_started(struct vmctx *c)
-{
-	timer_cancel(c->exec_timer);
-	c->exec_timer = timer_add((long long)c->timeout_s * 1000 +
-	    EXEC_GRACE_MS, exec_deadline, c);
-}
-
-/* Reply to the pending request, if any is still there. */
-static void
-finish_ok(struct vmctx *c, cJSON *res)
-{
-	if (c->rq != NULL) {
-		ctl_clear_drain(c->rq, c);
-		c->rq->cancel = NULL;
-		ctl_reply_ok(c->rq, res);
-		c->rq = NULL;
-	} else
-		cJSON_Delete(res);
-}
-
-static void
-finish_err(struct vmctx *c, const struct pyro_status *st)
-{
-	if (c->rq != NULL) {
-		ctl_clear_drain(c->rq, c);
-		c->rq->cancel = NULL;
-		ctl_reply_status(c->rq, st);
-		c->rq = NULL;
+	if (c->job != NULL) {
+		c->job->arg = NULL;
+		job_detach(c->job);
 	}
+	cmdline_free(&c->cmd);
+	cJSON_Delete(c->args);
+	free(c);
 }
 
 /* A VM as clients see it: the record, its id also as "vm_id". */
@@ -168,6 +140,28 @@ vm_json(const struct record *r)
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "vm_id");
 	cJSON_AddStringToObject(o, "vm_id", r->id);
 	return o;
+}
+
+/* Reply to the pending request, if any is still there. */
+static void
+finish_ok(struct vmctx *c, cJSON *res)
+{
+	if (c->rq != NULL) {
+		c->rq->cancel = NULL;
+		ctl_reply_ok(c->rq, res);
+		c->rq = NULL;
+	} else
+		cJSON_Delete(res);
+}
+
+static void
+finish_err(struct vmctx *c, const struct pyro_status *st)
+{
+	if (c->rq != NULL) {
+		c->rq->cancel = NULL;
+		ctl_reply_status(c->rq, st);
+		c->rq = NULL;
+	}
 }
 
 static cJSON *
@@ -217,78 +211,85 @@ finish_exec(struct vmctx *c, const struct pyro_status *gone_err)
 		finish_ok(c, exec_result(c));
 }
 
+/* ---- the command ---- */
+
+/* The command ended (or the VM went first): vm.exec and runs clean up. */
+static void
+exec_done(struct job *j, const struct pyro_msg_exec_exit *x)
+{
+	struct vmctx	*c = j->arg;
+
+	job_free(j);
+	if (c == NULL)
+		return;
+	c->job = NULL;
+	if (x == NULL || c->have_exit)
+		return;			/* on_gone reports it */
+	c->exit = *x;
+	c->have_exit = 1;
+	c->delete_after = 1;
+	if (c->v == NULL)
+		return;
+	rec_set_state(c->rec, ST_STOPPING, "stop", "after its command");
+	(void)store_save(c->rec);
+	vmi_stop(c->v);
+}
+
+/* Start the command on the running VM; output streams to c->rq. */
+static int
+exec_start(struct vmctx *c, struct pyro_status *st)
+{
+	struct job	*j;
+
+	if ((j = job_new(JOB_CLIENT, NULL, exec_done, c)) == NULL)
+		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
+	j->rq = c->rq;
+	if (job_start(j, c->v, &(struct job_cmd){ c->cmd.argv, c->cmd.shell,
+	    NULL, PYRO_GUEST_WORKDIR, 0, c->timeout_s, 0, 0 }, -1, st) < 0)
+		return -1;
+	c->job = j;
+	emit(c, "progress", progress("execute", c));
+	return 0;
+}
+
+/* The command of a run or an exec, from the request. */
+static int
+exec_args(struct vmctx *c, const cJSON *args, struct pyro_status *st)
+{
+	long long	timeout = 30;
+
+	if ((c->args = cJSON_Duplicate(args, 1)) == NULL)
+		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
+	if (arg_command(c->args, &c->cmd, st) < 0 ||
+	    arg_int(args, "timeout_seconds", 0, 1, RUN_TIMEOUT_MAX, &timeout,
+	    st) < 0)
+		return -1;
+	c->timeout_s = (int)timeout;
+	return 0;
+}
+
+/* ---- the VM's events ---- */
+
 static void
 vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 {
-	struct vmctx	*c = arg;
-	cJSON		*ev;
+	struct vmctx		*c = arg;
+	struct pyro_status	 st;
+	cJSON			*ev;
 
 	c->boot_ms = boot_ms;
-	rec_set_state(c->rec, "running", "started", NULL);
+	rec_set_state(c->rec, ST_RUNNING, "started", NULL);
 	(void)store_save(c->rec);
 	ev = progress("start", c);
 	cJSON_AddNumberToObject(ev, "boot_ms", boot_ms);
 	emit(c, "progress", ev);
-	if (c->job == JOB_START) {
-		c->job = JOB_NONE;
+	if (c->op == VMOP_START) {
+		c->op = VMOP_NONE;
 		finish_ok(c, vm_json(c->rec));
 		return;
 	}
-	if (c->job == JOB_RUN) {
-		if ((c->stream = vmi_exec(v, c->exec, c->exec_len, -1)) == 0) {
-			vmi_stop(v);
-			return;
-		}
-		exec_started(c);
-		emit(c, "progress", progress("execute", c));
-	}
-}
-
-static void
-output_resume(void *arg)
-{
-	struct vmctx	*c = arg;
-
-	if (c->v != NULL)
-		vmi_pause(c->v, 0);
-}
-
-/*
- * Output flows at the pace of the client: past CTL_OUTPUT_HIGH bytes queued
- * for it, pyrod stops reading this VM's helper, the helper stops reading
- * the guest channel, and the writing process in the guest blocks.
- */
-static void
-vm_on_output(struct vmi *v, uint32_t stream, int which, const uint8_t *data,
-    size_t len, void *arg)
-{
-	struct vmctx	*c = arg;
-
-	if (c->rq == NULL || stream != c->stream)
-		return;
-	if (ctl_event_data(c->rq, which == 1 ? "stdout" : "stderr", data,
-	    len) > CTL_OUTPUT_HIGH && c->rq != NULL) {
-		vmi_pause(v, 1);
-		ctl_on_drain(c->rq, output_resume, c);
-	}
-}
-
-static void
-vm_on_exit(struct vmi *v, const struct pyro_msg_exec_exit *x, void *arg)
-{
-	struct vmctx	*c = arg;
-
-	if (x->stream != c->stream || c->have_exit)
-		return;
-	timer_cancel(c->exec_timer);
-	c->exec_timer = NULL;
-	c->exit = *x;
-	c->have_exit = 1;
-	/* vm.exec and one-shot runs clean up after their one command. */
-	c->delete_after = 1;
-	rec_set_state(c->rec, "stopping", "stop", "after its command");
-	(void)store_save(c->rec);
-	vmi_stop(v);
+	if (c->op == VMOP_RUN && exec_start(c, &st) < 0)
+		vmi_stop(v);
 }
 
 static void
@@ -296,13 +297,14 @@ vm_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
     void *arg)
 {
 	struct vmctx	*c = arg;
-	enum vm_job	 job = c->job;
+	enum vm_op	 op = c->op;
 
+	(void)v;
 	c->v = NULL;
-	if (c->delete_after || job == JOB_DELETE || job == JOB_RUN) {
-		if (job == JOB_RUN || job == JOB_EXEC)
+	if (c->delete_after || op == VMOP_DELETE || op == VMOP_RUN) {
+		if (op == VMOP_RUN || op == VMOP_EXEC)
 			finish_exec(c, err);
-		else if (job == JOB_DELETE) {
+		else if (op == VMOP_DELETE) {
 			cJSON *res = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(res, "vm_id", c->rec->id);
@@ -315,12 +317,12 @@ vm_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 		ctx_free(c);
 		return;
 	}
-	if (err != NULL && job != JOB_STOP) {
-		rec_set_state(c->rec, "failed", "failed", err->message);
+	if (err != NULL && op != VMOP_STOP) {
+		rec_set_state(c->rec, ST_FAILED, "failed", err->message);
 		(void)store_save(c->rec);
 		finish_err(c, err);
 	} else {
-		rec_set_state(c->rec, "stopped", forced ? "killed" : "stopped",
+		rec_set_state(c->rec, ST_STOPPED, forced ? "killed" : "stopped",
 		    forced ? "forced after the guest did not power off" : NULL);
 		(void)store_save(c->rec);
 		finish_ok(c, vm_json(c->rec));
@@ -334,9 +336,10 @@ vm_on_pong(struct vmi *v, uint32_t seq, void *arg)
 	struct vmctx	*c = arg;
 	cJSON		*res;
 
-	if (c->job != JOB_PING || seq != c->stream)
+	(void)v;
+	if (c->op != VMOP_PING || seq != c->seq)
 		return;
-	c->job = JOB_NONE;
+	c->op = VMOP_NONE;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "vm_id", c->rec->id);
 	cJSON_AddNumberToObject(res, "rtt_us", (double)(now_us() - c->t0_us));
@@ -345,8 +348,6 @@ vm_on_pong(struct vmi *v, uint32_t seq, void *arg)
 
 static const struct vmi_ops vm_ops = {
 	.on_ready = vm_on_ready,
-	.on_output = vm_on_output,
-	.on_exit = vm_on_exit,
 	.on_pong = vm_on_pong,
 	.on_gone = vm_on_gone,
 };
@@ -358,86 +359,25 @@ vm_cancel(struct request *rq)
 	struct vmctx	*c = rq->ctx;
 
 	c->rq = NULL;
-	if ((c->job == JOB_RUN || c->job == JOB_EXEC) && c->v != NULL) {
+	if (c->job != NULL)
+		job_detach(c->job);
+	if ((c->op == VMOP_RUN || c->op == VMOP_EXEC) && c->v != NULL) {
 		c->delete_after = 1;
 		vmi_stop(c->v);
 	}
 }
 
 static void
-attach(struct vmctx *c, struct request *rq, enum vm_job job)
+attach(struct vmctx *c, struct request *rq, enum vm_op op)
 {
 	c->rq = rq;
-	c->job = job;
+	c->op = op;
 	c->t0 = now_ms();
 	rq->ctx = c;
 	rq->cancel = vm_cancel;
 }
 
-/* The guest exec request: gp_exec, then cwd, argv (or one shell string). */
-static int
-build_exec(struct vmctx *c, const cJSON *args, struct pyro_status *st)
-{
-	struct gp_exec	 g;
-	const cJSON	*argv, *it;
-	const char	*command;
-	long long	 timeout = 30;
-	size_t		 len = sizeof(g) + sizeof(PYRO_GUEST_WORKDIR), n;
-	uint8_t		*p;
-
-	if (arg_string(args, "command", 0, PYRO_MSG_MAXPAYLOAD, &command,
-	    st) < 0 || arg_int(args, "timeout_seconds", 0, 1,
-	    RUN_TIMEOUT_MAX, &timeout, st) < 0)
-		return -1;
-	argv = cJSON_GetObjectItemCaseSensitive(args, "argv");
-	if ((argv == NULL) == (command == NULL))
-		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT, "give exactly "
-		    "one of \"argv\" (an array) and \"command\" (a string)");
-	memset(&g, 0, sizeof(g));
-	g.timeout_ms = (uint32_t)(timeout * 1000);
-	if (command != NULL) {
-		g.argc = 1;
-		g.flags = GP_EXEC_SHELL;
-		len += strlen(command) + 1;
-	} else {
-		if (!cJSON_IsArray(argv))
-			return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
-			    "argument \"argv\" must be an array of strings");
-		cJSON_ArrayForEach(it, argv) {
-			if (!cJSON_IsString(it))
-				return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
-				    "argument \"argv\" must be an array of "
-				    "strings");
-			g.argc++;
-			len += strlen(it->valuestring) + 1;
-		}
-		if (g.argc == 0 || g.argc > GP_ARGS_MAX)
-			return pyro_fail(st, PYRO_E_INVALID_ARGUMENT,
-			    "argument \"argv\" must hold 1 to %d strings",
-			    GP_ARGS_MAX);
-	}
-	if (len + 4 > PYRO_MSG_MAXPAYLOAD)
-		return pyro_fail(st, PYRO_E_LIMIT_EXCEEDED, "the command line "
-		    "is longer than %d bytes", PYRO_MSG_MAXPAYLOAD - 64);
-	if ((p = c->exec = malloc(len)) == NULL)
-		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
-	memcpy(p, &g, sizeof(g));
-	n = sizeof(g);
-	memcpy(p + n, PYRO_GUEST_WORKDIR, sizeof(PYRO_GUEST_WORKDIR));
-	n += sizeof(PYRO_GUEST_WORKDIR);
-	if (command != NULL) {
-		memcpy(p + n, command, strlen(command) + 1);
-		n += strlen(command) + 1;
-	} else
-		cJSON_ArrayForEach(it, argv) {
-			memcpy(p + n, it->valuestring,
-			    strlen(it->valuestring) + 1);
-			n += strlen(it->valuestring) + 1;
-		}
-	c->exec_len = n;
-	c->timeout_s = (int)timeout;
-	return 0;
-}
+/* ---- records and boots ---- */
 
 /* Checks shared by create and run; fills a new record.  */
 static struct record *
@@ -486,7 +426,7 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	    (double)(time(NULL) + ttl));
 	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
 	cJSON_AddBoolToObject(r->doc, "network", 0);
-	rec_set_state(r, "created", "created", NULL);
+	rec_set_state(r, ST_CREATED, "created", NULL);
 	return r;
 }
 
@@ -510,7 +450,7 @@ boot(struct vmctx *c, int snapshot, struct pyro_status *st)
 		if ((c->v = vmi_start(c->rec, &env, -1, 0, &vm_ops, c,
 		    st)) == NULL)
 			return -1;
-		rec_set_state(c->rec, "starting", "start", NULL);
+		rec_set_state(c->rec, ST_STARTING, "start", NULL);
 		(void)store_save(c->rec);
 		return 0;
 	}
@@ -528,36 +468,19 @@ boot(struct vmctx *c, int snapshot, struct pyro_status *st)
 	if ((c->v = vmi_start(c->rec, &env, disk, copy, &vm_ops, c,
 	    st)) == NULL)
 		return -1;
-	rec_set_state(c->rec, "starting", "start", NULL);
+	rec_set_state(c->rec, ST_STARTING, "start", NULL);
 	(void)store_save(c->rec);
 	return 0;
 }
 
-static struct record *
-find_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
+/* ---- the gate ---- */
+
+enum pyro_err
+vm_gate_refusal(enum rec_st st, enum vm_req k)
 {
-	struct record	*r;
-	const char	*id;
-
-	if (arg_id(args, "vm_id", &id, st) < 0)
-		return NULL;
-	if ((r = store_find(REC_VM, id)) == NULL || !rec_visible(r, rq->uid)) {
-		pyro_fail(st, PYRO_E_NOT_FOUND, "no VM \"%s\"", id);
-		return NULL;
-	}
-	return r;
-}
-
-/* find_vm(), replying with the error itself when there is none. */
-static struct record *
-vm_or_reply(struct request *rq, const cJSON *args)
-{
-	struct pyro_status	 st;
-	struct record		*r;
-
-	if ((r = find_vm(rq, args, &st)) == NULL)
-		ctl_reply_status(rq, &st);
-	return r;
+	if ((unsigned)st >= ST__MAX || (unsigned)k >= VMREQ__MAX)
+		return PYRO_E_BUSY;
+	return gates[st][k];
 }
 
 static struct vmctx *
@@ -568,29 +491,68 @@ ctx_of(struct record *r)
 	return v ? vmi_arg(v) : NULL;
 }
 
-/*
- * The VM named in args, running and with no request on it; otherwise
- * reply with the reason and return NULL.
- */
-static struct vmctx *
-idle_running(struct request *rq, const cJSON *args)
+struct record *
+vm_gate(struct request *rq, const cJSON *args, enum vm_req k)
 {
+	struct pyro_status	 st;
 	struct record		*r;
 	struct vmctx		*c;
+	const char		*id;
+	enum pyro_err		 e;
 
-	if ((r = vm_or_reply(rq, args)) == NULL)
+	if (arg_id(args, "vm_id", &id, &st) < 0) {
+		ctl_reply_status(rq, &st);
 		return NULL;
+	}
+	if ((r = store_find(REC_VM, id)) == NULL || !rec_visible(r, rq->uid)) {
+		ctl_reply_err(rq, PYRO_E_NOT_FOUND, "no VM \"%s\"", id);
+		return NULL;
+	}
 	c = ctx_of(r);
-	if (c == NULL || vmi_state(c->v) != VMI_RUNNING) {
-		ctl_reply_err(rq, PYRO_E_WORKSPACE_NOT_RUNNING, "VM %s is not "
-		    "running; start it first (pyro vm start %s)", r->id, r->id);
-		return NULL;
-	}
-	if (c->job != JOB_NONE) {
-		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
-		return NULL;
-	}
-	return c;
+	e = vm_gate_refusal(rec_st(r), k);
+	if (e == 0 && k == VMREQ_EXEC && (c == NULL ||
+	    vmi_state(c->v) != VMI_RUNNING))
+		e = PYRO_E_VM_NOT_RUNNING;
+	if (e == 0 && k != VMREQ_HOST && c != NULL && c->op != VMOP_NONE)
+		e = PYRO_E_BUSY;
+	if (e == PYRO_E_VM_NOT_RUNNING)
+		ctl_reply_err(rq, e, "VM %s is not running; start it first "
+		    "(pyro vm start %s)", r->id, r->id);
+	else if (e != 0 && k == VMREQ_START)
+		ctl_reply_err(rq, e, "VM %s is already running or busy",
+		    r->id);
+	else if (e != 0)
+		ctl_reply_err(rq, e, "VM %s is busy", r->id);
+	return e == 0 ? r : NULL;
+}
+
+/* ---- ops ---- */
+
+void
+op_vm_list(struct request *rq, const cJSON *args)
+{
+	(void)args;
+	ctl_reply_ok(rq, store_list_json(REC_VM, rq->uid, "vms"));
+}
+
+void
+op_vm_status(struct request *rq, const cJSON *args)
+{
+	(void)args;
+	ctl_reply_ok(rq, vm_json(rq->obj));
+}
+
+/* The TTL sweep must not reap a one-shot VM while its command may still
+ * run: it lives at least for boot, the command and the stop. */
+static void
+run_ttl(struct vmctx *c)
+{
+	cJSON	*exp = cJSON_GetObjectItem(c->rec->doc, "expires_at");
+	double	 need = (double)time(NULL) + conf.boot_timeout_s +
+		    c->timeout_s + 60;
+
+	if (cJSON_IsNumber(exp) && exp->valuedouble < need)
+		cJSON_SetNumberValue(exp, need);
 }
 
 void
@@ -604,24 +566,11 @@ op_vm_run(struct request *rq, const cJSON *args)
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return;
 	}
-	if (build_exec(c, args, &st) < 0 ||
-	    (c->rec = new_vm(rq, args, &st)) == NULL)
+	if (exec_args(c, args, &st) < 0 || (c->rec = new_vm(rq, args,
+	    &st)) == NULL || admit_record(c->rec, &st) < 0)
 		goto fail;
 	cJSON_AddBoolToObject(c->rec->doc, "one_shot", 1);
-	/*
-	 * The TTL sweep must not reap a one-shot VM while its command may
-	 * still run: it lives at least for boot, the command and the stop.
-	 */
-	{
-		const cJSON	*exp = cJSON_GetObjectItem(c->rec->doc,
-				    "expires_at");
-		double		 need = (double)time(NULL) +
-				    conf.boot_timeout_s + c->timeout_s + 60;
-
-		if (cJSON_IsNumber(exp) && exp->valuedouble < need)
-			cJSON_SetNumberValue(cJSON_GetObjectItem(c->rec->doc,
-			    "expires_at"), need);
-	}
+	run_ttl(c);
 	if (store_save(c->rec) < 0) {
 		pyro_fail(&st, PYRO_E_IO, "cannot write the VM's record");
 		goto fail;
@@ -629,7 +578,7 @@ op_vm_run(struct request *rq, const cJSON *args)
 	ev = progress("create", c);
 	cJSON_AddStringToObject(ev, "environment", rec_env(c->rec));
 	ctl_event(rq, "progress", ev);
-	attach(c, rq, JOB_RUN);
+	attach(c, rq, VMOP_RUN);
 	if (boot(c, 1, &st) < 0) {
 		rq->cancel = NULL;
 		c->rq = NULL;
@@ -665,23 +614,16 @@ void
 op_vm_start(struct request *rq, const cJSON *args)
 {
 	struct pyro_status	 st;
-	struct record		*r;
 	struct vmctx		*c;
 
-	if ((r = vm_or_reply(rq, args)) == NULL)
-		return;
-	if (vmi_find(r) != NULL) {
-		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is already running or "
-		    "busy", r->id);
-		return;
-	}
+	(void)args;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return;
 	}
-	c->rec = r;
-	attach(c, rq, JOB_START);
-	if (boot(c, 0, &st) < 0) {
+	c->rec = rq->obj;
+	attach(c, rq, VMOP_START);
+	if (admit_record(c->rec, &st) < 0 || boot(c, 0, &st) < 0) {
 		rq->cancel = NULL;
 		ctl_reply_status(rq, &st);
 		ctx_free(c);
@@ -692,43 +634,38 @@ void
 op_vm_exec(struct request *rq, const cJSON *args)
 {
 	struct pyro_status	 st;
-	struct vmctx		*c;
+	struct vmctx		*c = ctx_of(rq->obj);
 
-	if ((c = idle_running(rq, args)) == NULL)
-		return;
-	free(c->exec);
-	c->exec = NULL;
-	if (build_exec(c, args, &st) < 0) {
+	cmdline_free(&c->cmd);
+	cJSON_Delete(c->args);
+	c->args = NULL;
+	if (exec_args(c, args, &st) < 0) {
 		ctl_reply_status(rq, &st);
 		return;
 	}
-	attach(c, rq, JOB_EXEC);
-	if ((c->stream = vmi_exec(c->v, c->exec, c->exec_len, -1)) == 0) {
+	attach(c, rq, VMOP_EXEC);
+	if (exec_start(c, &st) < 0) {
 		rq->cancel = NULL;
 		c->rq = NULL;
-		c->job = JOB_NONE;
+		c->op = VMOP_NONE;
 		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot send the "
 		    "command to VM %s", c->rec->id);
-		return;
 	}
-	exec_started(c);
-	emit(c, "progress", progress("execute", c));
 }
 
 /* A no-op round trip to the guest agent through pyrod and the helper. */
 void
 op_vm_ping(struct request *rq, const cJSON *args)
 {
-	struct vmctx		*c;
+	struct vmctx	*c = ctx_of(rq->obj);
 
-	if ((c = idle_running(rq, args)) == NULL)
-		return;
-	attach(c, rq, JOB_PING);
+	(void)args;
+	attach(c, rq, VMOP_PING);
 	rq->cancel = NULL;
-	c->stream++;
+	c->seq++;
 	c->t0_us = now_us();
-	if (vmi_ping(c->v, c->stream) < 0) {
-		c->job = JOB_NONE;
+	if (vmi_ping(c->v, c->seq) < 0) {
+		c->op = VMOP_NONE;
 		c->rq = NULL;
 		ctl_reply_err(rq, PYRO_E_HELPER_FAILED, "cannot reach VM %s",
 		    c->rec->id);
@@ -738,22 +675,17 @@ op_vm_ping(struct request *rq, const cJSON *args)
 void
 op_vm_stop(struct request *rq, const cJSON *args)
 {
-	struct record		*r;
-	struct vmctx		*c;
+	struct record	*r = rq->obj;
+	struct vmctx	*c = ctx_of(r);
 
-	if ((r = vm_or_reply(rq, args)) == NULL)
-		return;
-	if ((c = ctx_of(r)) == NULL) {
+	(void)args;
+	if (c == NULL) {
 		ctl_reply_ok(rq, vm_json(r));	/* stopped */
 		return;
 	}
-	if (c->job != JOB_NONE) {
-		ctl_reply_err(rq, PYRO_E_BUSY, "VM %s is busy", r->id);
-		return;
-	}
-	attach(c, rq, JOB_STOP);
+	attach(c, rq, VMOP_STOP);
 	rq->cancel = NULL;	/* a stop completes even if the client left */
-	rec_set_state(r, "stopping", "stop", NULL);
+	rec_set_state(r, ST_STOPPING, "stop", NULL);
 	(void)store_save(r);
 	vmi_stop(c->v);
 }
@@ -783,7 +715,7 @@ delete_vm(struct record *r, struct request *rq, int reaped)
 		pyro_fail(&st, PYRO_E_NOT_FOUND, "VM %s was deleted", r->id);
 		finish_err(c, &st);
 	}
-	c->job = JOB_DELETE;
+	c->op = VMOP_DELETE;
 	c->reaped = reaped;
 	if (rq != NULL) {
 		c->rq = rq;
@@ -796,21 +728,17 @@ delete_vm(struct record *r, struct request *rq, int reaped)
 void
 op_vm_delete(struct request *rq, const cJSON *args)
 {
-	struct record		*r;
-
-	if ((r = vm_or_reply(rq, args)) == NULL)
-		return;
-	delete_vm(r, rq, 0);
+	(void)args;
+	delete_vm(rq->obj, rq, 0);
 }
 
 void
 op_vm_network_info(struct request *rq, const cJSON *args)
 {
-	struct record		*r;
+	struct record		*r = rq->obj;
 	cJSON			*res;
 
-	if ((r = vm_or_reply(rq, args)) == NULL)
-		return;
+	(void)args;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "vm_id", r->id);
 	cJSON_AddBoolToObject(res, "network", 0);
@@ -838,7 +766,7 @@ reap(uid_t uid)
 		exp = cJSON_GetObjectItem(r->doc, "expires_at");
 		if (!cJSON_IsNumber(exp) || exp->valuedouble > now)
 			continue;
-		if ((c = ctx_of(r)) != NULL && c->job == JOB_DELETE)
+		if ((c = ctx_of(r)) != NULL && c->op == VMOP_DELETE)
 			continue;	/* already going */
 		cJSON_AddItemToArray(ids, cJSON_CreateString(r->id));
 		delete_vm(r, NULL, 1);

@@ -1,13 +1,17 @@
 /*
  * A live VM instance: one pyro-vmhelper and its QEMU, bound to a VM or
  * workspace record.  This file owns the helper conversation (files,
- * start, execs, stop); the operations (one-shot runs, the VM lifecycle)
- * get callbacks.  A vmi ends exactly once, in on_gone, whatever happened:
- * a clean stop, a guest that never booted, a helper that died.
+ * start, execs, stop).  Its owner (vm.c, wsboot.c) gets the VM's events
+ * through vmi_ops; each exec gets its own stream callbacks (vmi_exec), so
+ * a command's output goes straight to whoever started it (job.c).  A vmi
+ * ends exactly once, whatever happened (a clean stop, a guest that never
+ * booted, a helper that died): first every exec still open is ended with
+ * on_exit(NULL), then the owner's on_gone.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +25,17 @@
 
 #define STOP_GRACE_MS		30000
 
+/* An exec in flight: who gets its output and its end. */
+struct vstream {
+	LIST_ENTRY(vstream)		 entry;
+	uint32_t			 id;
+	const struct vmi_stream_ops	*ops;
+	void				*arg;
+};
+
 struct vmi {
 	LIST_ENTRY(vmi)		 entry;
+	LIST_HEAD(, vstream)	 streams;
 	struct record		*rec;
 	struct helper		*h;
 	struct env		 env;
@@ -140,23 +153,73 @@ vmi_stop(struct vmi *v)
 	v->timer = timer_add(STOP_GRACE_MS, vmi_deadline, v);
 }
 
-uint32_t
-vmi_exec(struct vmi *v, const uint8_t *gp_exec, size_t len, int stdin_fd)
+static struct vstream *
+stream_find(struct vmi *v, uint32_t id)
 {
-	uint8_t		*msg;
-	uint32_t	 stream;
-	int		 rc;
+	struct vstream	*s;
 
-	if (v->state != VMI_RUNNING || len + 4 > PYRO_MSG_MAXPAYLOAD)
+	LIST_FOREACH(s, &v->streams, entry)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+uint32_t
+vmi_exec(struct vmi *v, struct gp_exec *g, const char *cwd,
+    const char *const *argv, const char *const *env, int stdin_fd,
+    const struct vmi_stream_ops *ops, void *arg)
+{
+	static uint8_t		 buf[PYRO_MSG_MAXPAYLOAD];
+	struct pyro_msg_exec	 m;
+	struct vstream		*s;
+	long			 n;
+	size_t			 off = offsetof(struct pyro_msg_exec, exec);
+
+	if (v->state != VMI_RUNNING || v->h == NULL ||
+	    (s = calloc(1, sizeof(*s))) == NULL)
 		return 0;
-	if ((msg = malloc(len + 4)) == NULL)
+	if ((n = gp_exec_encode(g, cwd, argv, env, buf + off,
+	    sizeof(buf) - off)) < 0) {
+		free(s);
 		return 0;
-	stream = ++v->next_stream;
-	memcpy(msg, &stream, 4);
-	memcpy(msg + 4, gp_exec, len);
-	rc = helper_send(v->h, PYRO_MSG_EXEC, msg, len + 4, stdin_fd);
-	free(msg);
-	return rc < 0 ? 0 : stream;
+	}
+	memset(&m, 0, sizeof(m));
+	m.stream = ++v->next_stream;
+	memcpy(buf, &m.stream, sizeof(m.stream));
+	if (helper_send(v->h, PYRO_MSG_EXEC, buf, off + (size_t)n,
+	    stdin_fd) < 0) {
+		free(s);
+		return 0;
+	}
+	s->id = m.stream;
+	s->ops = ops;
+	s->arg = arg;
+	LIST_INSERT_HEAD(&v->streams, s, entry);
+	return s->id;
+}
+
+void
+vmi_forget(struct vmi *v, uint32_t stream)
+{
+	struct vstream	*s = stream_find(v, stream);
+
+	if (s != NULL) {
+		LIST_REMOVE(s, entry);
+		free(s);
+	}
+}
+
+/* End every exec still open: its VM is gone. */
+static void
+streams_gone(struct vmi *v)
+{
+	struct vstream	*s;
+
+	while ((s = LIST_FIRST(&v->streams)) != NULL) {
+		LIST_REMOVE(s, entry);
+		s->ops->on_exit(s->arg, NULL);
+		free(s);
+	}
 }
 
 void
@@ -195,6 +258,40 @@ vmi_ping(struct vmi *v, uint32_t seq)
 	return helper_send(v->h, PYRO_MSG_GUEST_PING, &s, sizeof(s), -1);
 }
 
+/* An exec's output, start or end, to its stream's callbacks. */
+static void
+stream_msg(struct vmi *v, const struct pyro_msg *m)
+{
+	struct pyro_msg_output		o;
+	struct pyro_msg_exec_started	st;
+	struct pyro_msg_exec_exit	x;
+	struct vstream			*s;
+
+	switch (m->hdr.type) {
+	case PYRO_MSG_EXEC_OUTPUT:
+		memcpy(&o, m->payload, sizeof(o));
+		if (o.which >= 1 && o.which <= 2 &&
+		    (s = stream_find(v, o.stream)) != NULL)
+			s->ops->on_output(s->arg, (int)o.which,
+			    m->payload + sizeof(o), m->hdr.len - sizeof(o));
+		return;
+	case PYRO_MSG_EXEC_STARTED:
+		memcpy(&st, m->payload, sizeof(st));
+		if ((s = stream_find(v, st.stream)) != NULL &&
+		    s->ops->on_started != NULL)
+			s->ops->on_started(s->arg, st.pid);
+		return;
+	case PYRO_MSG_EXEC_EXIT:
+		memcpy(&x, m->payload, sizeof(x));
+		if ((s = stream_find(v, x.stream)) == NULL)
+			return;
+		LIST_REMOVE(s, entry);
+		s->ops->on_exit(s->arg, &x);
+		free(s);
+		return;
+	}
+}
+
 static void
 vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 {
@@ -225,32 +322,11 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 			v->ops->on_ready(v, r.boot_ms, v->arg);
 		return;
 	}
-	case PYRO_MSG_EXEC_OUTPUT: {
-		struct pyro_msg_output o;
-
-		memcpy(&o, m->payload, sizeof(o));
-		if (o.which >= 1 && o.which <= 2 && v->ops->on_output)
-			v->ops->on_output(v, o.stream, (int)o.which,
-			    m->payload + sizeof(o), m->hdr.len - sizeof(o),
-			    v->arg);
+	case PYRO_MSG_EXEC_OUTPUT:
+	case PYRO_MSG_EXEC_STARTED:
+	case PYRO_MSG_EXEC_EXIT:
+		stream_msg(v, m);
 		return;
-	}
-	case PYRO_MSG_EXEC_STARTED: {
-		struct pyro_msg_exec_started x;
-
-		memcpy(&x, m->payload, sizeof(x));
-		if (v->ops->on_started)
-			v->ops->on_started(v, x.stream, x.pid, v->arg);
-		return;
-	}
-	case PYRO_MSG_EXEC_EXIT: {
-		struct pyro_msg_exec_exit x;
-
-		memcpy(&x, m->payload, sizeof(x));
-		if (v->ops->on_exit)
-			v->ops->on_exit(v, &x, v->arg);
-		return;
-	}
 	case PYRO_MSG_ERROR: {
 		const struct pyro_msg_error *e = (const void *)m->payload;
 		enum pyro_err code = (e->err > 0 && e->err < PYRO_E__MAX) ?
@@ -357,6 +433,7 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
 	LIST_REMOVE(v, entry);
+	streams_gone(v);
 	if (v->ops->on_gone)
 		v->ops->on_gone(v, v->failed ? &v->err : NULL, v->forced,
 		    v->arg);
@@ -405,6 +482,7 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	v->ops = ops;
 	v->arg = arg;
 	v->state = VMI_BOOTING;
+	LIST_INIT(&v->streams);
 	LIST_INSERT_HEAD(&vmis, v, entry);
 	/* The helper enforces the boot timeout; this is the backstop. */
 	v->timer = timer_add((long long)conf.boot_timeout_s * 1000 + 10000,

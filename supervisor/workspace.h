@@ -1,7 +1,23 @@
 /*
- * Workspaces inside pyrod: shared by workspace.c (records, lifecycle, the
- * state table), wsjob.c (guest commands run for a workspace, where their
- * output goes, secret redaction) and wsruntime.c (PTY shells, services).
+ * Workspaces inside pyrod, by role:
+ *
+ *	ws.c		the core: live contexts, the state gate table, the
+ *			lifecycle request, events, status, parts
+ *	wssecret.c	secrets: stored, loaded, mapped into commands, redacted
+ *	wsboot.c	a workspace's VM: boot steps (a table), ready, gone,
+ *			the disk's cleanup after a stop
+ *	wslife.c	create, start, stop, reset, delete, the TTL sweep
+ *	wsexec.c	exec and its history
+ *	wstransfer.c	sync push, export, diff
+ *	wssnap.c	snapshots
+ *	shell.c		PTY shells		(a part: registered at start)
+ *	service.c	services		(a part: registered at start)
+ *	wsdisk.c	the stopped-disk tools
+ *	wsview.c	list, status, logs
+ *
+ * Every command in the guest is a job (job.h).  The core never calls into
+ * a feature: shells and services end with their jobs, and hook into
+ * status and the record's removal through struct ws_part.
  */
 #ifndef PYROD_WORKSPACE_H
 #define PYROD_WORKSPACE_H
@@ -11,96 +27,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "job.h"
 #include "pyrod.h"
 #include "redact.h"
 
-#define WS_SECRETS_MAX		32
+#define WS_SECRETS_MAX		PYRO_SECRETS_MAX
 #define WS_SECRET_BYTES_MAX	(64 * 1024)
 #define WS_SHELLS_MAX		16
 #define WS_SERVICES_MAX		32
 #define WS_REDACTED		PYRO_REDACTED
+#define WS_XFER_TIMEOUT_S	3600
 
-struct ws;
-struct wjob;
-
-/* Where a guest command's output goes. */
-enum wjob_sink {
-	SINK_DROP,
-	SINK_CLIENT,	/* stdout/stderr events to the request (redacted) */
-	SINK_BUFFER,	/* kept in memory up to a cap (stdout and stderr) */
-	SINK_FILE,	/* stdout written to an fd (archives: masked) */
-	SINK_SHELL,	/* appended to a shell's scrollback (redacted) */
-};
-
-struct obuf {
-	uint8_t		*p;
-	size_t		 len, cap, max;
-	int		 truncated;
-};
-
-typedef void	(*wjob_done_fn)(struct wjob *, const struct pyro_msg_exec_exit *);
-
-struct wjob {
-	LIST_ENTRY(wjob)	 entry;
-	struct ws		*w;
-	uint32_t		 stream;
-	uint32_t		 pid;
-	enum wjob_sink		 sink;
-	struct request		*rq;		/* SINK_CLIENT */
-	struct obuf		 out, err;	/* SINK_BUFFER */
-	int			 fd;		/* SINK_FILE, owned */
-	int			 file_error;	/* errno of a failed write */
-	/* One redactor over stdout and stderr in arrival order: a value
-	 * split between the two streams is caught too. */
-	struct pyro_redactor	 red;
-	wjob_done_fn		 done;		/* x NULL: the VM went away */
-	void			*arg;
-	long long		 t0;
-	struct timer		*deadline;
-	int			 timeout_s;
-	int			 finished;
-	int			 err_to_buffer;	/* stderr into err, not the sink */
-};
-
-/* One PTY shell (wsruntime.c). */
-struct shell {
-	LIST_ENTRY(shell)	 entry;
-	char			 id[17];
-	struct wjob		*job;		/* NULL once it exited */
-	int			 in;		/* our end of its stdin pipe */
-	uint8_t			*buf;		/* scrollback, redacted */
-	size_t			 len;
-	uint64_t		 base;		/* cursor of buf[0] */
-	char			 cwd[256];
-	int			 exited;
-	int			 exit_code;
-	unsigned		 cols, rows;
-	char			 opened_at[32];
-};
-
-/* One named service (wsruntime.c). */
-struct service {
-	LIST_ENTRY(service)	 entry;
-	char			 name[65];
-	struct wjob		*job;		/* NULL once it exited */
-	struct wjob		*probe;		/* a readiness check in flight */
-	char			 state[16];	/* starting ready exited failed stopped */
-	char			 reason[160];
-	char			 ready_kind[16];	/* none file tcp http command */
-	char			*ready_arg;
-	long long		 ready_deadline;
-	unsigned		 interval_ms;
-	struct timer		*timer;
-	struct timer		*kill_timer;
-	uint32_t		 pid;
-	int			 exit_code;
-	int			 signal;
-	unsigned		 restarts;
-	char			 started_at[32];
-	char			*command;	/* for status, redacted */
-	char			 cwd[256];
-	struct request		*rq;		/* start or stop waiting */
-};
+struct shell;
+struct service;
 
 /* What a workspace's VM is doing on the lifecycle side. */
 enum ws_op {
@@ -131,74 +70,103 @@ struct ws {
 				    const struct pyro_status *, void *);
 	void			*clean_arg;
 	uint64_t		 scrubbed;
-	int			 step;		/* boot steps done */
-	LIST_HEAD(, wjob)	 jobs;
-	LIST_HEAD(, shell)	 shells;
-	LIST_HEAD(, service)	 services;
+	int			 step, sub;	/* boot step, and item in it */
+	const char		*what;		/* the step running, for errors */
+	LIST_HEAD(, shell)	 shells;	/* shell.c's */
+	LIST_HEAD(, service)	 services;	/* service.c's */
 	int			 nshells, nservices;
-	/* Secret values, loaded from the state dir when first needed. */
+	/* Secret values, loaded from the state dir when first needed;
+	 * sec views them for the redactor. */
 	char			*secret_name[WS_SECRETS_MAX];
 	uint8_t			*secret_val[WS_SECRETS_MAX];
 	size_t			 secret_len[WS_SECRETS_MAX];
 	int			 nsecrets;
 	int			 secrets_loaded;
-	size_t			 secret_maxlen;
+	struct pyro_secrets	 sec;
 };
 
-/* workspace.c */
+/* Which request kind an op is, for the gate table (ws.c). */
+enum ws_req {
+	REQ_GUEST,	/* exec, sync, export, diff, snapshot create, shells... */
+	REQ_START,
+	REQ_STOP,
+	REQ_RESET,
+	REQ_DELETE,
+	REQ_HOST,	/* snapshot list/delete, status, logs */
+	REQ_DISK,	/* disk list/read/export: stopped disks only */
+	REQ__MAX
+};
+
+/* A feature that keeps state in a workspace (shells, services). */
+struct ws_part {
+	const char	*name;
+	/* The record is going away: free what the part keeps. */
+	void		(*free)(struct ws *);
+	/* Add the part's view to a status object. */
+	void		(*status)(struct ws *, cJSON *);
+};
+
+/* ws.c */
+/* The gate table alone: 0 or the refusal for state st and kind k. */
+enum pyro_err	 ws_gate_refusal(enum rec_st st, enum ws_req k);
+void		 ws_part_add(const struct ws_part *);
 struct ws	*ws_of(struct record *);
+void		 ws_free(struct ws *);
 void		 ws_event(struct ws *, const char *event, const char *detail);
+const char	*ws_env_name(const struct record *);
+/*
+ * The workspace named by "workspace_id" in args if the gate table lets
+ * request kind k act on it now; otherwise reply with the refusal and
+ * return NULL.  The dispatcher calls it before an op's handler runs.
+ */
+struct ws	*ws_gate(struct request *, const cJSON *args, enum ws_req k);
+int		 ws_disk_clean(const struct ws *);
+cJSON		*ws_status_json(struct ws *);
+/* The lifecycle request: one at a time per workspace. */
+void		 lc_attach(struct ws *, struct request *, enum ws_op);
+void		 lc_progress(struct ws *, const char *phase);
+void		 lc_reply_ok(struct ws *);
+void		 lc_reply_err(struct ws *, const struct pyro_status *);
+
+/* wssecret.c */
 int		 ws_load_secrets(struct ws *);
+void		 ws_forget_secrets(struct ws *);
 const uint8_t	*ws_secret(struct ws *, const char *name, size_t *len);
-/* Check one "secret_env" array into "NAME=value" strings (malloc'd). */
+/* Check one "secret_env" array into "NAME=value" strings (malloc'd,
+ * NULL-terminated). */
 int		 ws_secret_env(struct ws *, const cJSON *arr, char ***env,
 		    int *n, struct pyro_status *);
 void		 ws_free_env(char **env, int n);
-struct ws	*ws_running_or_reply(struct request *, const cJSON *args);
-/* The workspace if disk tools may read it now (stopped, guest-backed). */
-struct ws	*ws_disk_or_reply(struct request *, const cJSON *args);
-/* Scrub the stopped disk (after a recovery boot if its journal is dirty);
- * done(w, err) once the workspace is "stopped" again. */
-void		 ws_clean(struct ws *, void (*done)(struct ws *,
-		    const struct pyro_status *, void *), void *arg);
-int		 ws_disk_clean(const struct ws *);
-
-/* wsjob.c */
-struct wjob	*wjob_new(struct ws *, enum wjob_sink, wjob_done_fn, void *arg);
-/*
- * Start a command: argv (NULL-terminated) or a shell string (shell != 0),
- * env "K=V" strings, cwd, flags (GP_EXEC_*), stdin_fd (or -1; the job does
- * not keep it).  On failure the job is freed and -1 returned with st set.
- */
-int		 wjob_start(struct wjob *, const char *const *argv, int shell,
-		    char *const *env, int envc, const char *cwd,
-		    uint32_t flags, int timeout_s, int stdin_fd,
-		    unsigned cols, unsigned rows, struct pyro_status *);
-void		 wjob_kill(struct wjob *);
-void		 wjob_signal(struct wjob *, int signo);
-void		 wjob_free(struct wjob *);
-/* The VM is gone: every job ends with done(job, NULL). */
-void		 wjobs_gone(struct ws *);
-struct wjob	*wjob_find(struct ws *, uint32_t stream);
-void		 wjob_output(struct wjob *, int which, const uint8_t *,
-		    size_t);
-void		 wjob_exit(struct wjob *, const struct pyro_msg_exec_exit *);
+/* secrets: [{"name", "value"}...] into secret-NAME files; the count. */
+int		 ws_save_secrets(struct record *, const cJSON *arr,
+		    struct pyro_status *);
+/* The workspace's secrets for a job's redactor (loaded if needed). */
+const struct pyro_secrets *ws_secrets(struct ws *);
 /* Redact (or mask) every secret in data; returns a malloc'd copy. */
 uint8_t		*ws_redact(struct ws *, const uint8_t *data, size_t len,
 		    int mask, size_t *outlen);
 char		*ws_redact_str(struct ws *, const char *s);
-/* The workspace's secret values (loaded if needed), borrowed from w. */
-void		 ws_secrets_view(struct ws *, struct pyro_secrets *);
+/* A job of the workspace's VM: its secrets, its sink. */
+struct job	*ws_job(struct ws *, enum job_sink, job_done_fn, void *arg);
 
-/* wsruntime.c */
-void		 shells_gone(struct ws *);
-void		 services_gone(struct ws *);
-void		 services_free(struct ws *);
-void		 shell_output(struct wjob *, const uint8_t *, size_t);
-struct ws	*ws_host_or_reply(struct request *, const cJSON *args);
-cJSON		*ws_status_json(struct ws *);
-extern const char EXTRACT_SH[], ARCHIVE_SH[];
-cJSON		*shells_json(struct ws *);
-cJSON		*services_json(struct ws *);
+/* wsboot.c */
+int		 ws_boot(struct ws *, struct pyro_status *);
+/* Scrub the stopped disk (after a recovery boot if its journal is dirty);
+ * done(w, err, arg) once the workspace is "stopped" again. */
+void		 ws_clean(struct ws *, void (*done)(struct ws *,
+		    const struct pyro_status *, void *), void *arg);
+/* ws_clean(), then answer the lifecycle request (a stop). */
+void		 ws_stop_clean(struct ws *);
+/* The record and its files are gone: answer a delete, free the ws. */
+void		 ws_deleted(struct ws *);
+
+/* wsexec.c */
+void		 ws_history_add(struct ws *, const char *kind,
+		    const struct cmdline *, const struct pyro_msg_exec_exit *,
+		    long long dur_ms);
+
+/* shell.c, service.c: the parts, registered at start. */
+void		 shell_init(void);
+void		 service_init(void);
 
 #endif

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 
-#include "disk.h"
+#include "diskreq.h"
 #include "log.h"
 #include "path.h"
 #include "workspace.h"
@@ -210,7 +210,6 @@ static void
 run(struct dctx *c)
 {
 	struct pyro_status	st;
-	struct pyro_secrets	sec;
 	int			fd = c->out_fd;
 
 	c->out_fd = -1;
@@ -218,10 +217,8 @@ run(struct dctx *c)
 	    &disk_ops, c, &st);
 	/* A read or an export masks the secrets (the diskhelper does it);
 	 * the helper is only spawned yet, it has not been sent anything. */
-	if (c->d != NULL && c->op != DISK_LIST) {
-		ws_secrets_view(c->w, &sec);
-		(void)dreq_set_secrets(c->d, &sec);
-	}
+	if (c->d != NULL && c->op != DISK_LIST)
+		(void)dreq_set_secrets(c->d, ws_secrets(c->w));
 	if (c->d == NULL) {
 		if (c->rq != NULL) {
 			c->rq->cancel = NULL;
@@ -268,8 +265,7 @@ begin(struct request *rq, const cJSON *args, enum pyro_disk_op op)
 		ctl_reply_err(rq, PYRO_E_INVALID_PATH, "the path is empty");
 		return NULL;
 	}
-	if ((w = ws_disk_or_reply(rq, args)) == NULL)
-		return NULL;
+	w = rq->obj;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return NULL;

@@ -156,11 +156,11 @@ START_TEST(registry_survives_restart)
 	r = store_create(REC_WORKSPACE, 1234);
 	ck_assert_ptr_nonnull(r);
 	cJSON_AddStringToObject(r->doc, "environment", "debian:12");
-	rec_set_state(r, "running", "started", NULL);
+	rec_set_state(r, ST_RUNNING, "started", NULL);
 	ck_assert_int_eq(store_save(r), 0);
 	memcpy(id, r->id, sizeof(id));
 	r2 = store_create(REC_VM, 0);
-	rec_set_state(r2, "stopped", "stopped", NULL);
+	rec_set_state(r2, ST_STOPPED, "stopped", NULL);
 	ck_assert_int_eq(store_save(r2), 0);
 	store_close();
 

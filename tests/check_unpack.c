@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +453,46 @@ START_TEST(seed_link_chains)
 }
 END_TEST
 
+/* A guest may not make the unpacker nest without end. */
+START_TEST(too_deep)
+{
+	static char	 name[PATH_MAX];
+	struct tent	 t[] = { { 'f', name, "x\n", 0644 },
+			    { 0, NULL, NULL, 0 } };
+	size_t		 i, o = 0;
+
+	o += (size_t)snprintf(name, sizeof(name), "t");
+	for (i = 0; i < 300 && o + 3 < sizeof(name); i++)
+		o += (size_t)snprintf(name + o, sizeof(name) - o, "/d");
+	expect_refused(t);
+}
+END_TEST
+
+/* A seed archive whose symlink lies behind another symlink is refused. */
+START_TEST(seed_link_beneath_link)
+{
+	static uint8_t		buf[1 << 16];
+	struct tent		t[] = { { 'd', "d0", NULL, 0755 },
+				    { 'l', "d", "d0", 0 },
+				    { 'l', "d/a", "..", 0 },
+				    { 0, NULL, NULL, 0 } };
+	struct pyro_pack	p;
+	pyro_error		err;
+	char			path[700];
+	size_t			n = build(t, buf, sizeof(buf));
+	int			fd, rfd;
+
+	snprintf(path, sizeof(path), "%s/seed.tar", top);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_eq(pyro__pack_start(&p, path, &rfd, &err), -1);
+	ck_assert_str_eq(err.code, "invalid_archive");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -469,6 +510,8 @@ main(void)
 	tcase_add_test(tc, good_export);
 	tcase_add_test(tc, truncated_stream);
 	tcase_add_test(tc, seed_link_chains);
+	tcase_add_test(tc, too_deep);
+	tcase_add_test(tc, seed_link_beneath_link);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

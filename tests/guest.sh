@@ -72,7 +72,8 @@ n=$((n+1)); pass "--timeout-seconds 2 -- sleep 60: timeout in $((t1 - t0)) s, no
 
 "$PYRO" --json run debian:12 -- echo json-out >"$TMP/j" 2>/dev/null
 jq -e '.exit_code == 0 and .stdout == "json-out\n" and
-    .execution_mode == "guest_serial" and .cleanup == "deleted"' "$TMP/j" \
+    .execution_mode == "guest_serial" and .cleanup.deleted == true and
+    .cleanup.reason == "post_exec_cleanup"' "$TMP/j" \
     >/dev/null || fail "--json result: $(cat "$TMP/j")"
 n=$((n+1)); pass "--json prints one structured result"
 

@@ -91,7 +91,9 @@ set -e
 n=$((n+1)); pass "exec on unknown or stopped VMs: clear errors"
 
 "$PYRO" demo >"$TMP/demo.json" 2>/dev/null || fail "demo"
-jq -e '.cleanup == "deleted" and .command == "git --version" and
+jq -e '.cleanup.deleted == true and
+    .cleanup.reason == "post_exec_cleanup" and .cleanup.vm_id == .vm_id and
+    .command == "git --version" and
     .environment == "debian:12" and .execution_mode == "guest_serial" and
     .exit_code == 0 and (.stdout | startswith("git version"))' \
     "$TMP/demo.json" >/dev/null || fail "demo JSON: $(cat "$TMP/demo.json")"

@@ -22,6 +22,7 @@
 #include <linux/fs.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 
 #include "errcode.h"
 #include "frame.h"
+#include "clock.h"
 #include "guestproto.h"
 #include "helper.h"
 #include "log.h"
@@ -70,8 +72,7 @@ struct vm {
 	long long	 started_ms;
 	long long	 deadline;	/* boot or stop deadline, 0: none */
 	int		 stop_stage;	/* 0 poweroff sent, 1 quit sent */
-	uint8_t		 abuf[sizeof(struct gp_hdr) + GP_MAXPAYLOAD];
-	size_t		 alen;
+	struct gp_reader rd;		/* the agent channel */
 	char		 con[1024];	/* the console's last bytes */
 	struct stdin_src src[STDIN_SOURCES_MAX];
 	/* Frames for the agent not yet written: the channel never blocks us. */
@@ -84,14 +85,6 @@ struct vm {
 static struct vm	vm;
 static pid_t		launcher_pid = -1;
 
-static long long
-mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int
 vm_launcher_fork(void)
@@ -274,13 +267,6 @@ vm_launch(void)
 	char		 self[64];
 	size_t		 len = 0;
 	struct iovec	 iov;
-	struct msghdr	 mh;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(LFD__MAX * sizeof(int))];
-	} cbuf;
-	struct cmsghdr	*cm;
-
 	memset(&m.l, 0, sizeof(m.l));
 	m.l.uid = vm.uid;
 	m.l.gid = vm.gid;
@@ -307,19 +293,9 @@ vm_launch(void)
 
 	iov.iov_base = &m;
 	iov.iov_len = sizeof(m.l) + len;
-	memset(&mh, 0, sizeof(mh));
-	memset(&cbuf, 0, sizeof(cbuf));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf.buf;
-	mh.msg_controllen = sizeof(cbuf.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(LFD__MAX * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	if (sendmsg(vm.launcher_sock, &mh, 0) < 0)
-		return -errno;
+	if ((rc = (int)pyro_sendmsg_fds(vm.launcher_sock, &iov, 1, fds,
+	    LFD__MAX)) < 0)
+		return rc;
 	close(agent[1]);
 	close(con[1]);
 	close(qmp[1]);
@@ -562,7 +538,7 @@ stop_escalate(void)
 		if (vm.qmp >= 0)
 			(void)pyro_write_all(vm.qmp, cmd, sizeof(cmd) - 1);
 		vm.stop_stage = 1;
-		vm.deadline = mono_ms() + QUIT_WAIT_MS;
+		vm.deadline = pyro_mono_ms() + QUIT_WAIT_MS;
 		return;
 	}
 	log_warnx("QEMU did not quit in time; SIGKILL");
@@ -579,7 +555,7 @@ vm_stop(void)
 		return;
 	}
 	vm.stop_stage = 0;
-	vm.deadline = mono_ms() + POWEROFF_WAIT_MS;
+	vm.deadline = pyro_mono_ms() + POWEROFF_WAIT_MS;
 }
 
 static int
@@ -604,7 +580,7 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		vm.ready = 1;
 		vm.deadline = 0;
 		memset(&r, 0, sizeof(r));
-		r.boot_ms = (uint32_t)(mono_ms() - vm.started_ms);
+		r.boot_ms = (uint32_t)(pyro_mono_ms() - vm.started_ms);
 		memcpy(r.kernel, g.kernel, sizeof(r.kernel) - 1);
 		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_READY, 0, &r,
 		    sizeof(r), -1);
@@ -683,33 +659,25 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 static int
 read_agent(void)
 {
-	struct gp_hdr	h;
-	ssize_t		n;
-	int		rc;
+	struct gp_hdr	 h;
+	uint8_t		*p;
+	ssize_t		 n;
+	int		 rc;
 
-	n = read(vm.agent, vm.abuf + vm.alen, sizeof(vm.abuf) - vm.alen);
-	if (n == 0)
+	if ((n = gp_reader_fill(&vm.rd, vm.agent)) == 0)
 		return -1;
 	if (n < 0)
-		return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-	vm.alen += (size_t)n;
-	while (vm.alen >= sizeof(h)) {
-		memcpy(&h, vm.abuf, sizeof(h));
-		if (gp_check(&h, GP_FROM_AGENT) < 0) {
-			log_warnx("the guest agent broke the protocol (type %u, "
-			    "length %u)", h.type, h.len);
-			return -1;
-		}
-		if (vm.alen < sizeof(h) + h.len)
-			break;
-		if ((rc = on_agent_frame(&h, vm.abuf + sizeof(h))) < 0) {
+		return (n == -EAGAIN || n == -EINTR) ? 0 : -1;
+	while ((rc = gp_reader_next(&vm.rd, GP_FROM_AGENT, &h, &p)) > 0)
+		if ((rc = on_agent_frame(&h, p)) < 0) {
 			log_warnx("cannot relay the agent's frame (type %u): "
 			    "%s", h.type, strerror(-rc));
 			return -1;
 		}
-		memmove(vm.abuf, vm.abuf + sizeof(h) + h.len,
-		    vm.alen - sizeof(h) - h.len);
-		vm.alen -= sizeof(h) + h.len;
+	if (rc < 0) {
+		log_warnx("the guest agent broke the protocol (type %u, "
+		    "length %u)", h.type, h.len);
+		return -1;
 	}
 	return 0;
 }
@@ -722,11 +690,13 @@ on_exec(struct pyro_msg *m)
 	struct gp_exec	 hdr;
 	const char	*cwd;
 	uint32_t	 stream;
-	size_t		 len = m->hdr.len - sizeof(stream);
+	size_t		 off = offsetof(struct pyro_msg_exec, exec);
+	size_t		 len = m->hdr.len - off;
 
-	memcpy(&stream, m->payload, sizeof(stream));
+	memcpy(&stream, m->payload + offsetof(struct pyro_msg_exec, stream),
+	    sizeof(stream));
 	/* Check before forwarding: the agent must never see garbage. */
-	memcpy(copy, m->payload + sizeof(stream), len);
+	memcpy(copy, m->payload + off, len);
 	if (stream == 0 || gp_exec_parse(copy, len, &hdr, &cwd, argv,
 	    env) < 0 || src_find(stream) != NULL ||
 	    ((hdr.flags & GP_EXEC_STDIN) != 0) != (m->fd >= 0)) {
@@ -759,7 +729,7 @@ on_exec(struct pyro_msg *m)
 		s->inflight = 0;
 		m->fd = -1;
 	}
-	return agent_send(GP_EXEC, stream, m->payload + sizeof(stream), len);
+	return agent_send(GP_EXEC, stream, m->payload + off, len);
 }
 
 static int
@@ -788,7 +758,7 @@ on_pyrod(void)
 		break;
 	}
 	case PYRO_MSG_VM_START: {
-		long long t0 = mono_ms();
+		long long t0 = pyro_mono_ms();
 
 		memcpy(&vm.start, m.payload, sizeof(vm.start));
 		if (vm.qemu_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
@@ -814,7 +784,7 @@ on_pyrod(void)
 		}
 		if (rc < 0)
 			break;
-		log_debug("verified in %lld ms", mono_ms() - t0);
+		log_debug("verified in %lld ms", pyro_mono_ms() - t0);
 		if (vm.start.copy_rootfs) {
 			if (vm.files[VM_FILE_ROOTFS] < 0 ||
 			    (rc = copy_sparse(vm.files[VM_FILE_ROOTFS],
@@ -826,14 +796,14 @@ on_pyrod(void)
 				break;
 			}
 		}
-		log_debug("disk ready in %lld ms", mono_ms() - t0);
+		log_debug("disk ready in %lld ms", pyro_mono_ms() - t0);
 		if ((rc = vm_launch()) < 0) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_INTERNAL,
 			    "starting QEMU: %s", strerror(-rc));
 			rc = -1;
 			break;
 		}
-		vm.started_ms = mono_ms();
+		vm.started_ms = pyro_mono_ms();
 		vm.deadline = vm.started_ms + vm.start.boot_timeout_ms;
 		break;
 	}
@@ -939,13 +909,13 @@ vm_serve(uid_t uid, gid_t gid)
 		}
 		wait = -1;
 		if (vm.deadline) {
-			long long left = vm.deadline - mono_ms();
+			long long left = vm.deadline - pyro_mono_ms();
 			wait = left < 0 ? 0 : (int)left;
 		}
 		rc = poll(pfd, (nfds_t)n, wait);
 		if (rc < 0 && errno != EINTR)
 			return -1;
-		if (vm.deadline && mono_ms() >= vm.deadline) {
+		if (vm.deadline && pyro_mono_ms() >= vm.deadline) {
 			vm.deadline = 0;
 			if (!vm.ready && !vm.stopping) {
 				log_warnx("the guest did not say hello in time");

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "disk.h"
+#include "diskreq.h"
 #include "log.h"
 #include "path.h"
 
