@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -35,9 +36,11 @@ render_doctor(const cJSON *r)
 	h = cJSON_GetObjectItemCaseSensitive(r, "helpers");
 	e = cJSON_GetObjectItemCaseSensitive(r, "environment_cache");
 
-	printf("Platform:     %s %s %s%s\n", jstr(p, "os", "?"),
-	    jstr(p, "kernel", "?"), jstr(p, "arch", "?"),
-	    jbool(p, "supported") ? "" : " (unsupported)");
+	printf("Platform:     %s%s\n", jstr(p, "name", NULL) ? jstr(p, "name",
+	    "") : "?", jbool(p, "supported") ? "" : " (unsupported)");
+	printf("Kernel:       %s %s\n", jstr(p, "os", "?"),
+	    jstr(p, "kernel", "?"));
+	printf("Catalog version: %s\n", jstr(r, "catalog_version", "?"));
 	printf("Runtime:      %s\n", jstr(rt, "status", "?"));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rt, "reasons"))
 		if (cJSON_IsString(it))
@@ -69,18 +72,26 @@ render_doctor(const cJSON *r)
 	render_item("diskhelper", cJSON_GetObjectItemCaseSensitive(h,
 	    "pyro-diskhelper"));
 	printf("State dir:    %s\n", jstr(r, "state_dir", "?"));
-	printf("Env cache:    %s%s\n", jstr(e, "path", "(unknown)"),
-	    jbool(e, "exists") ? "" : " (not created yet)");
+	printf("Environment cache: %s%s (yours: pyro env list, pull)\n",
+	    jstr(e, "path", "(unknown)"), jbool(e, "exists") ? "" :
+	    " (not created yet)");
+	e = cJSON_GetObjectItemCaseSensitive(r, "pyrod_environment_cache");
+	if (jstr(e, "path", NULL) != NULL)
+		printf("pyrod boots from:  %s%s\n", jstr(e, "path", ""),
+		    strcmp(jstr(e, "path", ""), jstr(cJSON_GetObjectItem(r,
+		    "environment_cache"), "path", "")) == 0 ? " (the same)" :
+		    " (a different cache: see docs/troubleshooting.md)");
 }
 
 int
-cmd_doctor(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_doctor(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res;
 	int		 rc;
 
-	cli_simple_args(cli, c, argc, argv, 0, 0);
+	(void)c;
+	(void)a;
 	if (cli_connect(cli) != 0)
 		return EXIT_FAILED;
 	if (pyro_doctor(cli->client, &res, &err) < 0)

@@ -7,36 +7,79 @@
  *	CACHE/NAME/{vmlinux,initramfs.cpio,rootfs.ext4}
  *	CACHE/.staging-*		a build or pull in progress (pruned)
  *
- * An environment is installed when CACHE/NAME/manifest.json names it; a
- * build renames its staging directory into place only when complete.
+ * The rule for two caches: these commands read and write the caller's
+ * cache (PYRO_ENVIRONMENT_CACHE_DIR in the caller's environment, else
+ * ~/.cache/pyro/environments); pyrod boots guests from its own (the same
+ * variable in pyrod's environment, else root's).  list and inspect say
+ * which cache they read and, when pyrod answers, which one it boots from,
+ * with a line of their own when the two differ.
  */
 #include "config.h"
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "catalog.h"
 #include "cli.h"
 
-/* Print an env call's result: JSON, or through render(). */
-static int
-env_done(struct cli *cli, int rc, char *res, const pyro_error *err,
-    void (*render)(const cJSON *))
+/*
+ * pyrod's cache, asked without failing the command: an object to add to
+ * the result under "pyrod_cache", or NULL with *note saying why not.
+ */
+static cJSON *
+pyrod_cache(struct cli *cli, const char **note)
 {
-	if (rc < 0)
-		return out_error(cli, err);
-	rc = out_result(cli, res, render);
+	pyro_error	 err;
+	char		*res = NULL;
+	cJSON		*r;
+
+	if (cli->client == NULL && pyro_connect(cli->socket, &cli->client,
+	    &err) < 0) {
+		*note = "pyrod is not reachable, so the cache it boots from is "
+		    "unknown";
+		return NULL;
+	}
+	if (pyro_env_cache(cli->client, &res, &err) < 0) {
+		*note = strcmp(err.code, PYRO_ERR_UNKNOWN_OP) == 0 ? "this pyrod "
+		    "predates environment.cache; it boots from "
+		    "PYRO_ENVIRONMENT_CACHE_DIR in its own environment, else "
+		    "/root/.cache/pyro/environments" : "pyrod did not say "
+		    "which cache it boots from";
+		return NULL;
+	}
+	r = cJSON_Parse(res);
 	pyro_free(res);
-	return rc;
+	return r;
+}
+
+/* Add pyrod's view to result r (about the cache in r's "cache_dir"). */
+static void
+add_pyrod_cache(struct cli *cli, cJSON *r)
+{
+	const char	*note = NULL, *mine = jstr(r, "cache_dir", "");
+	cJSON		*p = pyrod_cache(cli, &note);
+
+	if (p == NULL) {
+		cJSON_AddNullToObject(r, "pyrod_cache");
+		cJSON_AddStringToObject(r, "pyrod_cache_note", note);
+		return;
+	}
+	cJSON_AddBoolToObject(p, "same", strcmp(jstr(p, "cache_dir", ""),
+	    mine) == 0);
+	cJSON_AddItemToObject(r, "pyrod_cache", p);
+}
+
+static void
+render_pyrod_cache(const cJSON *r)
+{
+	const cJSON	*p = cJSON_GetObjectItem(r, "pyrod_cache");
+
+	if (!cJSON_IsObject(p))
+		printf("Note: %s.\n", jstr(r, "pyrod_cache_note", "?"));
+	else if (!jbool(p, "same"))
+		printf("Note: pyrod boots from %s; this list is %s.\n",
+		    jstr(p, "cache_dir", "?"), jstr(r, "cache_dir", "?"));
 }
 
 static void
@@ -45,10 +88,32 @@ render_envs(const cJSON *r)
 	const cJSON	*it;
 
 	printf("Catalog version: %s\n", jstr(r, "catalog_version", "?"));
+	printf("Cache:           %s\n", jstr(r, "cache_dir", "?"));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "environments"))
 		printf("%-16s %-15s %s\n", jstr(it, "name", "?"),
 		    jbool(it, "installed") ? "[installed]" : "[not installed]",
 		    jstr(it, "description", ""));
+	render_pyrod_cache(r);
+}
+
+static void
+render_manifest(const cJSON *r)
+{
+	const cJSON	*it;
+
+	printf("Environment:  %s\n", jstr(r, "name", "?"));
+	printf("Description:  %s\n", jstr(r, "description", ""));
+	printf("Version:      %s\n", jstr(r, "version", "?"));
+	printf("Kernel:       %s\n", jstr(r, "kernel_version", "?"));
+	printf("Built:        %s (%s)\n", jstr(r, "created_at", "?"),
+	    jstr(r, "source", "?"));
+	if (jstr(r, "packages", NULL) != NULL)
+		printf("Packages:     %s\n", jstr(r, "packages", ""));
+	printf("Agent sha256: %s\n", jstr(r, "agent_sha256", "?"));
+	printf("Path:         %s\n", jstr(r, "path", "?"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "parts"))
+		printf("  %-15s %12.0f bytes  sha256 %s\n", it->string,
+		    jnum(it, "size", 0), jstr(it, "sha256", "?"));
 }
 
 static void
@@ -66,78 +131,121 @@ render_pruned(const cJSON *r)
 		printf("Nothing to prune in %s.\n", jstr(r, "cache_dir", "?"));
 }
 
+/* Parse res, let fill add to it, then print it: JSON or render(). */
+static int
+env_done(struct cli *cli, int rc, char *res, const pyro_error *err,
+    void (*fill)(struct cli *, cJSON *), void (*render)(const cJSON *))
+{
+	cJSON	*r;
+
+	if (rc < 0)
+		return out_error(cli, err);
+	r = cJSON_Parse(res);
+	pyro_free(res);
+	if (fill != NULL)
+		fill(cli, r);
+	if (cli->json)
+		out_json(r);
+	else
+		render(r);
+	cJSON_Delete(r);
+	return EXIT_OK;
+}
+
 int
-cmd_env_list(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_env_list(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
 	int		 rc;
 
-	cli_simple_args(cli, c, argc, argv, 0, 0);
+	(void)c;
+	(void)a;
 	rc = pyro_env_list(&res, &err);
-	return env_done(cli, rc, res, &err, render_envs);
+	return env_done(cli, rc, res, &err, add_pyrod_cache, render_envs);
+}
+
+/* inspect reports the cache it read under "cache_dir", as list does. */
+static void
+fill_inspect(struct cli *cli, cJSON *r)
+{
+	char	dir[4096];
+
+	if (pyro_environment_cache_dir(dir, sizeof(dir)) == 0)
+		cJSON_AddStringToObject(r, "cache_dir", dir);
+	add_pyrod_cache(cli, r);
+}
+
+static void
+render_inspect(const cJSON *r)
+{
+	render_manifest(r);
+	render_pyrod_cache(r);
 }
 
 int
-cmd_env_inspect(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_env_inspect(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
-	int		 i, rc;
+	int		 rc;
 
-	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	rc = pyro_env_inspect(argv[i], &res, &err);
-	if (rc < 0)
-		return out_error(cli, &err);
-	cli->json = 1;		/* a manifest is JSON either way */
-	return env_done(cli, rc, res, &err, NULL);
+	(void)c;
+	rc = pyro_env_inspect(a->pos[0], &res, &err);
+	return env_done(cli, rc, res, &err, fill_inspect, render_inspect);
 }
 
-static int
-env_build_common(struct cli *cli, const struct cmd *c, int argc,
-    char **argv, int pull)
+static void
+render_pull(const cJSON *r)
+{
+	if (!jbool(r, "built"))
+		printf("Environment %s is installed and up to date (version "
+		    "%s, built %s, pyro-agent %.12s); nothing to do (--build "
+		    "rebuilds it).\n", jstr(r, "environment", "?"),
+		    jstr(r, "version", "?"), jstr(r, "created_at", "?"),
+		    jstr(r, "agent_sha256", "?"));
+	else
+		printf("Pulled: %s\n", jstr(r, "environment", "?"));
+}
+
+/*
+ * env pull NAME [--build|--force] and env build NAME.  pull does nothing
+ * when the environment is up to date (see pyro_env_pull()).
+ */
+int
+cmd_env_pull(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
-	int		 i, rc;
+	int		 rc, build;
 
-	i = cli_simple_args(cli, c, argc, argv, 1, 1);
-	if (pull && pyro_catalog_find(argv[i]) != NULL)
+	build = strcmp(c->name, "build") == 0 || jbool(a->opts, "build") ||
+	    jbool(a->opts, "force");
+	if (!cli->json && strcmp(c->name, "pull") == 0 &&
+	    pyro_catalog_find(a->pos[0]) != NULL)
 		printf("[pull] phase=resolve environment=%s source=local-build "
-		    "(no registry is configured)\n", argv[i]);
+		    "(no registry is configured)\n", a->pos[0]);
 	/* Our own lines first, then the builder's, in order. */
 	(void)fflush(stdout);
-	rc = pyro_env_pull(argv[i], cli->json ? 2 : 1, &res, &err);
-	if (rc < 0)
-		return out_error(cli, &err);
-	if (cli->json)
-		rc = out_result(cli, res, NULL);
-	else
-		printf("%s: %s\n", pull ? "Pulled" : "Built", argv[i]);
-	pyro_free(res);
-	return rc;
+	rc = (build ? pyro_env_build : pyro_env_pull)(a->pos[0],
+	    cli->json ? 2 : 1, &res, &err);
+	if (rc == 0 && !cli->json && strcmp(c->name, "build") == 0) {
+		printf("Built: %s\n", a->pos[0]);
+		pyro_free(res);
+		return EXIT_OK;
+	}
+	return env_done(cli, rc, res, &err, NULL, render_pull);
 }
 
 int
-cmd_env_build(struct cli *cli, const struct cmd *c, int argc, char **argv)
-{
-	return env_build_common(cli, c, argc, argv, 0);
-}
-
-int
-cmd_env_pull(struct cli *cli, const struct cmd *c, int argc, char **argv)
-{
-	return env_build_common(cli, c, argc, argv, 1);
-}
-
-int
-cmd_env_prune(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_env_prune(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
 	int		 rc;
 
-	cli_simple_args(cli, c, argc, argv, 0, 0);
+	(void)c;
+	(void)a;
 	rc = pyro_env_prune(&res, &err);
-	return env_done(cli, rc, res, &err, render_pruned);
+	return env_done(cli, rc, res, &err, NULL, render_pruned);
 }

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "url.h"
 
 #define TURNS_MAX	6
 #define REPLY_MAX	(16 * 1024 * 1024)
@@ -44,32 +44,18 @@ pyro_write_all_fd(int fd, const char *s)
 	return 0;
 }
 
+/* A chat server's base URL (common/url.c); path "" when it names none. */
 struct http {
-	char	host[256];
-	char	port[16];
-	char	path[512];
+	struct pyro_url	u;
 };
 
 static int
 parse_url(const char *url, struct http *h)
 {
-	const char	*p, *slash, *colon;
-
-	if (strncmp(url, "http://", 7) != 0)
+	if (pyro_url_parse(url, "11434", &h->u) < 0)
 		return -1;
-	p = url + 7;
-	slash = strchr(p, '/');
-	if (slash == NULL)
-		slash = p + strlen(p);
-	colon = memchr(p, ':', (size_t)(slash - p));
-	if (colon == p || (size_t)((colon ? colon : slash) - p) >=
-	    sizeof(h->host))
-		return -1;
-	snprintf(h->host, sizeof(h->host), "%.*s",
-	    (int)((colon ? colon : slash) - p), p);
-	snprintf(h->port, sizeof(h->port), "%.*s", colon ?
-	    (int)(slash - colon - 1) : 5, colon ? colon + 1 : "11434");
-	snprintf(h->path, sizeof(h->path), "%s", *slash ? slash : "");
+	if (strcmp(h->u.path, "/") == 0)
+		h->u.path[0] = '\0';	/* the API's paths start with "/" */
 	return 0;
 }
 
@@ -108,10 +94,10 @@ post(const struct http *h, const char *path, const char *body,
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	if ((rc = getaddrinfo(h->host, h->port, &hints, &ai)) != 0) {
-		snprintf(err->code, sizeof(err->code), "unavailable");
+	if ((rc = getaddrinfo(h->u.host, h->u.port, &hints, &ai)) != 0) {
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_UNAVAILABLE);
 		snprintf(err->message, sizeof(err->message), "cannot resolve "
-		    "%s: %s", h->host, gai_strerror(rc));
+		    "%s: %s", h->u.host, gai_strerror(rc));
 		return NULL;
 	}
 	for (a = ai; a != NULL && fd < 0; a = a->ai_next) {
@@ -125,16 +111,16 @@ post(const struct http *h, const char *path, const char *body,
 	}
 	freeaddrinfo(ai);
 	if (fd < 0) {
-		snprintf(err->code, sizeof(err->code), "unavailable");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_UNAVAILABLE);
 		snprintf(err->message, sizeof(err->message), "no Ollama server "
 		    "answers at http://%s:%s (%s); start one with `ollama "
-		    "serve` and pull the model, or give --url", h->host,
-		    h->port, strerror(errno));
+		    "serve` and pull the model, or give --url", h->u.host,
+		    h->u.port, strerror(errno));
 		return NULL;
 	}
 	snprintf(head, sizeof(head), "POST %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n", h->path, path, h->host, h->port,
+	    "Connection: close\r\n\r\n", h->u.path, path, h->u.host, h->u.port,
 	    strlen(body));
 	if (pyro_write_all_fd(fd, head) < 0 || pyro_write_all_fd(fd, body) < 0)
 		goto io;
@@ -161,7 +147,7 @@ post(const struct http *h, const char *path, const char *body,
 	if (sscanf(buf, "HTTP/%*s %d", &status) != 1 ||
 	    (p = strstr(buf, "\r\n\r\n")) == NULL) {
 		free(buf);
-		snprintf(err->code, sizeof(err->code), "protocol_error");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_PROTOCOL);
 		snprintf(err->message, sizeof(err->message), "the server's "
 		    "answer is not HTTP");
 		return NULL;
@@ -171,7 +157,7 @@ post(const struct http *h, const char *path, const char *body,
 	if (strcasestr(buf, "transfer-encoding: chunked") != NULL)
 		p[dechunk(p, len - (size_t)(p - buf))] = '\0';
 	if (status != 200) {
-		snprintf(err->code, sizeof(err->code), "unavailable");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_UNAVAILABLE);
 		snprintf(err->message, sizeof(err->message), "the Ollama server "
 		    "answered %d: %.300s", status, p);
 		free(buf);
@@ -180,7 +166,7 @@ post(const struct http *h, const char *path, const char *body,
 	j = cJSON_Parse(p);
 	free(buf);
 	if (j == NULL) {
-		snprintf(err->code, sizeof(err->code), "protocol_error");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_PROTOCOL);
 		snprintf(err->message, sizeof(err->message), "the server's "
 		    "answer is not JSON");
 	}
@@ -188,7 +174,7 @@ post(const struct http *h, const char *path, const char *body,
 io:
 	close(fd);
 	free(buf);
-	snprintf(err->code, sizeof(err->code), "io_error");
+	snprintf(err->code, sizeof(err->code), PYRO_ERR_IO);
 	snprintf(err->message, sizeof(err->message), "talking to the Ollama "
 	    "server: %s", strerror(errno ? errno : EIO));
 	return NULL;
@@ -223,7 +209,7 @@ run_tool(struct cli *cli, const char *env, const cJSON *call)
 	pyro_error	 err;
 	char		*res = NULL, *out;
 	cJSON		*o = cJSON_CreateObject(), *parsed = NULL, *r;
-	const char	*argv[4] = { "/bin/sh", "-c", NULL, NULL };
+	const char	*argv[2] = { NULL, NULL };
 
 	/* Arguments come as an object (Ollama) or as JSON text. */
 	if (cJSON_IsString(args))
@@ -235,7 +221,8 @@ run_tool(struct cli *cli, const char *env, const cJSON *call)
 		    "\"command\" string; the only tool is vm_run(command)");
 		goto done;
 	}
-	argv[2] = cmd->valuestring;
+	/* One argument: libpyro runs it with sh -lc, as vm_run does. */
+	argv[0] = cmd->valuestring;
 	printf("[tool] vm_run: %s\n", cmd->valuestring);
 	/* pyrod only once the model asks for a VM. */
 	if (cli->client == NULL && pyro_connect(cli->socket, &cli->client,
@@ -275,40 +262,20 @@ static const char TOOLS[] = "[{\"type\":\"function\",\"function\":{"
     "\"required\":[\"command\"]}}}]";
 
 int
-cmd_demo_ollama(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_demo_ollama(struct cli *cli, const struct cmd *c, const struct args *a)
 {
-	static const struct option longopts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "url", required_argument, NULL, 'u' },
-		{ "prompt", required_argument, NULL, 'p' },
-		{ "environment", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*model = "llama3.2:3b", *url = "http://127.0.0.1:11434";
-	const char	*env = "debian:12", *prompt = "Use the vm_run tool to "
-			    "find out which Linux kernel version the sandbox "
-			    "runs, then tell me in one sentence.";
+	const char	*model = jstr(a->opts, "model", "llama3.2:3b");
+	const char	*url = jstr(a->opts, "url", "http://127.0.0.1:11434");
+	const char	*env = jstr(a->opts, "environment", "debian:12");
+	const char	*prompt = jstr(a->opts, "prompt", "Use the vm_run tool "
+			    "to find out which Linux kernel version the sandbox "
+			    "runs, then tell me in one sentence.");
 	struct http	 h;
 	pyro_error	 err;
 	cJSON		*msgs, *req, *resp, *m, *calls, *call;
 	char		*body, *content;
-	int		 ch, turn;
+	int		 turn;
 
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'm': model = optarg; break;
-		case 'u': url = optarg; break;
-		case 'p': prompt = optarg; break;
-		case 'e': env = optarg; break;
-		case 'h': return cli_usage(c, 0);
-		default: return cli_usage(c, 1);
-		}
-	}
-	if (optind != argc)
-		return out_usage_error(c, "unexpected argument \"%s\"",
-		    argv[optind]);
 	if (parse_url(url, &h) < 0)
 		return out_usage_error(c, "--url takes http://HOST[:PORT]");
 	msgs = cJSON_CreateArray();
@@ -341,7 +308,7 @@ cmd_demo_ollama(struct cli *cli, const struct cmd *c, int argc, char **argv)
 		if (!cJSON_IsObject(m)) {
 			cJSON_Delete(m);
 			cJSON_Delete(msgs);
-			snprintf(err.code, sizeof(err.code), "protocol_error");
+			snprintf(err.code, sizeof(err.code), PYRO_ERR_PROTOCOL);
 			snprintf(err.message, sizeof(err.message), "the chat "
 			    "answer has no message");
 			return out_error(cli, &err);

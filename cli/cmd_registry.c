@@ -21,7 +21,7 @@ render_status(const cJSON *r)
 {
 	const cJSON	*ev;
 
-	printf("ID:           %s\n", jstr(r, "id", "?"));
+	printf("VM:           %s\n", out_vm_id(r));
 	printf("State:        %s\n", jstr(r, "state", "?"));
 	printf("Environment:  %s\n", jstr(r, "environment", "-"));
 	printf("Created:      %s\n", jstr(r, "created_at", "-"));
@@ -29,7 +29,7 @@ render_status(const cJSON *r)
 		printf("  %s  %-10s %s%s%s\n", jstr(ev, "at", "?"),
 		    jstr(ev, "event", "?"), jstr(ev, "state", ""),
 		    jstr(ev, "detail", NULL) ? ": " : "",
-		    jstr(ev, "detail", ""));
+		    ostr(ev, "detail", ""));
 }
 
 static void
@@ -37,8 +37,8 @@ render_deleted(const cJSON *r)
 {
 	const cJSON	*it;
 
-	if (jstr(r, "vm_id", NULL) != NULL) {
-		printf("Deleted VM %s.\n", jstr(r, "vm_id", ""));
+	if (!cJSON_IsArray(cJSON_GetObjectItem(r, "deleted"))) {
+		printf("Deleted VM %s.\n", out_vm_id(r));
 		return;
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "deleted"))
@@ -48,7 +48,7 @@ render_deleted(const cJSON *r)
 static void
 render_network(const cJSON *r)
 {
-	printf("VM %s: %s\n", jstr(r, "vm_id", "?"), jstr(r, "note",
+	printf("VM %s: %s\n", out_vm_id(r), jstr(r, "note",
 	    cJSON_IsTrue(cJSON_GetObjectItem(r, "network")) ? "networked" :
 	    "no network"));
 }
@@ -72,12 +72,12 @@ static const struct {
 };
 
 int
-cmd_simple(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_simple(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
 	size_t		 k;
-	int		 rc, i;
+	int		 rc;
 
 	for (k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
 		if (strcmp(calls[k].group, c->group) == 0 &&
@@ -85,12 +85,10 @@ cmd_simple(struct cli *cli, const struct cmd *c, int argc, char **argv)
 			break;
 	if (k == sizeof(calls) / sizeof(calls[0]))
 		return cli_usage(c, 1);
-	i = cli_simple_args(cli, c, argc, argv, calls[k].byid ? 1 : 0,
-	    calls[k].byid ? 1 : 0);
 	if (cli_connect(cli) != 0)
 		return EXIT_FAILED;
-	rc = calls[k].byid ? calls[k].byid(cli->client, argv[i], &res, &err) :
-	    calls[k].list(cli->client, &res, &err);
+	rc = calls[k].byid ? calls[k].byid(cli->client, a->pos[0], &res,
+	    &err) : calls[k].list(cli->client, &res, &err);
 	if (rc < 0)
 		return out_error(cli, &err);
 	rc = out_result(cli, res, calls[k].render);

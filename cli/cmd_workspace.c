@@ -1,12 +1,10 @@
 /*
- * pyro workspace ...: every workspace command.  One table describes each
- * command's operands and options (which JSON key each option fills, and
- * how); one parser reads them; each command's handler makes one libpyro
- * call and renders its result.
+ * pyro workspace ...: every workspace command.  main.c's table describes
+ * each command's operands and options and its one parser reads them; each
+ * command's handler here makes one libpyro call and renders its result.
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,224 +12,8 @@
 
 #include "cli.h"
 
-enum otype {
-	O_INT,		/* positive integer */
-	O_INT0,		/* integer >= 0 */
-	O_STR,
-	O_BOOL,		/* flag: true */
-	O_NOT,		/* flag: false */
-	O_LIST,		/* repeatable: array of strings */
-	O_KV,		/* repeatable NAME=VALUE: object */
-};
-
-struct wopt {
-	const char	*flag;
-	const char	*key;
-	enum otype	 type;
-};
-
-struct wcmd {
-	const char	*name;		/* as in the command table */
-	int		 npos;		/* operands before options/-- */
-	int		 optional_pos;	/* how many of them may be missing */
-	int		 command;	/* takes -- COMMAND... */
-	struct wopt	 opts[12];
-};
-
-static const struct wcmd wcmds[] = {
-	{ "create", 1, 0, 0, {
-	    { "seed-path", "seed_path", O_STR },
-	    { "network-policy", "network_policy", O_STR },
-	    { "secret", "secrets", O_KV },
-	    { "secret-file", "secret_files", O_KV },
-	    { "vcpu-count", "vcpu_count", O_INT },
-	    { "mem-mib", "mem_mib", O_INT },
-	    { "ttl-seconds", "ttl_seconds", O_INT },
-	    { "allow-host-compat", "allow_host_compat", O_BOOL } } },
-	{ "list", 0, 0, 0, { { NULL } } },
-	{ "status", 1, 0, 0, { { NULL } } },
-	{ "logs", 1, 0, 0, { { NULL } } },
-	{ "delete", 1, 0, 0, { { NULL } } },
-	{ "start", 1, 0, 0, { { NULL } } },
-	{ "stop", 1, 0, 0, { { NULL } } },
-	{ "diff", 1, 0, 0, { { NULL } } },
-	{ "sync push", 2, 0, 0, { { "dest", "dest", O_STR } } },
-	{ "exec", 1, 0, 1, {
-	    { "timeout-seconds", "timeout_seconds", O_INT },
-	    { "secret-env", "secret_env", O_LIST } } },
-	{ "export", 2, 0, 0, {
-	    { "output", "output", O_STR },
-	    { "force", "force", O_BOOL } } },
-	{ "reset", 1, 0, 0, { { "snapshot", "snapshot", O_STR } } },
-	{ "snapshot create", 2, 0, 0, { { NULL } } },
-	{ "snapshot list", 1, 0, 0, { { NULL } } },
-	{ "snapshot delete", 2, 0, 0, { { NULL } } },
-	{ "shell open", 1, 0, 0, {
-	    { "cwd", "cwd", O_STR },
-	    { "cols", "cols", O_INT },
-	    { "rows", "rows", O_INT },
-	    { "secret-env", "secret_env", O_LIST } } },
-	{ "shell read", 2, 0, 0, {
-	    { "cursor", "cursor", O_INT0 },
-	    { "max-chars", "max_chars", O_INT } } },
-	{ "shell write", 2, 0, 0, {
-	    { "input", "input", O_STR },
-	    { "no-newline", "append_newline", O_NOT } } },
-	{ "shell signal", 2, 0, 0, { { "signal", "signal_name", O_STR } } },
-	{ "shell close", 2, 0, 0, { { NULL } } },
-	{ "service start", 2, 0, 1, {
-	    { "cwd", "cwd", O_STR },
-	    { "ready-file", "ready_file", O_STR },
-	    { "ready-tcp", "ready_tcp", O_STR },
-	    { "ready-http", "ready_http", O_STR },
-	    { "ready-command", "ready_command", O_STR },
-	    { "ready-timeout-seconds", "ready_timeout_seconds", O_INT },
-	    { "ready-interval-ms", "ready_interval_ms", O_INT },
-	    { "secret-env", "secret_env", O_LIST },
-	    { "publish", "published_ports", O_LIST } } },
-	{ "service list", 1, 0, 0, { { NULL } } },
-	{ "service status", 2, 0, 0, { { NULL } } },
-	{ "service logs", 2, 0, 0, { { "tail-lines", "tail_lines", O_INT } } },
-	{ "service stop", 2, 0, 0, { { NULL } } },
-	{ "disk list", 2, 1, 0, { { "recursive", "recursive", O_BOOL } } },
-	{ "disk read", 2, 0, 0, { { "max-bytes", "max_bytes", O_INT } } },
-	{ "disk export", 1, 0, 0, {
-	    { "output", "output", O_STR },
-	    { "force", "force", O_BOOL } } },
-	{ NULL, 0, 0, 0, { { NULL } } }
-};
-
-/* What the parser found: operands, options as JSON, the command. */
-struct parsed {
-	const char	*pos[3];
-	cJSON		*opts;
-	char		**argv;		/* after --, NULL-terminated */
-};
-
-static const struct wcmd *
-wcmd_find(const char *name)
-{
-	const struct wcmd	*w;
-
-	for (w = wcmds; w->name != NULL; w++)
-		if (strcmp(w->name, name) == 0)
-			return w;
-	return NULL;
-}
-
-static int
-add_kv(cJSON *opts, const char *key, const char *arg, const struct cmd *c,
-    const char *flag)
-{
-	const char	*eq = strchr(arg, '=');
-	cJSON		*obj = cJSON_GetObjectItemCaseSensitive(opts, key);
-	char		 name[80];
-
-	if (eq == NULL || eq == arg || (size_t)(eq - arg) >= sizeof(name))
-		return out_usage_error(c, "--%s takes NAME=%s", flag,
-		    strcmp(flag, "secret") == 0 ? "VALUE" : "PATH");
-	snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
-	if (obj == NULL)
-		obj = cJSON_AddObjectToObject(opts, key);
-	if (cJSON_GetObjectItemCaseSensitive(obj, name) != NULL)
-		return out_usage_error(c, "secret \"%s\" is given twice", name);
-	cJSON_AddStringToObject(obj, name, eq + 1);
-	return 0;
-}
-
-/*
- * Parse argv for command w; returns 0, or the exit status after printing
- * usage (or help).
- */
-static int
-wparse(struct cli *cli, const struct cmd *c, const struct wcmd *w, int argc,
-    char **argv, struct parsed *p)
-{
-	struct option	 longopts[16];
-	int		 n = 0, ch, i, npos, idx;
-	char		*end;
-	long long	 v;
-
-	memset(p, 0, sizeof(*p));
-	for (i = 0; w->opts[i].flag != NULL; i++) {
-		longopts[n].name = w->opts[i].flag;
-		longopts[n].has_arg = (w->opts[i].type == O_BOOL ||
-		    w->opts[i].type == O_NOT) ? no_argument :
-		    required_argument;
-		longopts[n].flag = NULL;
-		longopts[n++].val = 1000 + i;
-	}
-	longopts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
-	longopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
-	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
-	p->opts = cJSON_CreateObject();
-	/* 0, not 1: glibc then also resets its permutation state. */
-	optind = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		const struct wopt *o;
-
-		if (ch == 'j') {
-			cli->json = 1;
-			continue;
-		}
-		if (ch == 'h')
-			return cli_usage(c, 0);
-		if (ch < 1000)
-			return cli_usage(c, 1);
-		o = &w->opts[ch - 1000];
-		switch (o->type) {
-		case O_INT:
-		case O_INT0:
-			v = strtoll(optarg, &end, 10);
-			if (*end != '\0' || v < (o->type == O_INT ? 1 : 0) ||
-			    v > 1000000000000LL)
-				return out_usage_error(c, "--%s needs a%s "
-				    "integer", o->flag, o->type == O_INT ?
-				    " positive" : " non-negative");
-			cJSON_DeleteItemFromObject(p->opts, o->key);
-			cJSON_AddNumberToObject(p->opts, o->key, (double)v);
-			break;
-		case O_STR:
-			cJSON_DeleteItemFromObject(p->opts, o->key);
-			cJSON_AddStringToObject(p->opts, o->key, optarg);
-			break;
-		case O_BOOL:
-		case O_NOT:
-			cJSON_DeleteItemFromObject(p->opts, o->key);
-			cJSON_AddBoolToObject(p->opts, o->key,
-			    o->type == O_BOOL);
-			break;
-		case O_LIST: {
-			cJSON *arr = cJSON_GetObjectItem(p->opts, o->key);
-
-			if (arr == NULL)
-				arr = cJSON_AddArrayToObject(p->opts, o->key);
-			cJSON_AddItemToArray(arr, cJSON_CreateString(optarg));
-			break;
-		}
-		case O_KV:
-			if (add_kv(p->opts, o->key, optarg, c, o->flag) != 0)
-				return EXIT_USAGE;
-			break;
-		}
-	}
-	/* Operands come first; a command, if any, after "--". */
-	for (npos = 0; optind < argc && npos < w->npos; npos++)
-		p->pos[npos] = argv[optind++];
-	if (npos < w->npos - w->optional_pos)
-		return out_usage_error(c, "missing operand");
-	if (w->command) {
-		if (optind >= argc)
-			return out_usage_error(c, "no command given after --");
-		p->argv = argv + optind;
-	} else if (optind < argc)
-		return out_usage_error(c, "unexpected argument \"%s\"",
-		    argv[optind]);
-	return 0;
-}
-
 static char *
-opts_text(const struct parsed *p)
+opts_text(const struct args *p)
 {
 	return cJSON_PrintUnformatted(p->opts);
 }
@@ -271,7 +53,7 @@ render_status(const cJSON *r)
 	if ((it = cJSON_GetObjectItem(r, "last_event")) != NULL)
 		printf("Last event:   %s %s%s%s\n", jstr(it, "at", ""),
 		    jstr(it, "event", ""), jstr(it, "detail", NULL) ? ": " :
-		    "", jstr(it, "detail", ""));
+		    "", ostr(it, "detail", ""));
 }
 
 static void
@@ -296,14 +78,47 @@ render_logs(const cJSON *r)
 			snprintf(code, sizeof(code), "-");
 		printf("  %s  %-9s exit=%-4s %6.0fms  %s\n",
 		    jstr(it, "started_at", "?"), jstr(it, "kind", "?"), code,
-		    jnum(it, "duration_ms", 0), jstr(it, "command", ""));
+		    jnum(it, "duration_ms", 0), ocommand(it));
 	}
 	printf("Events:\n");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "events"))
 		printf("  %s  %-16s %s%s%s\n", jstr(it, "at", "?"),
 		    jstr(it, "event", "?"), jstr(it, "state", ""),
 		    jstr(it, "detail", NULL) ? ": " : "",
-		    jstr(it, "detail", ""));
+		    ostr(it, "detail", ""));
+}
+
+/*
+ * A unified diff's lines all start with one of " +-@\\"; a newline followed
+ * by anything else came from inside a name (the guest chose it) and would
+ * forge a line of output: it is shown as the two characters \\n.
+ */
+static void
+print_diff_text(const char *t)
+{
+	size_t	 n = strlen(t), i, o = 0;
+	char	*b = malloc(2 * n + 3);
+
+	if (b == NULL)
+		return;
+	/* The text's first line is held to the same rule. */
+	if (n > 0 && strchr(" +-@\\", t[0]) == NULL) {
+		b[o++] = '\\';
+		b[o++] = 'n';
+	}
+	for (i = 0; i < n; i++) {
+		if (t[i] == '\n' && t[i + 1] != '\0' &&
+		    strchr(" +-@\\", t[i + 1]) == NULL) {
+			b[o++] = '\\';
+			b[o++] = 'n';
+		} else
+			b[o++] = t[i];
+	}
+	b[o] = '\0';
+	fputs(otext(b), stdout);
+	if (o > 0 && b[o - 1] != '\n')
+		putchar('\n');	/* the next line starts a line */
+	free(b);
 }
 
 static void
@@ -315,27 +130,37 @@ render_diff(const cJSON *r)
 		const char *st = jstr(it, "status", "?");
 
 		printf("%c %s%s\n", st[0] == 'a' ? 'A' : st[0] == 'd' ? 'D' :
-		    'M', jstr(it, "path", "?"), jbool(it, "binary") ?
+		    'M', oname(it, "path", "?"), jbool(it, "binary") ?
 		    " (binary)" : "");
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "files"))
 		if (jstr(it, "diff", NULL) != NULL)
-			fputs(jstr(it, "diff", ""), stdout);
+			print_diff_text(jstr(it, "diff", ""));
 	printf("%.0f added, %.0f modified, %.0f deleted%s\n",
 	    jnum(s, "added", 0), jnum(s, "modified", 0), jnum(s, "deleted", 0),
 	    jbool(r, "truncated") ? " (truncated)" : "");
+}
+
+/* "1 file", "2 files". */
+static const char *
+plural(double n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
 }
 
 static void
 render_transfer(const cJSON *r)
 {
 	const cJSON	*t = cJSON_GetObjectItem(r, "transfer");
+	double		 f = jnum(t, "files", 0), d = jnum(t, "directories", 0);
+	double		 l = jnum(t, "symlinks", 0), b = jnum(t, "bytes", 0);
 
-	printf("%s %.0f files, %.0f directories, %.0f symlinks, %.0f bytes "
-	    "to %s\n", jstr(r, "output_path", NULL) ? "Exported" : "Pushed",
-	    jnum(t, "files", 0), jnum(t, "directories", 0),
-	    jnum(t, "symlinks", 0), jnum(t, "bytes", 0),
-	    jstr(r, "output_path", jstr(r, "dest", "?")));
+	printf("%s %.0f %s, %.0f %s, %.0f %s, %.0f %s to %s\n",
+	    jstr(r, "output_path", NULL) ? "Exported" : "Pushed", f,
+	    plural(f, "file", "files"), d, plural(d, "directory",
+	    "directories"), l, plural(l, "symlink", "symlinks"), b,
+	    plural(b, "byte", "bytes"), jstr(r, "output_path", jstr(r, "dest",
+	    "/workspace")));
 }
 
 static void
@@ -372,18 +197,40 @@ render_shell(const cJSON *r)
 }
 
 static void
+render_shell_write(const cJSON *r)
+{
+	printf("Wrote to shell %s", jstr(r, "shell_id", "?"));
+	if (cJSON_IsNumber(cJSON_GetObjectItem(r, "written")))
+		printf(" (%.0f bytes)", jnum(r, "written", 0));
+	printf("; read its output with: pyro workspace shell read %s %s\n",
+	    jstr(r, "workspace_id", "WORKSPACE_ID"), jstr(r, "shell_id", "?"));
+}
+
+static void
+render_shell_signal(const cJSON *r)
+{
+	printf("Sent %s to the foreground job of shell %s.\n",
+	    jstr(r, "signal_name", jstr(r, "signal", "the signal")),
+	    jstr(r, "shell_id", "?"));
+}
+
+static void
 render_service(const cJSON *r)
 {
-	char	pid[16] = "-";
+	char	pid[24] = "pending";
 
+	/* Without a readiness check the guest may not have reported it yet. */
 	if (cJSON_IsNumber(cJSON_GetObjectItem(r, "pid")))
 		snprintf(pid, sizeof(pid), "%.0f", jnum(r, "pid", 0));
-	printf("%-16s %-9s pid=%-6s restarts=%.0f", jstr(r, "service_name",
+	printf("%-16s %-9s pid=%-7s restarts=%.0f", jstr(r, "service_name",
 	    "?"), jstr(r, "state", "?"), pid, jnum(r, "restarts", 0));
 	if (cJSON_IsNumber(cJSON_GetObjectItem(r, "exit_code")))
 		printf(" exit_code=%.0f", jnum(r, "exit_code", 0));
+	if (cJSON_GetObjectItem(r, "argv") != NULL ||
+	    jstr(r, "command", NULL) != NULL)
+		printf("  %s", ocommand(r));
 	printf("%s%s\n", jstr(r, "reason", NULL) ? "  " : "",
-	    jstr(r, "reason", ""));
+	    ostr(r, "reason", ""));
 }
 
 static void
@@ -419,9 +266,9 @@ render_entries(const cJSON *r)
 		printf("%7s %5.0f %5.0f %10.0f %s %s", jstr(it, "mode", "?"),
 		    jnum(it, "uid", 0), jnum(it, "gid", 0),
 		    jnum(it, "size", 0), jstr(it, "mtime_iso", "-"),
-		    jstr(it, "path", "?"));
+		    oname(it, "path", "?"));
 		if (jstr(it, "symlink_target", NULL) != NULL)
-			printf(" -> %s", jstr(it, "symlink_target", ""));
+			printf(" -> %s", oname(it, "symlink_target", ""));
 		printf("\n");
 	}
 }
@@ -451,22 +298,26 @@ render_disk_export(const cJSON *r)
 /* ---- handlers ---- */
 
 static void
-ws_output(void *arg, int fd, const void *data, size_t len)
-{
-	(void)arg;
-	(void)fwrite(data, 1, len, fd == 1 ? stdout : stderr);
-	(void)fflush(fd == 1 ? stdout : stderr);
-}
-
-static void
 ws_event(void *arg, const char *kind, const char *json)
 {
 	cJSON	*ev;
 
+	(void)arg;
 	if (strcmp(kind, "progress") != 0 || (ev = cJSON_Parse(json)) == NULL)
 		return;
+	out_progress_done();
 	fprintf(stderr, "[workspace] phase=%s\n", jstr(ev, "phase", "?"));
 	cJSON_Delete(ev);
+}
+
+/* Progress lines and the transfer progress, never with --json. */
+static void
+ws_progress(struct cli *cli, const char *label)
+{
+	if (cli->json)
+		return;
+	pyro_set_event_handler(cli->client, ws_event, NULL);
+	out_progress_attach(cli, label);
 }
 
 /*
@@ -478,6 +329,7 @@ static int
 done(struct cli *cli, int rc, char **res, const pyro_error *err,
     void (*render)(const cJSON *))
 {
+	out_progress_done();
 	if (rc < 0)
 		return out_error(cli, err);
 	rc = out_result(cli, *res, render);
@@ -487,17 +339,18 @@ done(struct cli *cli, int rc, char **res, const pyro_error *err,
 }
 
 static int
-do_create(struct cli *cli, const struct parsed *p, pyro_error *err)
+do_create(struct cli *cli, const struct args *p, pyro_error *err)
 {
 	char	*o = opts_text(p), *res = NULL;
 	cJSON	*r;
 	int	 rc;
 
-	pyro_set_event_handler(cli->client, ws_event, NULL);
+	ws_progress(cli, "seed");
 	rc = pyro_workspace_create(cli->client, p->pos[0], o, &res, err);
 	free(o);
 	if (rc < 0 || cli->json)
 		return done(cli, rc, &res, err, NULL);
+	out_progress_done();
 	/* The id alone on stdout, for WS=$(pyro workspace create ...). */
 	r = cJSON_Parse(res);
 	printf("%s\n", jstr(r, "workspace_id", "?"));
@@ -509,33 +362,44 @@ do_create(struct cli *cli, const struct parsed *p, pyro_error *err)
 	return EXIT_OK;
 }
 
+/*
+ * exec streams the command's output and exits with its status; with
+ * --json the output goes into the one result document instead.
+ */
 static int
-do_exec(struct cli *cli, const struct parsed *p, pyro_error *err)
+do_exec(struct cli *cli, const struct args *p, pyro_error *err)
 {
-	char	*o = opts_text(p), *res = NULL;
-	cJSON	*r;
-	int	 rc, code;
+	struct capture	 cap = { cli, cli->json, { NULL }, { 0 }, 0 };
+	char		*o = opts_text(p), *res = NULL;
+	cJSON		*r;
+	int		 rc, code;
 
-	pyro_set_output_handler(cli->client, ws_output, NULL);
+	pyro_set_output_handler(cli->client, out_capture, &cap);
 	rc = pyro_workspace_exec(cli->client, p->pos[0],
 	    (const char *const *)p->argv, o, &res, err);
 	free(o);
-	if (rc < 0)
+	if (rc < 0) {
+		out_capture_free(&cap);
 		return out_error(cli, err);
+	}
 	r = cJSON_Parse(res);
-	code = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r, "exit_code"));
+	code = (int)jnum(r, "exit_code", 1);
 	if (cJSON_GetObjectItem(r, "signal") != NULL)
-		code = 128 + (int)cJSON_GetNumberValue(cJSON_GetObjectItem(r,
-		    "signal"));
-	if (cli->json)
-		(void)out_result(cli, res, NULL);
+		code = 128 + (int)jnum(r, "signal", 0);
+	if (cli->json) {
+		out_add_bytes(r, "stdout", cap.buf[1], cap.len[1]);
+		out_add_bytes(r, "stderr", cap.buf[2], cap.len[2]);
+		cJSON_AddBoolToObject(r, "output_truncated", cap.truncated);
+		out_json(r);
+	}
+	out_capture_free(&cap);
 	cJSON_Delete(r);
 	pyro_free(res);
 	return code & 0xff;
 }
 
 static int
-do_service_start(struct cli *cli, const struct parsed *p, pyro_error *err)
+do_service_start(struct cli *cli, const struct args *p, pyro_error *err)
 {
 	char	*o = opts_text(p), *res = NULL;
 	int	 rc;
@@ -547,12 +411,13 @@ do_service_start(struct cli *cli, const struct parsed *p, pyro_error *err)
 }
 
 static int
-do_shell(struct cli *cli, const char *name, const struct parsed *p,
+do_shell(struct cli *cli, const char *name, const struct args *p,
     pyro_error *err)
 {
 	const cJSON	*it;
 	char		*o = opts_text(p), *res = NULL;
 	int		 rc = -1;
+	void		(*render)(const cJSON *) = render_shell;
 
 	if (strcmp(name, "shell open") == 0)
 		rc = pyro_shell_open(cli->client, p->pos[0], o, &res, err);
@@ -562,167 +427,220 @@ do_shell(struct cli *cli, const char *name, const struct parsed *p,
 		    it ? (long long)it->valuedouble : 0,
 		    (long long)jnum(p->opts, "max_chars", 0), &res, err);
 	} else if (strcmp(name, "shell write") == 0) {
-		it = cJSON_GetObjectItem(p->opts, "input");
-		if (!cJSON_IsString(it)) {
-			free(o);
-			fprintf(stderr, "pyro: --input TEXT is required\n");
-			return EXIT_USAGE;
-		}
 		rc = pyro_shell_write(cli->client, p->pos[0], p->pos[1],
-		    it->valuestring, !cJSON_IsFalse(cJSON_GetObjectItem(
-		    p->opts, "append_newline")), &res, err);
-	} else if (strcmp(name, "shell signal") == 0)
+		    jstr(p->opts, "input", ""), !cJSON_IsFalse(
+		    cJSON_GetObjectItem(p->opts, "append_newline")), &res, err);
+		render = render_shell_write;
+	} else if (strcmp(name, "shell signal") == 0) {
 		rc = pyro_shell_signal(cli->client, p->pos[0], p->pos[1],
 		    jstr(p->opts, "signal_name", "INT"), &res, err);
-	else if (strcmp(name, "shell close") == 0)
+		render = render_shell_signal;
+	} else if (strcmp(name, "shell close") == 0)
 		rc = pyro_shell_close(cli->client, p->pos[0], p->pos[1], &res,
 		    err);
 	free(o);
-	return done(cli, rc, &res, err, strcmp(name, "shell write") == 0 ||
-	    strcmp(name, "shell signal") == 0 ? NULL : render_shell);
+	return done(cli, rc, &res, err, render);
+}
+
+/* disk list without --json: entries printed as they stream in. */
+static int
+disk_list_stream(struct cli *cli, const struct args *p, pyro_error *err)
+{
+	cJSON	*a = cJSON_CreateObject();
+	char	*text, *res = NULL;
+	int	 rc;
+
+	cJSON_AddStringToObject(a, "workspace_id", p->pos[0]);
+	if (p->pos[1] != NULL)
+		cJSON_AddStringToObject(a, "path", p->pos[1]);
+	cJSON_AddBoolToObject(a, "recursive", jbool(p->opts, "recursive"));
+	text = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	pyro_set_event_handler(cli->client, print_entries, NULL);
+	rc = pyro_call(cli->client, "workspace.disk_list", text, &res, err);
+	free(text);
+	pyro_free(res);
+	return rc < 0 ? out_error(cli, err) : EXIT_OK;
+}
+
+/*
+ * disk read: the helper writes the bytes straight to our stdout; with
+ * --json they are captured (16 MiB at most unless --max-bytes says
+ * otherwise) into "content", as text when they are UTF-8 and else in
+ * base64, which "encoding" says.
+ */
+static int
+disk_read(struct cli *cli, const struct args *p, pyro_error *err)
+{
+	struct capture	 cap = { cli, 1, { NULL }, { 0 }, 0 };
+	long long	 max = (long long)jnum(p->opts, "max_bytes", 0);
+	char		*res = NULL;
+	cJSON		*r, *tmp;
+	int		 rc;
+
+	if (!cli->json) {
+		fflush(stdout);
+		rc = pyro_workspace_disk_read_fd(cli->client, p->pos[0],
+		    p->pos[1], max, STDOUT_FILENO, &res, err);
+		pyro_free(res);
+		return rc < 0 ? out_error(cli, err) : EXIT_OK;
+	}
+	pyro_set_output_handler(cli->client, out_capture, &cap);
+	rc = pyro_workspace_disk_read(cli->client, p->pos[0], p->pos[1],
+	    max > 0 ? max : 16 * 1024 * 1024, &res, err);
+	if (rc < 0) {
+		out_capture_free(&cap);
+		return out_error(cli, err);
+	}
+	r = cJSON_Parse(res);
+	pyro_free(res);
+	tmp = cJSON_CreateObject();
+	out_add_bytes(tmp, "content", cap.buf[1], cap.len[1]);
+	if (cJSON_GetObjectItem(tmp, "content_base64") == NULL) {
+		cJSON_AddItemToObject(r, "content", cJSON_DetachItemFromObject(
+		    tmp, "content"));
+		cJSON_AddStringToObject(r, "encoding", "utf-8");
+	} else {
+		cJSON_AddItemToObject(r, "content", cJSON_DetachItemFromObject(
+		    tmp, "content_base64"));
+		cJSON_AddStringToObject(r, "encoding", "base64");
+	}
+	cJSON_Delete(tmp);
+	out_json(r);
+	cJSON_Delete(r);
+	out_capture_free(&cap);
+	return EXIT_OK;
 }
 
 static int
-do_disk(struct cli *cli, const char *name, const struct parsed *p,
+do_disk(struct cli *cli, const char *name, const struct args *p,
     pyro_error *err)
 {
 	char	*res = NULL;
-	int	 rc;
 
 	if (strcmp(name, "disk list") == 0 && cli->json)
 		return done(cli, pyro_workspace_disk_list(cli->client,
 		    p->pos[0], p->pos[1], jbool(p->opts, "recursive"), &res,
 		    err), &res, err, NULL);
-	if (strcmp(name, "disk list") == 0) {
-		cJSON	*a = cJSON_CreateObject();
-		char	*text;
-
-		cJSON_AddStringToObject(a, "workspace_id", p->pos[0]);
-		if (p->pos[1] != NULL)
-			cJSON_AddStringToObject(a, "path", p->pos[1]);
-		cJSON_AddBoolToObject(a, "recursive",
-		    jbool(p->opts, "recursive"));
-		text = cJSON_PrintUnformatted(a);
-		cJSON_Delete(a);
-		pyro_set_event_handler(cli->client, print_entries, NULL);
-		rc = pyro_call(cli->client, "workspace.disk_list", text, &res,
-		    err);
-		free(text);
-		pyro_free(res);
-		return rc < 0 ? out_error(cli, err) : EXIT_OK;
-	}
-	if (strcmp(name, "disk export") == 0)
+	if (strcmp(name, "disk list") == 0)
+		return disk_list_stream(cli, p, err);
+	if (strcmp(name, "disk export") == 0) {
+		ws_progress(cli, "disk export");
 		return done(cli, pyro_workspace_disk_export(cli->client,
 		    p->pos[0], jstr(p->opts, "output", NULL),
 		    jbool(p->opts, "force"), &res, err), &res, err,
 		    render_disk_export);
-	/* disk read: the disk helper writes the bytes to our stdout. */
-	fflush(stdout);
-	rc = pyro_workspace_disk_read_fd(cli->client, p->pos[0], p->pos[1],
-	    (long long)jnum(p->opts, "max_bytes", 0), STDOUT_FILENO, &res,
-	    err);
-	if (rc < 0)
-		return out_error(cli, err);
-	if (cli->json)
-		(void)out_result(cli, res, NULL);
-	pyro_free(res);
-	return EXIT_OK;
+	}
+	return disk_read(cli, p, err);
+}
+
+/* The commands that take the id (and maybe a name) and render a result. */
+static int
+do_plain(struct cli *cli, const char *n, const struct args *p,
+    pyro_error *err)
+{
+	const char	*id = p->pos[0], *nm = p->pos[1];
+	char		*res = NULL;
+
+	if (strcmp(n, "list") == 0)
+		return done(cli, pyro_workspace_list(cli->client, &res, err),
+		    &res, err, render_list);
+	if (strcmp(n, "status") == 0)
+		return done(cli, pyro_workspace_status(cli->client, id, &res,
+		    err), &res, err, render_status);
+	if (strcmp(n, "logs") == 0)
+		return done(cli, pyro_workspace_logs(cli->client, id, &res,
+		    err), &res, err, render_logs);
+	if (strcmp(n, "delete") == 0)
+		return done(cli, pyro_workspace_delete(cli->client, id, &res,
+		    err), &res, err, render_ok);
+	if (strcmp(n, "diff") == 0)
+		return done(cli, pyro_workspace_diff(cli->client, id, &res,
+		    err), &res, err, render_diff);
+	if (strcmp(n, "snapshot create") == 0)
+		return done(cli, pyro_snapshot_create(cli->client, id, nm,
+		    &res, err), &res, err, render_snapshot);
+	if (strcmp(n, "snapshot list") == 0)
+		return done(cli, pyro_snapshot_list(cli->client, id, &res,
+		    err), &res, err, render_snapshots);
+	if (strcmp(n, "snapshot delete") == 0)
+		return done(cli, pyro_snapshot_delete(cli->client, id, nm,
+		    &res, err), &res, err, render_snapshot);
+	if (strcmp(n, "service list") == 0)
+		return done(cli, pyro_service_list(cli->client, id, &res, err),
+		    &res, err, render_services);
+	if (strcmp(n, "service status") == 0)
+		return done(cli, pyro_service_status(cli->client, id, nm, &res,
+		    err), &res, err, render_service);
+	if (strcmp(n, "service logs") == 0)
+		return done(cli, pyro_service_logs(cli->client, id, nm,
+		    (long long)jnum(p->opts, "tail_lines", 0), &res, err),
+		    &res, err, render_service_logs);
+	if (strcmp(n, "service stop") == 0)
+		return done(cli, pyro_service_stop(cli->client, id, nm, &res,
+		    err), &res, err, render_service);
+	return -1;
+}
+
+/* The commands that take long: progress lines and transfer progress. */
+static int
+do_long(struct cli *cli, const char *n, const struct args *p,
+    pyro_error *err)
+{
+	const char	*id = p->pos[0];
+	char		*res = NULL;
+
+	if (strcmp(n, "start") == 0 || strcmp(n, "stop") == 0) {
+		ws_progress(cli, n);
+		return done(cli, (n[2] == 'a' ? pyro_workspace_start :
+		    pyro_workspace_stop)(cli->client, id, &res, err), &res,
+		    err, render_ok);
+	}
+	if (strcmp(n, "reset") == 0) {
+		ws_progress(cli, n);
+		return done(cli, pyro_workspace_reset(cli->client, id,
+		    jstr(p->opts, "snapshot", NULL), &res, err), &res, err,
+		    render_ok);
+	}
+	if (strcmp(n, "sync push") == 0) {
+		ws_progress(cli, "push");
+		return done(cli, pyro_workspace_sync_push(cli->client, id,
+		    p->pos[1], jstr(p->opts, "dest", NULL), &res, err), &res,
+		    err, render_transfer);
+	}
+	if (strcmp(n, "export") == 0) {
+		ws_progress(cli, "export");
+		return done(cli, pyro_workspace_export(cli->client, id,
+		    p->pos[1], jstr(p->opts, "output", NULL),
+		    jbool(p->opts, "force"), &res, err), &res, err,
+		    render_transfer);
+	}
+	return -1;
 }
 
 int
-cmd_workspace(struct cli *cli, const struct cmd *c, int argc, char **argv)
+cmd_workspace(struct cli *cli, const struct cmd *c, const struct args *a)
 {
-	const struct wcmd	*w = wcmd_find(c->name);
-	struct parsed		 p;
-	pyro_error		 err;
-	char			*res = NULL;
-	const char		*n = c->name;
-	int			 rc;
+	pyro_error	 err;
+	const char	*n = c->name;
+	int		 rc;
 
-	if (w == NULL)
-		return cli_usage(c, 1);
-	if ((rc = wparse(cli, c, w, argc, argv, &p)) != 0) {
-		cJSON_Delete(p.opts);
-		return rc;
-	}
-	if ((strcmp(n, "export") == 0 || strcmp(n, "disk export") == 0) &&
-	    jstr(p.opts, "output", NULL) == NULL) {
-		cJSON_Delete(p.opts);
-		return out_usage_error(c, "--output HOST_PATH is required");
-	}
-	if (cli_connect(cli) != 0) {
-		cJSON_Delete(p.opts);
+	if (cli_connect(cli) != 0)
 		return EXIT_FAILED;
-	}
 	if (strcmp(n, "create") == 0)
-		rc = do_create(cli, &p, &err);
+		rc = do_create(cli, a, &err);
 	else if (strcmp(n, "exec") == 0)
-		rc = do_exec(cli, &p, &err);
+		rc = do_exec(cli, a, &err);
 	else if (strncmp(n, "shell ", 6) == 0)
-		rc = do_shell(cli, n, &p, &err);
+		rc = do_shell(cli, n, a, &err);
 	else if (strcmp(n, "service start") == 0)
-		rc = do_service_start(cli, &p, &err);
+		rc = do_service_start(cli, a, &err);
 	else if (strncmp(n, "disk ", 5) == 0)
-		rc = do_disk(cli, n, &p, &err);
-	else if (strcmp(n, "list") == 0)
-		rc = done(cli, pyro_workspace_list(cli->client, &res, &err),
-		    &res, &err, render_list);
-	else if (strcmp(n, "status") == 0)
-		rc = done(cli, pyro_workspace_status(cli->client, p.pos[0],
-		    &res, &err), &res, &err, render_status);
-	else if (strcmp(n, "logs") == 0)
-		rc = done(cli, pyro_workspace_logs(cli->client, p.pos[0], &res,
-		    &err), &res, &err, render_logs);
-	else if (strcmp(n, "delete") == 0)
-		rc = done(cli, pyro_workspace_delete(cli->client, p.pos[0],
-		    &res, &err), &res, &err, render_ok);
-	else if (strcmp(n, "start") == 0 || strcmp(n, "stop") == 0) {
-		pyro_set_event_handler(cli->client, ws_event, NULL);
-		rc = done(cli, (n[2] == 'a' ? pyro_workspace_start :
-		    pyro_workspace_stop)(cli->client, p.pos[0], &res, &err),
-		    &res, &err, render_ok);
-	} else if (strcmp(n, "diff") == 0)
-		rc = done(cli, pyro_workspace_diff(cli->client, p.pos[0], &res,
-		    &err), &res, &err, render_diff);
-	else if (strcmp(n, "sync push") == 0)
-		rc = done(cli, pyro_workspace_sync_push(cli->client, p.pos[0],
-		    p.pos[1], jstr(p.opts, "dest", NULL), &res, &err), &res,
-		    &err, render_transfer);
-	else if (strcmp(n, "export") == 0)
-		rc = done(cli, pyro_workspace_export(cli->client, p.pos[0],
-		    p.pos[1], jstr(p.opts, "output", NULL),
-		    jbool(p.opts, "force"), &res, &err), &res, &err,
-		    render_transfer);
-	else if (strcmp(n, "reset") == 0) {
-		pyro_set_event_handler(cli->client, ws_event, NULL);
-		rc = done(cli, pyro_workspace_reset(cli->client, p.pos[0],
-		    jstr(p.opts, "snapshot", NULL), &res, &err), &res, &err,
-		    render_ok);
-	} else if (strcmp(n, "snapshot create") == 0)
-		rc = done(cli, pyro_snapshot_create(cli->client, p.pos[0],
-		    p.pos[1], &res, &err), &res, &err, render_snapshot);
-	else if (strcmp(n, "snapshot list") == 0)
-		rc = done(cli, pyro_snapshot_list(cli->client, p.pos[0], &res,
-		    &err), &res, &err, render_snapshots);
-	else if (strcmp(n, "snapshot delete") == 0)
-		rc = done(cli, pyro_snapshot_delete(cli->client, p.pos[0],
-		    p.pos[1], &res, &err), &res, &err, render_snapshot);
-	else if (strcmp(n, "service list") == 0)
-		rc = done(cli, pyro_service_list(cli->client, p.pos[0], &res,
-		    &err), &res, &err, render_services);
-	else if (strcmp(n, "service status") == 0)
-		rc = done(cli, pyro_service_status(cli->client, p.pos[0],
-		    p.pos[1], &res, &err), &res, &err, render_service);
-	else if (strcmp(n, "service logs") == 0)
-		rc = done(cli, pyro_service_logs(cli->client, p.pos[0],
-		    p.pos[1], (long long)jnum(p.opts, "tail_lines", 0), &res,
-		    &err),
-		    &res, &err, render_service_logs);
-	else if (strcmp(n, "service stop") == 0)
-		rc = done(cli, pyro_service_stop(cli->client, p.pos[0],
-		    p.pos[1], &res, &err), &res, &err, render_service);
-	else
+		rc = do_disk(cli, n, a, &err);
+	else if ((rc = do_plain(cli, n, a, &err)) < 0 &&
+	    (rc = do_long(cli, n, a, &err)) < 0)
 		rc = cli_usage(c, 1);
-	cJSON_Delete(p.opts);
+	if (cli->client != NULL)
+		pyro_set_progress_handler(cli->client, NULL, NULL);
 	return rc;
 }

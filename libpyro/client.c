@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "pyro/pyro.h"
 #include "internal.h"
 #include "frame.h"
+#include "msg.h"
 
 #define PYRO_DEFAULT_SOCKET	"/run/pyro/pyrod.sock"
 
@@ -34,6 +36,9 @@ struct pyro_client {
 	void				*event_arg;
 	pyro_output_fn			 output_fn;
 	void				*output_arg;
+	/* Long transfers report here (read once, when one starts). */
+	pyro_progress_fn		 progress_fn;
+	void				*progress_arg;
 	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -104,7 +109,7 @@ pyro_connect(const char *path, pyro_client **out, pyro_error *err)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path))
-		return seterr(err, "invalid_argument",
+		return seterr(err, PYRO_ERR_INVALID_ARGUMENT,
 		    "socket path too long: %s", path);
 	memcpy(sun.sun_path, path, strlen(path));
 	/*
@@ -113,17 +118,17 @@ pyro_connect(const char *path, pyro_client **out, pyro_error *err)
 	 */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return seterr(err, "internal", "socket: %s", strerror(errno));
+		return seterr(err, PYRO_ERR_INTERNAL, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 
 		close(fd);
 		if (e == EACCES || e == EPERM)
-			return seterr(err, "permission_denied",
+			return seterr(err, PYRO_ERR_PERMISSION_DENIED,
 			    "cannot connect to pyrod at %s: %s; ask an "
 			    "administrator to add you to the 'pyro' group",
 			    path, strerror(e));
-		return seterr(err, "daemon_unavailable",
+		return seterr(err, PYRO_ERR_DAEMON_UNAVAILABLE,
 		    "cannot connect to pyrod at %s: %s; start it with "
 		    "'pyrod' (or 'systemctl start pyrod'), or point "
 		    "PYRO_SOCKET at a running one", path, strerror(e));
@@ -132,7 +137,7 @@ pyro_connect(const char *path, pyro_client **out, pyro_error *err)
 	(void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
-		return seterr(err, "internal", "out of memory");
+		return seterr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	c->fd = fd;
 	c->next_id = 1;
@@ -158,6 +163,20 @@ pyro_set_event_handler(pyro_client *c, pyro_event_fn fn, void *arg)
 {
 	c->event_fn = fn;
 	c->event_arg = arg;
+}
+
+void
+pyro_set_progress_handler(pyro_client *c, pyro_progress_fn fn, void *arg)
+{
+	c->progress_fn = fn;
+	c->progress_arg = arg;
+}
+
+pyro_progress_fn
+pyro__progress_of(const pyro_client *c, void **arg)
+{
+	*arg = c != NULL ? c->progress_arg : NULL;
+	return c != NULL ? c->progress_fn : NULL;
 }
 
 void
@@ -243,12 +262,6 @@ deliver_event(pyro_client *c, const cJSON *ev)
 static int
 frame_write_fd(int sock, const cJSON *obj, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct msghdr	 mh;
-	struct cmsghdr	*cm;
 	struct iovec	 iov;
 	uint8_t		*f;
 	long		 n;
@@ -257,25 +270,11 @@ frame_write_fd(int sock, const cJSON *obj, int fd)
 
 	if ((n = pyro_frame_encode(obj, PYRO_FRAME_MAX, &f)) < 0)
 		return (int)n;
-	memset(&mh, 0, sizeof(mh));
-	memset(&cbuf, 0, sizeof(cbuf));
 	iov.iov_base = f;
 	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cbuf.buf;
-	mh.msg_controllen = sizeof(cbuf.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	do
-		w = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (w < 0 && errno == EINTR);
-	if (w != 1) {
+	if ((w = pyro_sendmsg_fds(sock, &iov, 1, &fd, 1)) != 1) {
 		free(f);
-		return -errno;
+		return w < 0 ? (int)w : -EIO;
 	}
 	rc = pyro_send_all(sock, f + 1, (size_t)n - 1);
 	free(f);
@@ -339,19 +338,19 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 	if (result_json != NULL)
 		*result_json = NULL;
 	if (c == NULL || op == NULL)
-		return seterr(err, "invalid_argument", "no client or no op");
+		return seterr(err, PYRO_ERR_INVALID_ARGUMENT, "no client or no op");
 	if (args_json != NULL && (args = cJSON_Parse(args_json)) == NULL)
-		return seterr(err, "invalid_argument",
+		return seterr(err, PYRO_ERR_INVALID_ARGUMENT,
 		    "args_json is not valid JSON");
 	if (args != NULL && !cJSON_IsObject(args)) {
 		cJSON_Delete(args);
-		return seterr(err, "invalid_argument",
+		return seterr(err, PYRO_ERR_INVALID_ARGUMENT,
 		    "args_json must be a JSON object");
 	}
 	id = c->next_id++;
 	if ((req = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(args);
-		return seterr(err, "internal", "out of memory");
+		return seterr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	cJSON_AddNumberToObject(req, "id", id);
 	cJSON_AddStringToObject(req, "op", op);
@@ -363,7 +362,7 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 		rc = pyro_frame_send(c->fd, req);
 	cJSON_Delete(req);
 	if (rc == -EMSGSIZE)
-		return seterr(err, "frame_too_large",
+		return seterr(err, PYRO_ERR_FRAME_TOO_LARGE,
 		    "the request is larger than %d bytes", PYRO_FRAME_MAX);
 	if (rc < 0) {
 		/*
@@ -378,7 +377,7 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 			return rc;
 		}
 		cJSON_Delete(resp);
-		return seterr(err, "daemon_unavailable",
+		return seterr(err, PYRO_ERR_DAEMON_UNAVAILABLE,
 		    "lost the connection to pyrod at %s: %s", c->path,
 		    strerror(-rc));
 	}
@@ -388,9 +387,9 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 		resp = NULL;
 		if ((rc = pyro_frame_read(c->fd, &c->rd, &resp, -1)) < 0) {
 			if (rc == -EBADMSG || rc == -EMSGSIZE)
-				return seterr(err, "protocol_error",
+				return seterr(err, PYRO_ERR_PROTOCOL,
 				    "pyrod sent a malformed frame");
-			return seterr(err, "daemon_unavailable",
+			return seterr(err, PYRO_ERR_DAEMON_UNAVAILABLE,
 			    "lost the connection to pyrod at %s: %s", c->path,
 			    rc == -ECONNRESET ? "connection closed" :
 			    strerror(-rc));
@@ -426,7 +425,7 @@ pyro__call_fd(pyro_client *c, const char *op, const char *args_json, int fd,
 		    strdup("{}");
 		if (*result_json == NULL) {
 			cJSON_Delete(resp);
-			return seterr(err, "internal", "out of memory");
+			return seterr(err, PYRO_ERR_INTERNAL, "out of memory");
 		}
 	}
 	cJSON_Delete(resp);

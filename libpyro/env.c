@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <nettle/sha2.h>
 
 #include "catalog.h"
 #include "pyro/pyro.h"
@@ -30,7 +32,7 @@ cache_of(char *buf, size_t size, pyro_error *err)
 {
 	if (pyro_environment_cache_dir(buf, size) == 0)
 		return 0;
-	return eerr(err, "invalid_argument", "no environment cache: set "
+	return eerr(err, PYRO_ERR_INVALID_ARGUMENT, "no environment cache: set "
 	    "PYRO_ENVIRONMENT_CACHE_DIR or HOME");
 }
 
@@ -65,7 +67,7 @@ give(cJSON *o, char **result, pyro_error *err)
 {
 	if (result != NULL && (*result = cJSON_PrintUnformatted(o)) == NULL) {
 		cJSON_Delete(o);
-		return eerr(err, "internal", "out of memory");
+		return eerr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	cJSON_Delete(o);
 	return 0;
@@ -104,7 +106,7 @@ entry(const char *name, pyro_error *err)
 	const struct pyro_catalog_entry	*e;
 
 	if (name == NULL || (e = pyro_catalog_find(name)) == NULL) {
-		eerr(err, "unknown_environment", "unknown environment "
+		eerr(err, PYRO_ERR_UNKNOWN_ENVIRONMENT, "unknown environment "
 		    "\"%.64s\"; pyro env list shows the catalog",
 		    name ? name : "");
 		return NULL;
@@ -125,7 +127,7 @@ pyro_env_inspect(const char *name, char **result, pyro_error *err)
 	    cache_of(cache, sizeof(cache), err) < 0)
 		return -1;
 	if ((m = read_manifest(cache, e->name)) == NULL)
-		return eerr(err, "environment_not_installed", "environment %s "
+		return eerr(err, PYRO_ERR_ENVIRONMENT_NOT_INSTALLED, "environment %s "
 		    "is not installed; run: pyro env pull %s", e->name,
 		    e->name);
 	snprintf(path, sizeof(path), "%s/%s", cache, e->name);
@@ -142,17 +144,101 @@ libexec_dir(void)
 	return (s != NULL && *s != '\0') ? s : PYRO_LIBEXECDIR;
 }
 
+/* The sha256 of the file at path, as 64 hex digits; 0 or -1. */
+static int
+file_sha256(const char *path, char hex[65])
+{
+	struct sha256_ctx	 ctx;
+	uint8_t			 buf[65536], d[SHA256_DIGEST_SIZE];
+	ssize_t			 n;
+	int			 fd, i;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	sha256_init(&ctx);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		sha256_update(&ctx, (size_t)n, buf);
+	close(fd);
+	if (n < 0)
+		return -1;
+	sha256_digest(&ctx, sizeof(d), d);
+	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return 0;
+}
+
+/*
+ * Whether cache/NAME needs no rebuild: its manifest names the pyro-agent
+ * installed here (sha256) and every part has the size the manifest says.
+ * The parts are not hashed (the root filesystem is a GiB; pyrod checks
+ * their sha256 on first use).  0 up to date, else why in why.
+ */
+static int
+env_stale(const char *cache, const char *name, const char *agent,
+    const cJSON *m, char *why, size_t size)
+{
+	static const char	*parts[] = { "vmlinux", "initramfs.cpio",
+				    "rootfs.ext4", NULL };
+	const cJSON		*p;
+	char			 hex[65], path[4400];
+	struct stat		 st;
+	int			 i;
+
+	if (file_sha256(agent, hex) < 0)
+		return snprintf(why, size, "cannot read %.150s", agent), 1;
+	if (strcmp(hex, cJSON_GetStringValue(cJSON_GetObjectItem(m,
+	    "agent_sha256")) ?: "") != 0)
+		return snprintf(why, size, "it was built with another "
+		    "pyro-agent"), 1;
+	for (i = 0; parts[i] != NULL; i++) {
+		p = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "parts"),
+		    parts[i]);
+		snprintf(path, sizeof(path), "%s/%s/%s", cache, name,
+		    parts[i]);
+		if (stat(path, &st) < 0 || !cJSON_IsNumber(cJSON_GetObjectItem(
+		    p, "size")) || (double)st.st_size != cJSON_GetNumberValue(
+		    cJSON_GetObjectItem(p, "size")))
+			return snprintf(why, size, "%s is missing or has the "
+			    "wrong size", parts[i]), 1;
+	}
+	return 0;
+}
+
+/* The result of a pull that had nothing to do. */
+static cJSON *
+up_to_date_result(const char *cache, const struct pyro_catalog_entry *e,
+    cJSON *m)
+{
+	cJSON	*res = cJSON_CreateObject();
+	char	 path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", cache, e->name);
+	cJSON_AddStringToObject(res, "environment", e->name);
+	cJSON_AddStringToObject(res, "path", path);
+	cJSON_AddBoolToObject(res, "up_to_date", 1);
+	cJSON_AddBoolToObject(res, "built", 0);
+	cJSON_AddStringToObject(res, "version", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(m, "version")) ?: "?");
+	cJSON_AddStringToObject(res, "created_at", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(m, "created_at")) ?: "?");
+	cJSON_AddStringToObject(res, "agent_sha256", cJSON_GetStringValue(
+	    cJSON_GetObjectItem(m, "agent_sha256")) ?: "?");
+	return res;
+}
+
 /*
  * Build name into the cache with pyro-env-build (root: debootstrap); its
- * progress lines go to progress_fd.
+ * progress lines go to progress_fd.  Without force, an installed
+ * environment that is up to date (env_stale()) is left alone.
  */
-int
-pyro_env_pull(const char *name, int progress_fd, char **result,
+static int
+env_pull(const char *name, int progress_fd, int force, char **result,
     pyro_error *err)
 {
 	const struct pyro_catalog_entry	*e;
 	char				 cache[4096], tool[4200], agent[4200];
-	cJSON				*res;
+	char				 path[4400], why[200] = "";
+	cJSON				*res, *m;
 	pid_t				 pid;
 	int				 status;
 
@@ -163,11 +249,19 @@ pyro_env_pull(const char *name, int progress_fd, char **result,
 		return -1;
 	snprintf(tool, sizeof(tool), "%s/pyro-env-build", libexec_dir());
 	snprintf(agent, sizeof(agent), "%s/pyro-agent", libexec_dir());
+	if (!force && (m = read_manifest(cache, e->name)) != NULL) {
+		if (env_stale(cache, e->name, agent, m, why, sizeof(why)) == 0) {
+			res = up_to_date_result(cache, e, m);
+			cJSON_Delete(m);
+			return give(res, result, err);
+		}
+		cJSON_Delete(m);
+	}
 	if (access(tool, X_OK) < 0)
-		return eerr(err, "unsupported", "pyro-env-build is not "
+		return eerr(err, PYRO_ERR_UNSUPPORTED, "pyro-env-build is not "
 		    "installed in %s", libexec_dir());
 	if ((pid = fork()) < 0)
-		return eerr(err, "internal", "fork: %s", strerror(errno));
+		return eerr(err, PYRO_ERR_INTERNAL, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		if (progress_fd >= 0 && progress_fd != 1)
 			(void)dup2(progress_fd, 1);
@@ -177,18 +271,42 @@ pyro_env_pull(const char *name, int progress_fd, char **result,
 	}
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
-		return eerr(err, "io_error", "building %s failed (see the "
+		return eerr(err, PYRO_ERR_IO, "building %s failed (see the "
 		    "builder's messages)", e->name);
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "environment", e->name);
 	cJSON_AddStringToObject(res, "source", "local-build");
-	{
-		char path[4400];
-
-		snprintf(path, sizeof(path), "%s/%s", cache, e->name);
-		cJSON_AddStringToObject(res, "path", path);
-	}
+	snprintf(path, sizeof(path), "%s/%s", cache, e->name);
+	cJSON_AddStringToObject(res, "path", path);
+	cJSON_AddBoolToObject(res, "up_to_date", 1);
+	cJSON_AddBoolToObject(res, "built", 1);
+	if (why[0] != '\0')
+		cJSON_AddStringToObject(res, "rebuilt_because", why);
 	return give(res, result, err);
+}
+
+int
+pyro_env_pull(const char *name, int progress_fd, char **result,
+    pyro_error *err)
+{
+	return env_pull(name, progress_fd, 0, result, err);
+}
+
+int
+pyro_env_build(const char *name, int progress_fd, char **result,
+    pyro_error *err)
+{
+	return env_pull(name, progress_fd, 1, result, err);
+}
+
+/*
+ * pyrod's own cache, the one it boots guests from: it runs as root with
+ * its own environment, so it may differ from the caller's.
+ */
+int
+pyro_env_cache(pyro_client *c, char **result, pyro_error *err)
+{
+	return pyro_call(c, "environment.cache", NULL, result, err);
 }
 
 static int

@@ -22,6 +22,12 @@ void	pyro__swap_output(pyro_client *, pyro_output_fn *fn, void **arg);
 /* The same for the event handler. */
 void	pyro__swap_event(pyro_client *, pyro_event_fn *fn, void **arg);
 
+/* The client's progress handler (NULL: none) and its arg. */
+pyro_progress_fn pyro__progress_of(const pyro_client *, void **arg);
+/* Report the growth of fd as phase "write" until stopped; NULL: none. */
+struct pyro__watch *pyro__watch_start(pyro_client *, int fd);
+void	pyro__watch_stop(struct pyro__watch *);
+
 /*
  * An archive stream made from a host directory or a .tar/.tar.gz/.tgz,
  * checked in full before the first byte goes out (so a bad entry fails
@@ -38,6 +44,11 @@ struct pyro_pack {
 	char		 err_code[64];
 	char		 err_msg[400];
 	int		 failed;
+	/* Progress (pyro_set_progress_handler()): totals of the check. */
+	pyro_progress_fn progress;
+	void		*progress_arg;
+	uint64_t	 total_files, total_bytes, sent_bytes, progress_ms;
+	const char	*progress_phase;	/* of the last call */
 };
 
 /*
@@ -46,6 +57,13 @@ struct pyro_pack {
  */
 int	pyro__pack_start(struct pyro_pack *, const char *src, int *rfd,
 	    pyro_error *err);
+/*
+ * The same, with fn (may be NULL) called from the checking pass (phase
+ * "check") and from the writer thread ("send"), at most ten times a
+ * second.
+ */
+int	pyro__pack_start_progress(struct pyro_pack *, const char *src,
+	    int *rfd, pyro_progress_fn fn, void *arg, pyro_error *err);
 /* Wait for the writer; 0, or -1 with err set when it failed. */
 int	pyro__pack_finish(struct pyro_pack *, pyro_error *err);
 /* "directory", "tar", "tar.gz" (by the name and what is there). */

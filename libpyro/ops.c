@@ -6,13 +6,74 @@
 
 #include <sys/stat.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
-#include "pyro/pyro.h"
+#include "internal.h"
+
+/*
+ * A disk export's progress: the helper writes the image straight into
+ * our fd, so a thread watches the file grow (allocated bytes: the image
+ * is sparse) until the call ends.
+ */
+struct pyro__watch {
+	int			 fd;
+	pyro_progress_fn	 fn;
+	void			*arg;
+	int			 stop;
+	pthread_t		 th;
+};
+
+static void *
+watch_thread(void *p)
+{
+	struct pyro__watch	*w = p;
+	struct stat		 st;
+	struct timespec		 ts = { 0, 100 * 1000 * 1000 };
+	int			 n = 0;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		nanosleep(&ts, NULL);
+		if (++n % 2 == 0 && fstat(w->fd, &st) == 0)
+			w->fn(w->arg, "write", (unsigned long long)
+			    st.st_blocks * 512ULL, 0, 0, 0);
+	}
+	return NULL;
+}
+
+struct pyro__watch *
+pyro__watch_start(pyro_client *c, int fd)
+{
+	struct pyro__watch	*w;
+	void			*arg;
+	pyro_progress_fn	 fn = pyro__progress_of(c, &arg);
+
+	if (fn == NULL || (w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->fd = fd;
+	w->fn = fn;
+	w->arg = arg;
+	if (pthread_create(&w->th, NULL, watch_thread, w) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+pyro__watch_stop(struct pyro__watch *w)
+{
+	if (w == NULL)
+		return;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w->th, NULL);
+	free(w);
+}
 
 /* Call op with args (consumed). */
 static int
@@ -25,7 +86,7 @@ call_obj(pyro_client *c, const char *op, cJSON *args, char **result,
 	if (args != NULL && (text = cJSON_PrintUnformatted(args)) == NULL) {
 		cJSON_Delete(args);
 		if (err) {
-			strcpy(err->code, "internal");
+			strcpy(err->code, PYRO_ERR_INTERNAL);
 			strcpy(err->message, "out of memory");
 		}
 		return -1;
@@ -68,7 +129,7 @@ pyro_doctor(pyro_client *c, char **result, pyro_error *err)
 	if (res == NULL || (cache = cJSON_CreateObject()) == NULL) {
 		cJSON_Delete(res);
 		if (err) {
-			strcpy(err->code, "protocol_error");
+			strcpy(err->code, PYRO_ERR_PROTOCOL);
 			strcpy(err->message, "pyrod sent an unreadable result");
 		}
 		return -1;
@@ -117,7 +178,7 @@ static int
 invalid(pyro_error *err, const char *msg)
 {
 	if (err) {
-		snprintf(err->code, sizeof(err->code), "invalid_argument");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_INVALID_ARGUMENT);
 		snprintf(err->message, sizeof(err->message), "%s", msg);
 	}
 	return -1;
@@ -139,6 +200,12 @@ options(const char *options_json, pyro_error *err)
 	return o;
 }
 
+/*
+ * The one rule for commands, shared by every surface: several arguments
+ * are an argv, run as they are; exactly one argument is a command line
+ * for the guest's shell, sent as "command" (pyrod runs it with
+ * /bin/sh -lc), so that "echo a && echo b" works as one would expect.
+ */
 static int
 set_argv(cJSON *args, const char *const *argv)
 {
@@ -148,6 +215,10 @@ set_argv(cJSON *args, const char *const *argv)
 	/* Options cannot override what the typed parameters say. */
 	cJSON_DeleteItemFromObjectCaseSensitive(args, "argv");
 	cJSON_DeleteItemFromObjectCaseSensitive(args, "command");
+	if (argv[0] != NULL && argv[1] == NULL) {
+		cJSON_AddStringToObject(args, "command", argv[0]);
+		return 0;
+	}
 	arr = cJSON_AddArrayToObject(args, "argv");
 	for (i = 0; argv[i] != NULL; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(argv[i]));

@@ -34,8 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame.h"
 #include "internal.h"
 #include "path.h"
@@ -332,6 +334,22 @@ link_chain_inside(const struct nameset *ns, const char *name)
 	return 1;
 }
 
+/* Does a parent of name lie behind a symlink of the archive?  Then the
+ * link's real place is not its name: it is refused rather than guessed. */
+static int
+beneath_link(const struct nameset *ns, const char *name)
+{
+	char	buf[PATH_MAX], *slash;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	for (slash = buf; (slash = strchr(slash, '/')) != NULL; *slash++ = '/') {
+		*slash = '\0';
+		if (nameset_kind(ns, buf) == ENT_LINK)
+			return 1;
+	}
+	return 0;
+}
+
 /* Every symlink of the archive, followed through the others. */
 static int
 links_inside(struct pyro_pack *p, const struct nameset *ns)
@@ -342,9 +360,9 @@ links_inside(struct pyro_pack *p, const struct nameset *ns)
 		const struct nameslot *e = &ns->slot[i];
 
 		if (e->s == NULL || e->kind != ENT_LINK ||
-		    link_chain_inside(ns, e->s))
+		    (!beneath_link(ns, e->s) && link_chain_inside(ns, e->s)))
 			continue;
-		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INVALID_ARCHIVE);
 		snprintf(p->err_msg, sizeof(p->err_msg), "symlink \"%.200s\" "
 		    "(-> %.100s) leads out of the tree or into a loop once the "
 		    "links on its way are followed", e->s, e->target);
@@ -484,7 +502,7 @@ pack_check(struct pyro_pack *p, struct archive_entry *e, struct nameset *ns,
 		p->links++;
 		return 1;
 	default:
-		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INVALID_ARCHIVE);
 		snprintf(p->err_msg, sizeof(p->err_msg), "\"%.200s\" is a %s; "
 		    "only files, directories and links can be copied", name,
 		    type == AE_IFCHR || type == AE_IFBLK ? "device node" :
@@ -493,15 +511,35 @@ pack_check(struct pyro_pack *p, struct archive_entry *e, struct nameset *ns,
 		return -1;
 	}
 bad_name:
-	snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+	snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INVALID_ARCHIVE);
 	snprintf(p->err_msg, sizeof(p->err_msg), "member \"%.200s\" has an "
 	    "absolute path, a \"..\" component, or is too long",
 	    raw ? raw : "?");
 	return -1;
 nomem:
-	snprintf(p->err_code, sizeof(p->err_code), "internal");
+	snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INTERNAL);
 	snprintf(p->err_msg, sizeof(p->err_msg), "out of memory");
 	return -1;
+}
+
+/*
+ * The progress hook: n more bytes went out; at most ten calls a second,
+ * and always at the first call of a phase.  It only reads counters, so it
+ * changes nothing that is checked or sent.
+ */
+static void
+pack_progress(struct pyro_pack *p, const char *phase, uint64_t n)
+{
+	uint64_t	now = (uint64_t)pyro_mono_ms();
+
+	p->sent_bytes += n;
+	if (p->progress == NULL || (p->progress_phase == phase &&
+	    now < p->progress_ms + 100))
+		return;
+	p->progress_phase = phase;
+	p->progress_ms = now;
+	p->progress(p->progress_arg, phase, p->sent_bytes, p->total_bytes,
+	    p->files, p->total_files);
 }
 
 static ssize_t
@@ -536,7 +574,7 @@ pack_pass(struct pyro_pack *p, struct archive *w)
 
 	p->files = p->dirs = p->links = p->bytes = 0;
 	if ((a = pack_reader(p)) == NULL) {
-		snprintf(p->err_code, sizeof(p->err_code), "invalid_archive");
+		snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INVALID_ARCHIVE);
 		if (p->err_msg[0] == '\0')
 			snprintf(p->err_msg, sizeof(p->err_msg), "cannot read "
 			    "%.200s", p->src);
@@ -563,6 +601,7 @@ pack_pass(struct pyro_pack *p, struct archive *w)
 		}
 		if ((rc = pack_check(p, e, &ns, name, sizeof(name))) < 0)
 			goto out;
+		pack_progress(p, w == NULL ? "check" : "send", 0);
 		if (rc == 0 || w == NULL)
 			continue;
 		/* The member as the guest gets it: clean name, root-owned. */
@@ -583,11 +622,13 @@ pack_pass(struct pyro_pack *p, struct archive *w)
 		if (archive_entry_filetype(e) != AE_IFREG ||
 		    archive_entry_hardlink(e) != NULL)
 			continue;
-		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
+		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
 			if (archive_write_data(w, buf, (size_t)n) != n)
 				goto werr;
+			pack_progress(p, "send", (uint64_t)n);
+		}
 		if (n < 0) {
-			snprintf(p->err_code, sizeof(p->err_code), "io_error");
+			snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_IO);
 			snprintf(p->err_msg, sizeof(p->err_msg), "reading "
 			    "%.200s: %s", name, archive_error_string(a));
 			goto out;
@@ -597,7 +638,7 @@ pack_pass(struct pyro_pack *p, struct archive *w)
 	ok = links_inside(p, &ns);
 	goto out;
 werr:
-	snprintf(p->err_code, sizeof(p->err_code), "io_error");
+	snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_IO);
 	snprintf(p->err_msg, sizeof(p->err_msg), "sending the archive: %s",
 	    archive_error_string(w));
 out:
@@ -617,7 +658,7 @@ pack_thread(void *arg)
 	    archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
 	    archive_write_open(w, p, NULL, sock_write, NULL) != ARCHIVE_OK) {
 		p->failed = 1;
-		snprintf(p->err_code, sizeof(p->err_code), "internal");
+		snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_INTERNAL);
 		snprintf(p->err_msg, sizeof(p->err_msg), "cannot start the "
 		    "archive writer");
 	} else if (pack_pass(p, w) < 0)
@@ -625,7 +666,7 @@ pack_thread(void *arg)
 	if (w != NULL) {
 		if (archive_write_close(w) != ARCHIVE_OK && !p->failed) {
 			p->failed = 1;
-			snprintf(p->err_code, sizeof(p->err_code), "io_error");
+			snprintf(p->err_code, sizeof(p->err_code), PYRO_ERR_IO);
 			snprintf(p->err_msg, sizeof(p->err_msg), "sending the "
 			    "archive: %s", archive_error_string(w));
 		}
@@ -641,22 +682,31 @@ int
 pyro__pack_start(struct pyro_pack *p, const char *src, int *rfd,
     pyro_error *err)
 {
+	return pyro__pack_start_progress(p, src, rfd, NULL, NULL, err);
+}
+
+int
+pyro__pack_start_progress(struct pyro_pack *p, const char *src, int *rfd,
+    pyro_progress_fn fn, void *arg, pyro_error *err)
+{
 	struct stat	st;
 	int		sv[2];
 	size_t		k;
 
 	memset(p, 0, sizeof(*p));
 	p->wfd = -1;
+	p->progress = fn;
+	p->progress_arg = arg;
 	if (src == NULL || src[0] == '\0' || strlen(src) >= sizeof(p->src))
-		return fail(err, "invalid_argument", "a source path is "
+		return fail(err, PYRO_ERR_INVALID_ARGUMENT, "a source path is "
 		    "required");
 	if (stat(src, &st) < 0)
-		return fail(err, "not_found", "%s: %s", src, strerror(errno));
+		return fail(err, PYRO_ERR_NOT_FOUND, "%s: %s", src, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		p->is_dir = 1;
 		/* archive_read_disk names members after the path as given. */
 		if (realpath(src, p->src) == NULL)
-			return fail(err, "not_found", "%s: %s", src,
+			return fail(err, PYRO_ERR_NOT_FOUND, "%s: %s", src,
 			    strerror(errno));
 		k = strlen(p->src);
 		while (k > 1 && p->src[k - 1] == '/')
@@ -665,20 +715,23 @@ pyro__pack_start(struct pyro_pack *p, const char *src, int *rfd,
 	    has_suffix(src, ".tar.gz") || has_suffix(src, ".tgz")))
 		snprintf(p->src, sizeof(p->src), "%s", src);
 	else
-		return fail(err, "invalid_argument", "%s: give a directory or "
+		return fail(err, PYRO_ERR_INVALID_ARGUMENT, "%s: give a directory or "
 		    "a .tar, .tar.gz or .tgz file", src);
 	/* The whole source is checked before anything is sent. */
 	if (pack_pass(p, NULL) < 0)
 		return fail(err, p->err_code[0] ? p->err_code :
 		    "invalid_archive", "%s", p->err_msg);
+	p->total_files = p->files;
+	p->total_bytes = p->bytes;
+	p->sent_bytes = 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return fail(err, "internal", "socketpair: %s",
+		return fail(err, PYRO_ERR_INTERNAL, "socketpair: %s",
 		    strerror(errno));
 	p->wfd = sv[0];
 	if (pthread_create(&p->th, NULL, pack_thread, p) != 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return fail(err, "internal", "cannot start a thread");
+		return fail(err, PYRO_ERR_INTERNAL, "cannot start a thread");
 	}
 	p->started = 1;
 	*rfd = sv[1];
@@ -693,7 +746,7 @@ pyro__pack_finish(struct pyro_pack *p, pyro_error *err)
 		p->started = 0;
 	}
 	if (p->failed)
-		return fail(err, p->err_code[0] ? p->err_code : "io_error",
+		return fail(err, p->err_code[0] ? p->err_code : PYRO_ERR_IO,
 		    "%s", p->err_msg);
 	return 0;
 }
@@ -737,10 +790,19 @@ rm_tree(const char *path)
 	(void)nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * What one export may make: directories nested this deep, and this many
+ * bytes of names kept in `made` (a guest could otherwise turn a few MiB of
+ * tar into GiB of memory with long, ever different paths).
+ */
+#define UNPACK_DEPTH_MAX	256
+#define UNPACK_NAMES_MAX	(256 * 1024 * 1024)
+
 struct unpack_run {
 	struct pyro_unpack	*u;
 	int			 root;
 	struct nameset		 made;	/* every name made, with its kind */
+	size_t			 made_bytes;
 	char			**dirs;	/* directory entries, in order */
 	mode_t			*dmode;
 	time_t			*dtime;
@@ -792,18 +854,28 @@ static int
 open_parent(struct unpack_run *r, const char *name)
 {
 	char	buf[PATH_MAX], *slash;
-	int	kind;
+	int	kind, depth;
 
 	snprintf(buf, sizeof(buf), "%s", name);
 	if ((slash = strrchr(buf, '/')) == NULL)
 		return dup(r->root);
 	*slash = '\0';
+	for (depth = 1, slash = buf; (slash = strchr(slash, '/')) != NULL;
+	    slash++)
+		depth++;
+	if (depth > UNPACK_DEPTH_MAX)
+		return bad(r, "\"%.100s...\" nests deeper than %d directories",
+		    name, UNPACK_DEPTH_MAX);
 	for (slash = buf;; slash++) {
 		slash = strchr(slash, '/');
 		if (slash != NULL)
 			*slash = '\0';
 		kind = nameset_kind(&r->made, buf);
 		if (kind == 0) {
+			/* Every name is kept: bound what a stream can make. */
+			if ((r->made_bytes += strlen(buf)) > UNPACK_NAMES_MAX)
+				return bad(r, "the export names more than %d "
+				    "MiB of paths", UNPACK_NAMES_MAX >> 20);
 			if (mkdirat(r->root, buf, 0700) < 0 ||
 			    nameset_put(&r->made, buf, ENT_DIR_IMPLIED) < 0)
 				return bad(r, "%.200s: cannot make the "
@@ -955,6 +1027,9 @@ unpack_entry(struct unpack_run *r, struct archive *a,
 	}
 done:
 	close(pfd);
+	if (rc == 0 && (r->made_bytes += strlen(name)) > UNPACK_NAMES_MAX)
+		rc = bad(r, "the export names more than %d MiB of paths",
+		    UNPACK_NAMES_MAX >> 20);
 	if (rc == 0 && nameset_put(&r->made, name, kind) < 0)
 		rc = bad(r, "out of memory");
 	return rc;
@@ -1073,20 +1148,20 @@ pyro__unpack_start(struct pyro_unpack *u, const char *out, int force,
 	u->wfd = u->rfd = -1;
 	u->force = force;
 	if (out == NULL || out[0] == '\0' || strlen(out) >= sizeof(u->out))
-		return fail(err, "invalid_argument", "an output path is "
+		return fail(err, PYRO_ERR_INVALID_ARGUMENT, "an output path is "
 		    "required");
 	snprintf(u->out, sizeof(u->out), "%s", out);
 	while (strlen(u->out) > 1 && u->out[strlen(u->out) - 1] == '/')
 		u->out[strlen(u->out) - 1] = '\0';
 	if (lstat(u->out, &st) == 0) {
 		if (S_ISLNK(st.st_mode))
-			return fail(err, "invalid_path", "%s is a symlink; "
+			return fail(err, PYRO_ERR_INVALID_PATH, "%s is a symlink; "
 			    "refusing to write through it", u->out);
 		if (!force)
-			return fail(err, "exists", "%s exists; give --force "
+			return fail(err, PYRO_ERR_EXISTS, "%s exists; give --force "
 			    "to replace it", u->out);
 		if (S_ISDIR(st.st_mode) && rmdir(u->out) < 0)
-			return fail(err, "exists", "%s is a directory that is "
+			return fail(err, PYRO_ERR_EXISTS, "%s is a directory that is "
 			    "not empty; remove it first", u->out);
 	}
 	snprintf(dir, sizeof(dir), "%s", u->out);
@@ -1098,12 +1173,12 @@ pyro__unpack_start(struct pyro_unpack *u, const char *out, int force,
 		*slash = '\0';
 	snprintf(u->tmp, sizeof(u->tmp), "%s/.pyro-export-XXXXXX", dir);
 	if (mkdtemp(u->tmp) == NULL)
-		return fail(err, errno == ENOENT ? "not_found" :
+		return fail(err, errno == ENOENT ? PYRO_ERR_NOT_FOUND :
 		    errno == EACCES ? "permission_denied" : "io_error",
 		    "cannot write in %s: %s", dir, strerror(errno));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rmdir(u->tmp);
-		return fail(err, "internal", "socketpair: %s",
+		return fail(err, PYRO_ERR_INTERNAL, "socketpair: %s",
 		    strerror(errno));
 	}
 	u->wfd = sv[0];
@@ -1112,7 +1187,7 @@ pyro__unpack_start(struct pyro_unpack *u, const char *out, int force,
 		close(sv[0]);
 		close(sv[1]);
 		rmdir(u->tmp);
-		return fail(err, "internal", "cannot start a thread");
+		return fail(err, PYRO_ERR_INTERNAL, "cannot start a thread");
 	}
 	u->started = 1;
 	return 0;
@@ -1154,9 +1229,9 @@ pyro__unpack_finish(struct pyro_unpack *u, int ok, pyro_error *err)
 		close(u->rfd);
 	u->rfd = -1;
 	if (ok && u->failed)
-		rc = fail(err, "invalid_archive", "export: %s", u->err_msg);
+		rc = fail(err, PYRO_ERR_INVALID_ARCHIVE, "export: %s", u->err_msg);
 	else if (ok && u->top[0] == '\0')
-		rc = fail(err, "io_error", "export: the guest sent nothing");
+		rc = fail(err, PYRO_ERR_IO, "export: the guest sent nothing");
 	else if (ok) {
 		snprintf(src, sizeof(src), "%s/%s", u->tmp, u->top);
 		if (u->force)

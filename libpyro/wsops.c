@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "internal.h"
 
 #define SECRET_FILE_MAX		(64 * 1024)
@@ -34,7 +36,7 @@ wcall(pyro_client *c, const char *op, cJSON *args, int fd, char **result,
 
 	if (args == NULL || (text = cJSON_PrintUnformatted(args)) == NULL) {
 		cJSON_Delete(args);
-		return werr(err, "internal", "out of memory");
+		return werr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	cJSON_Delete(args);
 	rc = pyro__call_fd(c, op, text, fd, result, err);
@@ -61,7 +63,7 @@ opts(const char *options_json, pyro_error *err)
 		return cJSON_CreateObject();
 	if ((o = cJSON_Parse(options_json)) == NULL || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		werr(err, "invalid_argument", "options_json must be a JSON "
+		werr(err, PYRO_ERR_INVALID_ARGUMENT, "options_json must be a JSON "
 		    "object");
 		return NULL;
 	}
@@ -76,6 +78,7 @@ put_str(cJSON *a, const char *key, const char *val)
 		cJSON_AddStringToObject(a, key, val);
 }
 
+/* The command rule of ops.c: one argument is a sh -lc command line. */
 static void
 put_argv(cJSON *a, const char *const *argv)
 {
@@ -83,6 +86,10 @@ put_argv(cJSON *a, const char *const *argv)
 
 	cJSON_DeleteItemFromObjectCaseSensitive(a, "argv");
 	cJSON_DeleteItemFromObjectCaseSensitive(a, "command");
+	if (argv[0] != NULL && argv[1] == NULL) {
+		cJSON_AddStringToObject(a, "command", argv[0]);
+		return;
+	}
 	arr = cJSON_AddArrayToObject(a, "argv");
 	for (; *argv != NULL; argv++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(*argv));
@@ -98,23 +105,23 @@ read_secret_file(const char *path, char **out, pyro_error *err)
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return werr(err, "not_found", "secret file %s: %s", path,
+		return werr(err, PYRO_ERR_NOT_FOUND, "secret file %s: %s", path,
 		    strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > SECRET_FILE_MAX || st.st_size == 0) {
 		close(fd);
-		return werr(err, "invalid_argument", "secret file %s must be "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "secret file %s must be "
 		    "a regular file of 1 to %d bytes", path, SECRET_FILE_MAX);
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		return werr(err, "internal", "out of memory");
+		return werr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	n = read(fd, buf, (size_t)st.st_size);
 	close(fd);
 	if (n != st.st_size || memchr(buf, '\0', (size_t)n) != NULL) {
 		free(buf);
-		return werr(err, "invalid_argument", "secret file %s could not "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "secret file %s could not "
 		    "be read whole, or holds a NUL byte", path);
 	}
 	buf[n] = '\0';
@@ -148,16 +155,16 @@ gather_secrets(cJSON *a, pyro_error *err)
 			cJSON_AddItemToArray(out, o);
 		}
 	else if (in != NULL && !cJSON_IsNull(in))
-		rc = werr(err, "invalid_argument", "\"secrets\" must be an "
+		rc = werr(err, PYRO_ERR_INVALID_ARGUMENT, "\"secrets\" must be an "
 		    "object {NAME: VALUE} or an array of {name, value}");
 	if (rc == 0 && files != NULL && !cJSON_IsNull(files)) {
 		if (!cJSON_IsObject(files))
-			rc = werr(err, "invalid_argument", "\"secret_files\" "
+			rc = werr(err, PYRO_ERR_INVALID_ARGUMENT, "\"secret_files\" "
 			    "must be an object {NAME: PATH}");
 		else
 			cJSON_ArrayForEach(it, files) {
 				if (!cJSON_IsString(it)) {
-					rc = werr(err, "invalid_argument",
+					rc = werr(err, PYRO_ERR_INVALID_ARGUMENT,
 					    "secret file paths are strings");
 					break;
 				}
@@ -210,14 +217,17 @@ call_with_pack(pyro_client *c, const char *op, cJSON *a, const char *src,
     char **result, pyro_error *err)
 {
 	struct pyro_pack	*p;
+	pyro_progress_fn	 pfn;
+	void			*parg;
 	pyro_error		 perr;
 	int			 rfd = -1, rc, prc;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		cJSON_Delete(a);
-		return werr(err, "internal", "out of memory");
+		return werr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
-	if (pyro__pack_start(p, src, &rfd, err) < 0) {
+	pfn = pyro__progress_of(c, &parg);
+	if (pyro__pack_start_progress(p, src, &rfd, pfn, parg, err) < 0) {
 		cJSON_Delete(a);
 		free(p);
 		return -1;
@@ -229,6 +239,9 @@ call_with_pack(pyro_client *c, const char *op, cJSON *a, const char *src,
 	rc = wcall(c, op, a, rfd, result, err);
 	close(rfd);		/* pyrod holds its own copy now */
 	prc = pyro__pack_finish(p, &perr);
+	if (pfn != NULL && rc == 0 && prc == 0)
+		pfn(parg, "send", p->total_bytes, p->total_bytes,
+		    p->total_files, p->total_files);
 	if (rc == 0 && prc < 0) {
 		if (err != NULL)
 			*err = perr;
@@ -254,7 +267,7 @@ pyro_workspace_create(pyro_client *c, const char *environment,
 	if (result != NULL)
 		*result = NULL;
 	if (environment == NULL)
-		return werr(err, "invalid_argument", "an environment is "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "an environment is "
 		    "required");
 	if ((a = opts(options_json, err)) == NULL)
 		return -1;
@@ -272,7 +285,7 @@ pyro_workspace_create(pyro_client *c, const char *environment,
 	if (!cJSON_IsString(seed)) {
 		cJSON_Delete(seed);
 		cJSON_Delete(a);
-		return werr(err, "invalid_argument", "\"seed_path\" must be a "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "\"seed_path\" must be a "
 		    "string");
 	}
 	src = strdup(seed->valuestring);
@@ -297,11 +310,30 @@ pyro_workspace_sync_push(pyro_client *c, const char *id,
 	    result, err);
 }
 
+/* An export's stream, fed to the unpacking thread; counted for progress. */
+struct export_feed {
+	struct pyro_unpack	*u;
+	pyro_progress_fn	 fn;
+	void			*arg;
+	unsigned long long	 bytes;
+	long long		 last;		/* ms of the last report, 0: none */
+};
+
 static void
 export_output(void *arg, int fd, const void *data, size_t len)
 {
-	if (fd == 1)
-		pyro__unpack_feed(arg, data, len);
+	struct export_feed	*f = arg;
+	long long		 now = pyro_mono_ms();
+
+	if (fd != 1)
+		return;
+	pyro__unpack_feed(f->u, data, len);
+	f->bytes += len;
+	if (f->fn == NULL || (f->last != 0 && now < f->last + 100))
+		return;
+	f->last = now;
+	f->fn(f->arg, "receive", f->bytes, 0, __atomic_load_n(&f->u->files,
+	    __ATOMIC_RELAXED), 0);
 }
 
 int
@@ -309,6 +341,7 @@ pyro_workspace_export(pyro_client *c, const char *id, const char *path,
     const char *output_path, int force, char **result, pyro_error *err)
 {
 	struct pyro_unpack	*u;
+	struct export_feed	 feed;
 	pyro_output_fn		 fn = export_output;
 	void			*arg;
 	cJSON			*a;
@@ -317,17 +350,20 @@ pyro_workspace_export(pyro_client *c, const char *id, const char *path,
 	if (result != NULL)
 		*result = NULL;
 	if (path == NULL || output_path == NULL)
-		return werr(err, "invalid_argument", "a path and an output "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "a path and an output "
 		    "path are required");
 	if ((u = calloc(1, sizeof(*u))) == NULL)
-		return werr(err, "internal", "out of memory");
+		return werr(err, PYRO_ERR_INTERNAL, "out of memory");
 	if (pyro__unpack_start(u, output_path, force, err) < 0) {
 		free(u);
 		return -1;
 	}
 	a = ws_args(id);
 	put_str(a, "path", path);
-	arg = u;
+	memset(&feed, 0, sizeof(feed));
+	feed.u = u;
+	feed.fn = pyro__progress_of(c, &feed.arg);
+	arg = &feed;
 	pyro__swap_output(c, &fn, &arg);
 	rc = wcall(c, "workspace.export", a, -1, result, err);
 	pyro__swap_output(c, &fn, &arg);
@@ -387,7 +423,7 @@ pyro_workspace_exec(pyro_client *c, const char *id, const char *const *argv,
 	cJSON	*a;
 
 	if (argv == NULL || argv[0] == NULL)
-		return werr(err, "invalid_argument", "a command is required");
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "a command is required");
 	if ((a = opts(options_json, err)) == NULL)
 		return -1;
 	put_str(a, "workspace_id", id);
@@ -486,7 +522,7 @@ pyro_service_start(pyro_client *c, const char *id, const char *name,
 	cJSON	*a;
 
 	if (argv == NULL || argv[0] == NULL)
-		return werr(err, "invalid_argument", "a command is required");
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "a command is required");
 	if ((a = opts(options_json, err)) == NULL)
 		return -1;
 	put_str(a, "workspace_id", id);
@@ -569,7 +605,7 @@ pyro_workspace_disk_list(pyro_client *c, const char *id, const char *path,
 	cJSON_AddBoolToObject(a, "recursive", recursive != 0);
 	if ((e.arr = cJSON_CreateArray()) == NULL) {
 		cJSON_Delete(a);
-		return werr(err, "internal", "out of memory");
+		return werr(err, PYRO_ERR_INTERNAL, "out of memory");
 	}
 	pyro__swap_event(c, &fn, &arg);
 	e.fn = fn;
@@ -596,7 +632,7 @@ pyro_workspace_disk_read_fd(pyro_client *c, const char *id, const char *path,
 
 	if (out_fd < 0) {
 		cJSON_Delete(a);
-		return werr(err, "invalid_argument", "an output fd is "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "an output fd is "
 		    "required");
 	}
 	put_str(a, "path", path);
@@ -642,7 +678,7 @@ pyro_workspace_disk_read(pyro_client *c, const char *id, const char *path,
 	int		 sv[2], rc;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return werr(err, "internal", "socketpair: %s", strerror(errno));
+		return werr(err, PYRO_ERR_INTERNAL, "socketpair: %s", strerror(errno));
 	/* The handler is called from this call's reader thread. */
 	pyro__swap_output(c, &fn, &arg);
 	r.fn = fn;
@@ -652,7 +688,7 @@ pyro_workspace_disk_read(pyro_client *c, const char *id, const char *path,
 	if (pthread_create(&th, NULL, reader_thread, &r) != 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return werr(err, "internal", "cannot start a thread");
+		return werr(err, PYRO_ERR_INTERNAL, "cannot start a thread");
 	}
 	rc = pyro_workspace_disk_read_fd(c, id, path, max_bytes, sv[1], result,
 	    err);
@@ -671,26 +707,27 @@ int
 pyro_workspace_disk_export(pyro_client *c, const char *id,
     const char *output_path, int force, char **result, pyro_error *err)
 {
-	struct stat	 st;
-	cJSON		*a, *r;
-	int		 fd, rc, created = 1;
+	struct stat		 st;
+	struct pyro__watch	*w;
+	cJSON			*a, *r;
+	int			 fd, rc, created = 1;
 
 	if (result != NULL)
 		*result = NULL;
 	if (output_path == NULL || output_path[0] == '\0')
-		return werr(err, "invalid_argument", "an output path is "
+		return werr(err, PYRO_ERR_INVALID_ARGUMENT, "an output path is "
 		    "required");
 	fd = open(output_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0644);
 	if (fd < 0 && errno == EEXIST) {
 		if (lstat(output_path, &st) == 0 && S_ISLNK(st.st_mode))
-			return werr(err, "invalid_path", "%s is a symlink; "
+			return werr(err, PYRO_ERR_INVALID_PATH, "%s is a symlink; "
 			    "refusing to write through it", output_path);
 		if (!force)
-			return werr(err, "exists", "%s exists; give --force "
+			return werr(err, PYRO_ERR_EXISTS, "%s exists; give --force "
 			    "to replace it", output_path);
 		if (lstat(output_path, &st) < 0 || !S_ISREG(st.st_mode))
-			return werr(err, "exists", "%s exists and is not a "
+			return werr(err, PYRO_ERR_EXISTS, "%s exists and is not a "
 			    "regular file", output_path);
 		fd = open(output_path, O_WRONLY | O_TRUNC | O_NOFOLLOW |
 		    O_CLOEXEC);
@@ -702,7 +739,9 @@ pyro_workspace_disk_export(pyro_client *c, const char *id,
 		    errno == ELOOP ? "invalid_path" : "io_error",
 		    "cannot write %s: %s", output_path, strerror(errno));
 	a = ws_args(id);
+	w = pyro__watch_start(c, fd);
 	rc = wcall(c, "workspace.disk_export", a, fd, result, err);
+	pyro__watch_stop(w);
 	close(fd);
 	if (rc < 0) {
 		if (created)

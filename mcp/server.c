@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -132,6 +133,131 @@ tools_list(void)
 }
 
 /* A tool's failure, for the model to read: isError plus the code. */
+/*
+ * Argument checks against a tool's input schema (types, enums, ranges,
+ * lengths), before anything reaches pyrod.
+ */
+
+static int
+type_ok(const cJSON *v, const char *t)
+{
+	if (strcmp(t, "string") == 0)
+		return cJSON_IsString(v);
+	if (strcmp(t, "boolean") == 0)
+		return cJSON_IsBool(v);
+	if (strcmp(t, "object") == 0)
+		return cJSON_IsObject(v);
+	if (strcmp(t, "array") == 0)
+		return cJSON_IsArray(v);
+	if (strcmp(t, "null") == 0)
+		return cJSON_IsNull(v);
+	if (strcmp(t, "number") == 0)
+		return cJSON_IsNumber(v);
+	if (strcmp(t, "integer") == 0)
+		return cJSON_IsNumber(v) && v->valuedouble ==
+		    floor(v->valuedouble);
+	return 0;
+}
+
+static int
+value_ok(const cJSON *v, const cJSON *schema, const char *name,
+    pyro_error *err)
+{
+	const cJSON	*t = cJSON_GetObjectItem(schema, "type"), *it, *x;
+	int		 ok = 0;
+
+	if (cJSON_IsString(t))
+		ok = type_ok(v, t->valuestring);
+	else
+		cJSON_ArrayForEach(it, t)
+			ok |= type_ok(v, it->valuestring);
+	if (!ok)
+		goto bad;
+	if ((x = cJSON_GetObjectItem(schema, "enum")) != NULL) {
+		ok = 0;
+		cJSON_ArrayForEach(it, x)
+			ok |= cJSON_IsString(v) &&
+			    strcmp(v->valuestring, it->valuestring) == 0;
+		if (!ok)
+			goto bad;
+	}
+	if (cJSON_IsNumber(v) &&
+	    (((x = cJSON_GetObjectItem(schema, "minimum")) != NULL &&
+	    v->valuedouble < x->valuedouble) ||
+	    ((x = cJSON_GetObjectItem(schema, "maximum")) != NULL &&
+	    v->valuedouble > x->valuedouble)))
+		goto bad;
+	if (cJSON_IsString(v) &&
+	    (x = cJSON_GetObjectItem(schema, "minLength")) != NULL &&
+	    strlen(v->valuestring) < (size_t)x->valuedouble)
+		goto bad;
+	if (cJSON_IsArray(v) &&
+	    (x = cJSON_GetObjectItem(schema, "minItems")) != NULL &&
+	    cJSON_GetArraySize(v) < (int)x->valuedouble)
+		goto bad;
+	if (cJSON_IsArray(v) && (x = cJSON_GetObjectItem(schema, "items"))) {
+		cJSON_ArrayForEach(it, v)
+			if (value_ok(it, x, name, err) < 0)
+				return -1;
+	}
+	if (cJSON_IsObject(v) &&
+	    (x = cJSON_GetObjectItem(schema, "additionalProperties")) &&
+	    cJSON_IsObject(x)) {
+		cJSON_ArrayForEach(it, v)
+			if (value_ok(it, x, name, err) < 0)
+				return -1;
+	}
+	return 0;
+bad:
+	snprintf(err->code, sizeof(err->code), PYRO_ERR_INVALID_ARGUMENT);
+	{
+		const cJSON *d = cJSON_GetObjectItem(schema, "description");
+
+		snprintf(err->message, sizeof(err->message), "argument "
+		    "\"%.64s\" has the wrong type or value (see the tool's "
+		    "inputSchema)%s%.300s", name, cJSON_IsString(d) ? ": " : "",
+		    cJSON_IsString(d) ? d->valuestring : "");
+	}
+	return -1;
+}
+
+int
+mcp_check_args(const struct mcp_tool *t, const cJSON *args, pyro_error *err)
+{
+	cJSON		*schema = cJSON_Parse(t->input_schema);
+	const cJSON	*props = cJSON_GetObjectItem(schema, "properties");
+	const cJSON	*req = cJSON_GetObjectItem(schema, "required"), *it;
+	int		 rc = 0;
+
+	cJSON_ArrayForEach(it, req)
+		if (cJSON_GetObjectItem(args, it->valuestring) == NULL) {
+			snprintf(err->code, sizeof(err->code),
+			    "invalid_argument");
+			snprintf(err->message, sizeof(err->message),
+			    "missing argument \"%s\"", it->valuestring);
+			rc = -1;
+			goto out;
+		}
+	cJSON_ArrayForEach(it, args) {
+		const cJSON *s = cJSON_GetObjectItem(props, it->string);
+
+		if (s == NULL) {
+			snprintf(err->code, sizeof(err->code),
+			    "invalid_argument");
+			snprintf(err->message, sizeof(err->message),
+			    "unknown argument \"%.64s\"", it->string);
+			rc = -1;
+			goto out;
+		}
+		if (!cJSON_IsNull(it) && (rc = value_ok(it, s, it->string,
+		    err)) < 0)
+			goto out;
+	}
+out:
+	cJSON_Delete(schema);
+	return rc;
+}
+
 static cJSON *
 tool_error(const pyro_error *err)
 {

@@ -10,7 +10,6 @@
 
 #include <sys/stat.h>
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "catalog.h"
 #include "mcp.h"
+#include "utf8.h"
 
 #define OUTPUT_CAP	(1024 * 1024)
 
@@ -33,13 +33,21 @@
 	"\"The workspace's id (16 hex digits) from workspace_create.\"}"
 #define P_VM "\"vm_id\":{\"type\":\"string\",\"description\":" \
 	"\"The VM's id (16 hex digits) from vm_create.\"}"
-#define P_ENV "\"environment\":{\"type\":\"string\",\"enum\":[\"debian:12\"," \
-	"\"debian:12-base\",\"debian:12-build\"],\"description\":\"The guest " \
-	"environment: debian:12 (git, ca-certificates), debian:12-base " \
-	"(minimal), debian:12-build (gcc, make).\"}"
-#define P_CMD(what) "\"command\":{\"type\":\"string\",\"minLength\":1," \
-	"\"description\":\"" what " It runs with /bin/sh -lc in /workspace; " \
-	"use shell syntax for pipes and redirections.\"}"
+/*
+ * No enum: a name outside the catalog goes to pyrod, whose code
+ * (unknown_environment) is the one the CLI and the SDK report too.
+ */
+#define P_ENV "\"environment\":{\"type\":\"string\",\"minLength\":1," \
+	"\"examples\":[\"debian:12\",\"debian:12-base\",\"debian:12-build\"]," \
+	"\"description\":\"The guest environment: debian:12 (git, python3), " \
+	"debian:12-base (minimal), debian:12-build (git, python3, gcc, " \
+	"make). Other names fail with unknown_environment.\"}"
+#define P_CMD(what) "\"command\":{\"type\":[\"string\",\"array\"]," \
+	"\"minLength\":1,\"minItems\":1,\"items\":{\"type\":\"string\"}," \
+	"\"description\":\"" what " A string runs with /bin/sh -lc in " \
+	"/workspace (use shell syntax for pipes, && and redirections). A list " \
+	"of several strings runs as an argv, without a shell; a list of one " \
+	"string is a shell command line like a string.\"}"
 #define P_INT(name, def, lo, hi, desc) "\"" name "\":{\"type\":\"integer\"," \
 	"\"default\":" #def ",\"minimum\":" #lo ",\"maximum\":" #hi \
 	",\"description\":\"" desc "\"}"
@@ -72,8 +80,8 @@
 	"{\"type\":\"number\"},\"output_truncated\":{\"type\":\"boolean\"}"
 #define O_WS "\"workspace_id\":{\"type\":\"string\"},\"state\":{\"type\":" \
 	"\"string\"},\"environment\":{\"type\":\"string\"}"
-#define O_VM "\"id\":{\"type\":\"string\"},\"state\":{\"type\":\"string\"}," \
-	"\"environment\":{\"type\":\"string\"}"
+#define O_VM "\"vm_id\":{\"type\":\"string\"},\"id\":{\"type\":\"string\"}," \
+	"\"state\":{\"type\":\"string\"},\"environment\":{\"type\":\"string\"}"
 #define O_SVC "\"service_name\":{\"type\":\"string\"},\"state\":{\"type\":" \
 	"\"string\"},\"restarts\":{\"type\":\"integer\"}"
 #define O_SHELL "\"shell_id\":{\"type\":\"string\"},\"state\":{\"type\":" \
@@ -81,124 +89,6 @@
 	"{\"type\":\"string\"}"
 #define O_ERR "\"error_code\":{\"type\":\"string\"},\"message\":{\"type\":" \
 	"\"string\"}"
-
-/* ---- argument checks against the input schema ---- */
-
-static int
-type_ok(const cJSON *v, const char *t)
-{
-	if (strcmp(t, "string") == 0)
-		return cJSON_IsString(v);
-	if (strcmp(t, "boolean") == 0)
-		return cJSON_IsBool(v);
-	if (strcmp(t, "object") == 0)
-		return cJSON_IsObject(v);
-	if (strcmp(t, "array") == 0)
-		return cJSON_IsArray(v);
-	if (strcmp(t, "null") == 0)
-		return cJSON_IsNull(v);
-	if (strcmp(t, "number") == 0)
-		return cJSON_IsNumber(v);
-	if (strcmp(t, "integer") == 0)
-		return cJSON_IsNumber(v) && v->valuedouble ==
-		    floor(v->valuedouble);
-	return 0;
-}
-
-static int
-value_ok(const cJSON *v, const cJSON *schema, const char *name,
-    pyro_error *err)
-{
-	const cJSON	*t = cJSON_GetObjectItem(schema, "type"), *it, *x;
-	int		 ok = 0;
-
-	if (cJSON_IsString(t))
-		ok = type_ok(v, t->valuestring);
-	else
-		cJSON_ArrayForEach(it, t)
-			ok |= type_ok(v, it->valuestring);
-	if (!ok)
-		goto bad;
-	if ((x = cJSON_GetObjectItem(schema, "enum")) != NULL) {
-		ok = 0;
-		cJSON_ArrayForEach(it, x)
-			ok |= cJSON_IsString(v) &&
-			    strcmp(v->valuestring, it->valuestring) == 0;
-		if (!ok)
-			goto bad;
-	}
-	if (cJSON_IsNumber(v) &&
-	    (((x = cJSON_GetObjectItem(schema, "minimum")) != NULL &&
-	    v->valuedouble < x->valuedouble) ||
-	    ((x = cJSON_GetObjectItem(schema, "maximum")) != NULL &&
-	    v->valuedouble > x->valuedouble)))
-		goto bad;
-	if (cJSON_IsString(v) &&
-	    (x = cJSON_GetObjectItem(schema, "minLength")) != NULL &&
-	    strlen(v->valuestring) < (size_t)x->valuedouble)
-		goto bad;
-	if (cJSON_IsArray(v) && (x = cJSON_GetObjectItem(schema, "items"))) {
-		cJSON_ArrayForEach(it, v)
-			if (value_ok(it, x, name, err) < 0)
-				return -1;
-	}
-	if (cJSON_IsObject(v) &&
-	    (x = cJSON_GetObjectItem(schema, "additionalProperties")) &&
-	    cJSON_IsObject(x)) {
-		cJSON_ArrayForEach(it, v)
-			if (value_ok(it, x, name, err) < 0)
-				return -1;
-	}
-	return 0;
-bad:
-	snprintf(err->code, sizeof(err->code), "invalid_argument");
-	{
-		const cJSON *d = cJSON_GetObjectItem(schema, "description");
-
-		snprintf(err->message, sizeof(err->message), "argument "
-		    "\"%.64s\" has the wrong type or value (see the tool's "
-		    "inputSchema)%s%.300s", name, cJSON_IsString(d) ? ": " : "",
-		    cJSON_IsString(d) ? d->valuestring : "");
-	}
-	return -1;
-}
-
-int
-mcp_check_args(const struct mcp_tool *t, const cJSON *args, pyro_error *err)
-{
-	cJSON		*schema = cJSON_Parse(t->input_schema);
-	const cJSON	*props = cJSON_GetObjectItem(schema, "properties");
-	const cJSON	*req = cJSON_GetObjectItem(schema, "required"), *it;
-	int		 rc = 0;
-
-	cJSON_ArrayForEach(it, req)
-		if (cJSON_GetObjectItem(args, it->valuestring) == NULL) {
-			snprintf(err->code, sizeof(err->code),
-			    "invalid_argument");
-			snprintf(err->message, sizeof(err->message),
-			    "missing argument \"%s\"", it->valuestring);
-			rc = -1;
-			goto out;
-		}
-	cJSON_ArrayForEach(it, args) {
-		const cJSON *s = cJSON_GetObjectItem(props, it->string);
-
-		if (s == NULL) {
-			snprintf(err->code, sizeof(err->code),
-			    "invalid_argument");
-			snprintf(err->message, sizeof(err->message),
-			    "unknown argument \"%.64s\"", it->string);
-			rc = -1;
-			goto out;
-		}
-		if (!cJSON_IsNull(it) && (rc = value_ok(it, s, it->string,
-		    err)) < 0)
-			goto out;
-	}
-out:
-	cJSON_Delete(schema);
-	return rc;
-}
 
 /* ---- helpers ---- */
 
@@ -233,31 +123,8 @@ capture_output(void *arg, int fd, const void *data, size_t len)
 static char *
 text_of(const char *p, size_t n)
 {
-	char	*o = malloc(3 * n + 1);
-	size_t	 i = 0, k = 0, j, len;
-	unsigned char c;
-
-	if (o == NULL)
-		return NULL;
-	while (i < n) {
-		c = (unsigned char)p[i];
-		len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 :
-		    (c >> 3) == 30 ? 4 : 0;
-		for (j = 1; len && j < len; j++)
-			if (i + j >= n || ((unsigned char)p[i + j] >> 6) != 2)
-				len = 0;
-		if (len == 0 || c == 0) {
-			memcpy(o + k, "\xef\xbf\xbd", 3);
-			k += 3;
-			i++;
-			continue;
-		}
-		memcpy(o + k, p + i, len);
-		k += len;
-		i += len;
-	}
-	o[k] = '\0';
-	return o;
+	/* Invalid UTF-8 and NUL show as U+FFFD (common/utf8.c). */
+	return pyro_utf8_text((const uint8_t *)p, n, 1);
 }
 
 static cJSON *
@@ -267,7 +134,7 @@ parse_result(char *res, pyro_error *err)
 
 	free(res);
 	if (r == NULL) {
-		snprintf(err->code, sizeof(err->code), "protocol_error");
+		snprintf(err->code, sizeof(err->code), PYRO_ERR_PROTOCOL);
 		snprintf(err->message, sizeof(err->message), "pyrod sent an "
 		    "unreadable result");
 	}
@@ -293,15 +160,64 @@ with_defaults(const struct mcp_tool *t, const cJSON *args)
 	return a;
 }
 
+/*
+ * The command rule of every surface (pyro.h): "command" as a string, or
+ * a list of one string, is a sh -lc command line; a longer list is an
+ * argv, sent as such.
+ */
+static void
+command_rule(cJSON *a)
+{
+	cJSON	*cmd = cJSON_GetObjectItem(a, "command");
+
+	if (!cJSON_IsArray(cmd))
+		return;
+	cmd = cJSON_DetachItemFromObject(a, "command");
+	if (cJSON_GetArraySize(cmd) == 1) {
+		cJSON_AddItemToObject(a, "command", cJSON_DetachItemFromArray(
+		    cmd, 0));
+		cJSON_Delete(cmd);
+	} else
+		cJSON_AddItemToObject(a, "argv", cmd);
+}
+
+/*
+ * Results of the vm tools carry "vm_id" (older pyrods said "id"), and a
+ * one-shot run's cleanup is {deleted, reason, vm_id} (older: "deleted").
+ */
+static void
+vm_result(const char *op, cJSON *r)
+{
+	const cJSON	*id = cJSON_GetObjectItem(r, "id");
+	const cJSON	*cl = cJSON_GetObjectItem(r, "cleanup");
+	cJSON		*o;
+
+	if (strncmp(op, "vm.", 3) != 0)
+		return;
+	if (cJSON_GetObjectItem(r, "vm_id") == NULL && cJSON_IsString(id))
+		cJSON_AddStringToObject(r, "vm_id", id->valuestring);
+	if (cJSON_IsString(cl)) {
+		o = cJSON_CreateObject();
+		cJSON_AddBoolToObject(o, "deleted", strcmp(cl->valuestring,
+		    "deleted") == 0);
+		cJSON_AddStringToObject(o, "reason", "post_exec_cleanup");
+		cJSON_AddStringToObject(o, "vm_id", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(r, "vm_id")) ?: "");
+		cJSON_ReplaceItemInObject(r, "cleanup", o);
+	}
+}
+
 /* A call of op with a (consumed), output captured when cap != NULL. */
 static cJSON *
 call_op(pyro_client *c, const char *op, cJSON *a, struct capture *cap,
     pyro_error *err)
 {
-	char	*text = cJSON_PrintUnformatted(a), *res = NULL;
+	char	*text, *res = NULL;
 	cJSON	*r;
 	int	 rc;
 
+	command_rule(a);
+	text = cJSON_PrintUnformatted(a);
 	cJSON_Delete(a);
 	if (cap != NULL)
 		pyro_set_output_handler(c, capture_output, cap);
@@ -319,6 +235,8 @@ call_op(pyro_client *c, const char *op, cJSON *a, struct capture *cap,
 		free(o);
 		free(e);
 	}
+	if (r != NULL)
+		vm_result(op, r);
 	return r;
 }
 
@@ -446,32 +364,53 @@ t_ws_export(pyro_client *c, const cJSON *args, char **text, pyro_error *err)
 	return parse_result(res, err);
 }
 
-static cJSON *
-t_svc_start(pyro_client *c, const cJSON *args, char **text, pyro_error *err)
+/*
+ * readiness, in either shape: {"file": PATH} (one key of file, tcp, http,
+ * command), or {"type": "file"|"tcp"|"http"|"command", and its value
+ * under "path", "target", "url" or "command"}.  Sets ready_KIND in a.
+ */
+static int
+readiness(cJSON *a, const cJSON *r, pyro_error *err)
 {
-	cJSON		*a = with_defaults(self_of("service_start"), args);
-	cJSON		*r = cJSON_DetachItemFromObject(a, "readiness");
-	const char	*kinds[] = { "file", "tcp", "http", "command", NULL };
-	char		 key[32];
-	int		 i, n = 0;
+	static const char	*kinds[] = { "file", "tcp", "http", "command",
+				    NULL };
+	static const char	*vals[] = { "path", "target", "url", "command",
+				    NULL };
+	const cJSON		*t = cJSON_GetObjectItem(r, "type"), *v;
+	char			 key[32];
+	int			 i, n = 0;
 
-	/* readiness: {"file": PATH} | {"tcp": "HOST:PORT"} | ... */
-	for (i = 0; cJSON_IsObject(r) && kinds[i] != NULL; i++) {
-		const cJSON *v = cJSON_GetObjectItem(r, kinds[i]);
-
+	for (i = 0; kinds[i] != NULL; i++) {
+		if (cJSON_IsString(t))
+			v = strcmp(t->valuestring, kinds[i]) == 0 ?
+			    cJSON_GetObjectItem(r, vals[i]) : NULL;
+		else
+			v = cJSON_GetObjectItem(r, kinds[i]);
 		if (cJSON_IsString(v)) {
 			snprintf(key, sizeof(key), "ready_%s", kinds[i]);
 			cJSON_AddStringToObject(a, key, v->valuestring);
 			n++;
 		}
 	}
-	if (cJSON_IsObject(r) && n != 1) {
+	if (n == 1)
+		return 0;
+	snprintf(err->code, sizeof(err->code), PYRO_ERR_INVALID_ARGUMENT);
+	snprintf(err->message, sizeof(err->message), "readiness is one check: "
+	    "{\"file\": PATH}, {\"tcp\": \"HOST:PORT\"}, {\"http\": URL}, "
+	    "{\"command\": CMD}, or {\"type\": \"file\"|\"tcp\"|\"http\"|"
+	    "\"command\", \"path\"|\"target\"|\"url\"|\"command\": VALUE}");
+	return -1;
+}
+
+static cJSON *
+t_svc_start(pyro_client *c, const cJSON *args, char **text, pyro_error *err)
+{
+	cJSON	*a = with_defaults(self_of("service_start"), args);
+	cJSON	*r = cJSON_DetachItemFromObject(a, "readiness");
+
+	if (cJSON_IsObject(r) && readiness(a, r, err) < 0) {
 		cJSON_Delete(r);
 		cJSON_Delete(a);
-		snprintf(err->code, sizeof(err->code), "invalid_argument");
-		snprintf(err->message, sizeof(err->message), "readiness is one "
-		    "of {\"file\": PATH}, {\"tcp\": \"HOST:PORT\"}, {\"http\": "
-		    "URL}, {\"command\": CMD}");
 		return NULL;
 	}
 	cJSON_Delete(r);
@@ -487,7 +426,7 @@ t_disk_list(pyro_client *c, const cJSON *args, char **text, pyro_error *err)
 
 	if (pyro_workspace_disk_list(c, cJSON_GetStringValue(
 	    cJSON_GetObjectItem(args, "workspace_id")), cJSON_GetStringValue(
-	    cJSON_GetObjectItem(args, "path")) ?: "/", cJSON_IsTrue(
+	    cJSON_GetObjectItem(args, "path")) ?: "/workspace", cJSON_IsTrue(
 	    cJSON_GetObjectItem(args, "recursive")), &res, err) < 0)
 		return NULL;
 	return parse_result(res, err);
@@ -657,8 +596,13 @@ const struct mcp_tool mcp_tools[] = {
 	  P_STRD("cwd", "/workspace", "Its working directory.") ","
 	  "\"readiness\":{\"type\":[\"object\",\"null\"],\"default\":null,"
 	  "\"additionalProperties\":{\"type\":\"string\"},\"description\":"
-	  "\"One check: {\\\"file\\\": PATH}, {\\\"tcp\\\": \\\"HOST:PORT\\\"},"
-	  " {\\\"http\\\": URL} or {\\\"command\\\": CMD}.\"},"
+	  "\"One check, in one of two shapes: {\\\"file\\\": PATH}, "
+	  "{\\\"tcp\\\": \\\"HOST:PORT\\\"}, {\\\"http\\\": URL}, "
+	  "{\\\"command\\\": CMD}; or {\\\"type\\\": \\\"file\\\", "
+	  "\\\"path\\\": PATH}, {\\\"type\\\": \\\"tcp\\\", "
+	  "\\\"target\\\": \\\"HOST:PORT\\\"}, {\\\"type\\\": "
+	  "\\\"http\\\", \\\"url\\\": URL}, {\\\"type\\\": "
+	  "\\\"command\\\", \\\"command\\\": CMD}.\"},"
 	  P_INT("ready_timeout_seconds", 30, 1, 3600, "How long to wait for "
 	  "readiness.") "," P_INT("ready_interval_ms", 500, 50, 60000, "How "
 	  "often to check.") "," P_SECRET_ENV ",\"published_ports\":{\"type\":"
@@ -723,7 +667,8 @@ const struct mcp_tool mcp_tools[] = {
 	  "not restarted).", WS_ONLY, S_OUT(O_WS "," O_ERR), t_ws_start },
 	{ "workspace_disk_list", "List files on a stopped workspace's disk "
 	  "(relative paths are under /workspace).", S_OBJ(P_WS "," P_STRD("path",
-	  "/", "A directory or file on the disk.") "," P_BOOL("recursive",
+	  "/workspace", "A directory or file on the disk: relative to "
+	  "/workspace, or absolute from the disk's root.") "," P_BOOL("recursive",
 	  false, "Walk subdirectories."), "\"workspace_id\""),
 	  S_OUT("\"entries\":{\"type\":\"array\"},\"count\":{\"type\":"
 	  "\"integer\"}," O_ERR), t_disk_list },

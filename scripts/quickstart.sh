@@ -4,7 +4,10 @@
 # debian:12 environment when it is missing, and run a command in a guest.
 set -eu
 cd "$(dirname "$0")/.."
-[ "$(id -u)" = 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || {
+	echo "quickstart.sh needs root: as root run $0; as a user with sudo rights run: sudo $0" >&2
+	exit 1
+}
 scripts/deps.sh
 [ -x configure ] || autoreconf -fi
 mkdir -p build
@@ -29,11 +32,7 @@ else
 	echo "[quickstart] started pyrod on /run/pyro/pyrod.sock"
 fi
 /usr/local/bin/pyro doctor
-# Missing, or built with another pyro-agent: (re)build it.
-manifest="${PYRO_ENVIRONMENT_CACHE_DIR:-$HOME/.cache/pyro/environments}/debian:12/manifest.json"
-agent=$(sha256sum /usr/local/libexec/pyro/pyro-agent | cut -d' ' -f1)
-if ! /usr/local/bin/pyro env list | grep -q '^debian:12 .*\[installed\]' ||
-    ! grep -q "\"agent_sha256\": *\"$agent\"" "$manifest" 2>/dev/null; then
-	/usr/local/bin/pyro env pull debian:12
-fi
+# Missing, or built with another pyro-agent: (re)built; up to date: a
+# line that says so, at once.
+/usr/local/bin/pyro env pull debian:12
 /usr/local/bin/pyro run debian:12 -- git --version

@@ -143,13 +143,26 @@ async function main() {
 	    service_name: 'web' });
 	if (r.state !== 'ready')
 		fail('service_status: ' + JSON.stringify(r));
-	ok('shell_open/write/read/close, service_start/status');
+	// The other readiness shape, and a command given as a list of one.
+	await good(client, 'service_start', { workspace_id: ws,
+	    service_name: 'web2', command: ['touch /tmp/up2 && exec sleep 600'],
+	    readiness: { type: 'file', path: '/tmp/up2' } });
+	r = await good(client, 'service_status', { workspace_id: ws,
+	    service_name: 'web2' });
+	if (r.state !== 'ready')
+		fail('service_start {type, path}: ' + JSON.stringify(r));
+	r = await good(client, 'workspace_exec', { workspace_id: ws,
+	    command: ['sh', '-c', 'echo "$0"', 'a && b'] });
+	if (r.stdout !== 'a && b\n')
+		fail('workspace_exec argv list: ' + JSON.stringify(r));
+	ok('shell_open/write/read/close, service_start/status, readiness ' +
+	    '{type, path}, commands as lists');
 
 	r = await good(client, 'workspace_stop', { workspace_id: ws });
 	if (r.state !== 'stopped')
 		fail('workspace_stop: ' + JSON.stringify(r));
-	r = await good(client, 'workspace_disk_list', { workspace_id: ws,
-	    path: '/workspace' });
+	// Without a path: /workspace, as in the CLI.
+	r = await good(client, 'workspace_disk_list', { workspace_id: ws });
 	if (!r.entries.some((e) => e.name === 'new.txt' && e.type === 'file'))
 		fail('workspace_disk_list: ' + JSON.stringify(r));
 	r = await good(client, 'workspace_disk_read', { workspace_id: ws,
@@ -172,6 +185,9 @@ async function main() {
 	    'invalid_argument');
 	await bad(client, 'vm_run', { environment: 'debian:12', command: 'true',
 	    timeout_seconds: -1 }, 'invalid_argument');
+	// pyrod's code, as the CLI reports it.
+	await bad(client, 'vm_run', { environment: 'debian:99', command: 'true' },
+	    'unknown_environment');
 	await bad(client, 'workspace_disk_read', { workspace_id: ws,
 	    path: 'hello.txt' }, 'workspace_running');
 	let threw = false;

@@ -15,7 +15,7 @@ demo ollama|pyro_run_in_vm|-
 env list|pyro_env_list|vm_list_environments
 env inspect|pyro_env_inspect|-
 env pull|pyro_env_pull|-
-env build|pyro_env_pull|-
+env build|pyro_env_build|-
 env prune|pyro_env_prune|-
 doctor|pyro_doctor|-
 vm create|pyro_vm_create|vm_create

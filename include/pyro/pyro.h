@@ -18,6 +18,7 @@
 #ifndef PYRO_PYRO_H
 #define PYRO_PYRO_H
 
+#include <pyro/errcodes.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -50,6 +51,18 @@ typedef void (*pyro_event_fn)(void *arg, const char *kind,
  */
 typedef void (*pyro_output_fn)(void *arg, int fd, const void *data,
     size_t len);
+
+/*
+ * Progress of long transfers: phase is "check" (a source being checked
+ * before anything is sent; totals 0), "send" (a seed or sync push),
+ * "receive" (an export: totals are 0, unknown in advance) or "write" (a
+ * disk export: the bytes written so far).  Called from a thread of the
+ * library's while the call runs, at most about ten times a second; it
+ * must not call back into the library.
+ */
+typedef void (*pyro_progress_fn)(void *arg, const char *phase,
+    unsigned long long done_bytes, unsigned long long total_bytes,
+    unsigned long long done_files, unsigned long long total_files);
 
 /* The library's version string, e.g. "3.1.0". */
 const char	*pyro_version(void);
@@ -88,6 +101,14 @@ void		 pyro_set_event_handler(pyro_client *client, pyro_event_fn fn,
 		    void *arg);
 
 /*
+ * Receive the progress of later transfers on this client (create with a
+ * seed, sync push, export, disk export) through fn; NULL to stop.  Set
+ * it to NULL before pyro_disconnect() when the client is short-lived.
+ */
+void		 pyro_set_progress_handler(pyro_client *client,
+		    pyro_progress_fn fn, void *arg);
+
+/*
  * The generic call under every other function: send operation `op` with
  * `args_json` (a JSON object as text, NULL for none) and wait for the
  * result.  On success *result_json (when result_json is not NULL) is the
@@ -115,13 +136,19 @@ int		 pyro_doctor(pyro_client *client, char **result_json,
 		    pyro_error *err);
 
 /*
+ * Commands (run, vm exec, workspace exec, service start) follow one rule:
+ * argv is NULL-terminated; several elements run as they are, exactly one
+ * element is a command line for the guest's shell (sent to pyrod as
+ * "command" and run with /bin/sh -lc), so { "echo a && echo b", NULL }
+ * runs both echos.
+ *
  * One-shot run (`pyro run`): boot a fresh VM from `environment`, run argv
- * (NULL-terminated) in /workspace of the guest, stream its output to the
+ * in /workspace of the guest, stream its output to the
  * output handler, then delete the VM on every path.  options_json (may be
  * NULL) is an object with any of vcpu_count (default 1), mem_mib (1024),
  * timeout_seconds (30), network (false), allow_host_compat (false).
- * Result: {environment, execution_mode, exit_code, signal?, duration_ms,
- * boot_ms, cleanup}.  A command that runs out of time fails with "timeout".
+ * Result: {vm_id, environment, execution_mode, exit_code, signal?,
+ * duration_ms, boot_ms, cleanup: {deleted, reason, vm_id}}.  A command that runs out of time fails with "timeout".
  * Progress events ("progress" with a "phase") go to the event handler.
  */
 int		 pyro_run_in_vm(pyro_client *client, const char *environment,
@@ -221,7 +248,8 @@ int		 pyro_workspace_reset(pyro_client *client,
 		    const char *workspace_id, const char *snapshot,
 		    char **result_json, pyro_error *err);
 /*
- * Run argv in /workspace; output goes to the output handler as it comes.
+ * Run argv (the command rule above: one element is a sh -lc command
+ * line) in /workspace; output goes to the output handler as it comes.
  * options_json: timeout_seconds (30), secret_env (["NAME", "NAME=ENV"]).
  * Result: {exit_code, signal?, duration_ms}.  Fails "timeout" when the
  * command runs too long (it is killed).
@@ -293,7 +321,8 @@ int		 pyro_shell_close(pyro_client *client,
 		    const char *workspace_id, const char *shell_id,
 		    char **result_json, pyro_error *err);
 /*
- * Services: named background commands.  start: options_json cwd,
+ * Services: named background commands (argv: the command rule above).
+ * start: options_json cwd,
  * at most one of ready_file, ready_tcp ("HOST:PORT"), ready_http (URL),
  * ready_command, ready_timeout_seconds (30), ready_interval_ms (500),
  * secret_env.  It returns when the service is ready (or right after it
@@ -322,18 +351,34 @@ int		 pyro_service_stop(pyro_client *client,
  * Environments, in the caller's cache (pyro_environment_cache_dir()); no
  * pyrod needed.  list: {catalog_version, cache_dir, environments: [{name,
  * installed, description}]}.  inspect: the manifest plus path and
- * description ("environment_not_installed" when absent).  pull: build it
- * from Debian packages with pyro-env-build (root; no registry is
+ * description ("environment_not_installed" when absent).  pull: install
+ * it unless it is installed and up to date (its manifest names the
+ * pyro-agent installed with this library and every part has its
+ * recorded size), in which case nothing is done and the result says
+ * {environment, path, up_to_date: true, built: false, version,
+ * created_at, agent_sha256}; otherwise, and always with build, it is
+ * built from Debian packages with pyro-env-build (root; no registry is
  * configured yet), its progress lines written to progress_fd; result
- * {environment, source, path}.  prune: remove partial builds, replaced
- * versions and unknown names: {cache_dir, removed: [names]}.
+ * {environment, source, path, up_to_date: true, built: true,
+ * rebuilt_because?}.  prune: remove partial builds, replaced versions and
+ * unknown names: {cache_dir, removed: [names]}.
  */
 int		 pyro_env_list(char **result_json, pyro_error *err);
 int		 pyro_env_inspect(const char *name, char **result_json,
 		    pyro_error *err);
 int		 pyro_env_pull(const char *name, int progress_fd,
 		    char **result_json, pyro_error *err);
+int		 pyro_env_build(const char *name, int progress_fd,
+		    char **result_json, pyro_error *err);
 int		 pyro_env_prune(char **result_json, pyro_error *err);
+/*
+ * The cache pyrod boots guests from (control op "environment.cache"):
+ * {cache_dir, environments: [{name, installed}]}.  pyrod runs as root
+ * with its own environment, so this may differ from the caller's cache;
+ * "unknown_op" from a pyrod that predates the operation.
+ */
+int		 pyro_env_cache(pyro_client *client, char **result_json,
+		    pyro_error *err);
 
 /*
  * The disk tools (3.1.0): a stopped, guest-backed workspace's disk read
