@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
-[ "$(id -u)" = 0 ] || { echo "run as root (sudo $0)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "run this as root (as a normal user: sudo $0)" >&2; exit 1; }
 scripts/deps.sh
 autoreconf -fi >/dev/null
 jobs=$(nproc)
@@ -51,6 +51,9 @@ echo "[test] the C SDK as installed: pkg-config, examples"
 tests/installed.sh build-ci >build-ci/tests/installed.log 2>&1 ||
     { cat build-ci/tests/installed.log; exit 1; }
 tail -n 1 build-ci/tests/installed.log
+tests/python/installed.sh build-ci >build-ci/tests/python-installed.log 2>&1 ||
+    { cat build-ci/tests/python-installed.log; exit 1; }
+tail -n 1 build-ci/tests/python-installed.log
 
 echo "[test] unit tests under ASan + UBSan"
 rm -rf build-asan && mkdir build-asan && cd build-asan
@@ -58,7 +61,8 @@ rm -rf build-asan && mkdir build-asan && cd build-asan
 make -j"$jobs" >/dev/null
 make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
     tests/check_path tests/check_atomic tests/check_sandbox \
-    tests/check_disk tests/check_redact tests/check_unpack" ||
+    tests/check_disk tests/check_redact tests/check_unpack \
+    tests/check_guest" ||
     show_logs "$top/build-asan"
 cd "$top"
 
