@@ -232,6 +232,8 @@ int		 store_openat(struct record *, const char *name, int flags,
 int		 store_rename(struct record *, const char *from,
 		    const char *to);
 int		 store_unlink(struct record *, const char *name);
+/* The record's rootfs.ext4 (made empty the first time: *fresh). */
+int		 store_open_disk(struct record *, int *fresh);
 /* Delete the record and every file in its directory. */
 void		 store_remove(struct record *);
 /* The records of kind k visible to uid: {key: [{id, state, ...}]}. */

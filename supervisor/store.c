@@ -505,3 +505,22 @@ store_list_json(enum rec_kind k, uid_t uid, const char *key)
 	}
 	return res;
 }
+
+/*
+ * The record's own disk, rootfs.ext4, read-write: the one from an earlier
+ * run, or a new empty file (*fresh set: the environment's image is to be
+ * copied into it).  Returns the fd or -errno.
+ */
+int
+store_open_disk(struct record *r, int *fresh)
+{
+	int	fd = store_openat(r, "rootfs.ext4", O_RDWR, 0);
+
+	*fresh = 0;
+	if (fd == -ENOENT) {
+		fd = store_openat(r, "rootfs.ext4", O_RDWR | O_CREAT | O_EXCL,
+		    0600);
+		*fresh = fd >= 0;
+	}
+	return fd;
+}

@@ -454,13 +454,7 @@ boot(struct vmctx *c, int snapshot, struct pyro_status *st)
 		(void)store_save(c->rec);
 		return 0;
 	}
-	disk = store_openat(c->rec, "rootfs.ext4", O_RDWR, 0);
-	if (disk == -ENOENT) {
-		disk = store_openat(c->rec, "rootfs.ext4", O_RDWR | O_CREAT |
-		    O_EXCL, 0600);
-		copy = 1;
-	}
-	if (disk < 0) {
+	if ((disk = store_open_disk(c->rec, &copy)) < 0) {
 		env_close(&env);
 		return pyro_fail(st, PYRO_E_IO, "cannot open the VM's disk in "
 		    "%s: %s", conf.state_dir, strerror(-disk));

@@ -77,13 +77,7 @@ ws_boot(struct ws *w, struct pyro_status *st)
 	remove_stale(w);
 	if (env_open(ws_env_name(w->rec), NULL, &env, st) < 0)
 		return -1;
-	disk = store_openat(w->rec, "rootfs.ext4", O_RDWR, 0);
-	if (disk == -ENOENT) {
-		disk = store_openat(w->rec, "rootfs.ext4", O_RDWR | O_CREAT |
-		    O_EXCL, 0600);
-		copy = 1;
-	}
-	if (disk < 0) {
+	if ((disk = store_open_disk(w->rec, &copy)) < 0) {
 		env_close(&env);
 		return pyro_fail(st, PYRO_E_IO, "cannot open the workspace's "
 		    "disk in %s: %s", conf.state_dir, strerror(-disk));
