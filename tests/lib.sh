@@ -58,6 +58,19 @@ need_guests() {
 	export PATH="$PYRO_BUILDDIR:$PATH"
 }
 
+# Run the pyro CLI as uid 65534 (nobody), from copies in $TMP: the build
+# directory may sit where that uid cannot reach (under a root-only home).
+as_nobody() {
+	if [ ! -x "$TMP/nobody/pyro" ]; then
+		mkdir -p "$TMP/nobody"
+		cp "$PYRO_BUILDDIR/.libs/pyro" "$PYRO_BUILDDIR/.libs/libpyro.so.1" \
+		    "$TMP/nobody/"
+		chmod 0755 "$TMP" "$TMP/nobody"
+	fi
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    env LD_LIBRARY_PATH="$TMP/nobody" "$TMP/nobody/pyro" "$@"
+}
+
 # The stable code a failed pyro command printed last: "... (code)".
 code_of() { sed -n 's/.*(\([a-z_]*\))$/\1/p' "$1" | tail -n 1; }
 # CODE then a command: it must fail, and its stderr end with (CODE).
