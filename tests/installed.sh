@@ -1,9 +1,11 @@
 #!/bin/sh
-# The C SDK as a user gets it: `make install` into a staging root, the
-# examples compiled with nothing but `pkg-config --cflags --libs pyro`
-# against the installed header and library, then run against a real pyrod
-# and guests.  Run by scripts/test.sh after make check (it installs, so it
-# stays out of a parallel make check).  Usage: tests/installed.sh BUILDDIR
+# The SDKs as a user gets them from one `make install` into a staging
+# root: the C examples compiled with nothing but `pkg-config --cflags
+# --libs pyro` against the installed header and library, then run against
+# a real pyrod and guests; then pyro_mcp imported from the staged site
+# directory, running one command in a guest over the installed library.
+# Run by scripts/test.sh after make check (it installs, so it stays out of
+# a parallel make check).  Usage: tests/installed.sh BUILDDIR
 set -eu
 PYRO_BUILDDIR=$(cd "$1" && pwd)
 PYRO_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,4 +45,19 @@ ldd "$TMP/oneshot" | grep -q "$libdir/libpyro.so.1" ||
     fail "the example did not use the installed library"
 n=$((n+1))
 pass "the installed examples run: one-shot, lifecycle, workspace"
+
+init=$(find "$root" -path '*/pyro_mcp/__init__.py' | head -n 1)
+[ -n "$init" ] || fail "make install did not install pyro_mcp"
+site=$(dirname "$(dirname "$init")")
+[ -f "$site/pyro_mcp/py.typed" ] || fail "no py.typed in $site/pyro_mcp"
+(cd "$TMP" && PYTHONPATH="$site" PYRO_LIBPYRO="$libdir/libpyro.so.1" \
+    /usr/bin/python3 -c '
+import pyro_mcp, sys
+from pyro_mcp import Pyro
+assert pyro_mcp.__file__.startswith(sys.argv[1]), pyro_mcp.__file__
+print(Pyro().run_in_vm("debian:12", "git --version")["stdout"], end="")
+' "$site") >"$TMP/o" 2>&1 || fail "the installed package: $(cat "$TMP/o")"
+grep -q '^git version 2\.' "$TMP/o" || fail "output: $(cat "$TMP/o")"
+n=$((n+1))
+pass "make install put pyro_mcp in $(echo "$site" | sed "s|^$root||"); it imports and runs"
 echo "$n passed, 0 failed"
