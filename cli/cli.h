@@ -158,4 +158,7 @@ int	cmd_workspace(struct cli *, const struct cmd *, const struct args *);
 int	cmd_mcp_serve(struct cli *, const struct cmd *, const struct args *);
 int	cmd_demo_ollama(struct cli *, const struct cmd *, const struct args *);
 
+/* cmd_registry.c: a "networking" object, for people. */
+void	out_networking(const cJSON *networking);
+
 #endif

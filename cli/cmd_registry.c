@@ -45,12 +45,41 @@ render_deleted(const cJSON *r)
 		printf("Deleted VM %s (TTL expired).\n", it->valuestring);
 }
 
+/*
+ * The "networking" object of vm network-info and workspace status.  Every
+ * value is pyrod's own (addresses, normalised rules, port numbers).
+ */
+void
+out_networking(const cJSON *n)
+{
+	const cJSON	*it;
+
+	printf("Network:      %s", jstr(n, "policy", "off"));
+	if (jstr(n, "guest_ip", NULL) != NULL)
+		printf(", guest %s/30 via %s on %s, DNS %s", jstr(n, "guest_ip",
+		    "?"), jstr(n, "gateway_ip", "?"), jstr(n, "tap", "?"),
+		    jstr(n, "dns", "?"));
+	else if (cJSON_IsTrue(cJSON_GetObjectItem(n, "enabled")))
+		printf(" (not running)");
+	printf("\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(n, "allow_egress")) > 0) {
+		printf("Egress only:  ");
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(n, "allow_egress"))
+			printf("%s ", cJSON_GetStringValue(it));
+		printf("\n");
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(n, "published_ports"))
+		printf("Published:    %s:%.0f -> guest port %.0f%s%s\n",
+		    jstr(it, "host_address", "?"), jnum(it, "host_port", 0),
+		    jnum(it, "guest_port", 0), jstr(it, "service_name", NULL) ?
+		    " by service " : "", jstr(it, "service_name", ""));
+}
+
 static void
 render_network(const cJSON *r)
 {
-	printf("VM %s: %s\n", out_vm_id(r), jstr(r, "note",
-	    cJSON_IsTrue(cJSON_GetObjectItem(r, "network")) ? "networked" :
-	    "no network"));
+	printf("VM:           %s\n", out_vm_id(r));
+	out_networking(cJSON_GetObjectItem(r, "networking"));
 }
 
 typedef int (*list_fn)(pyro_client *, char **, pyro_error *);

@@ -35,6 +35,8 @@ render_status(const cJSON *r)
 		printf("Uptime:       %.0f s\n", jnum(r, "uptime_seconds", 0));
 	printf("TTL left:     %.0f s\n", jnum(r, "ttl_remaining_seconds", 0));
 	printf("Seed:         %s\n", jstr(r, "seed", "none"));
+	if ((it = cJSON_GetObjectItem(r, "networking")) != NULL)
+		out_networking(it);
 	printf("Secrets:      ");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "secrets"))
 		printf("%s ", it->valuestring);

@@ -26,6 +26,7 @@
 #define OHOSTCOMPAT	OBOOL("allow-host-compat", "allow_host_compat")
 #define OTIMEOUT	OINT("timeout-seconds", "timeout_seconds")
 #define OTTL		OINT("ttl-seconds", "ttl_seconds")
+#define OALLOW		{ "allow-egress", "allow_egress", O_LIST, "RULE", 0 }
 #define NOOPTS		{ { NULL, NULL, 0, NULL, 0 } }
 
 #define WS		"workspace"
@@ -34,7 +35,8 @@
 static const struct cmd commands[] = {
 	{ NULL, "run", cmd_run, "ENV", 1, 0, C_COMMAND,
 	  "run one command in a fresh VM, then delete the VM",
-	  { OVCPU, OMEM, OTIMEOUT, OBOOL("network", "network"), OHOSTCOMPAT } },
+	  { OVCPU, OMEM, OTIMEOUT, OBOOL("network", "network"), OALLOW,
+	    OHOSTCOMPAT } },
 	{ "demo", "ollama", cmd_demo_ollama, "", 0, 0, C_NO_RESULT,
 	  "an agent loop: a local Ollama model calls vm_run through libpyro",
 	  { OSTR("model", "model", "NAME"), OSTR("url", "url", "URL"),
@@ -58,7 +60,8 @@ static const struct cmd commands[] = {
 	  "check this host: KVM, the VMM, networking, helpers", NOOPTS },
 	{ "vm", "create", cmd_vm_create, "ENV", 1, 0, 0,
 	  "create a VM (TTL 600 s by default); prints its id",
-	  { OVCPU, OMEM, OTTL, OBOOL("network", "network"), OHOSTCOMPAT } },
+	  { OVCPU, OMEM, OTTL, OBOOL("network", "network"), OALLOW,
+	    OHOSTCOMPAT } },
 	{ "vm", "start", cmd_simple, "VM_ID", 1, 0, 0, "boot a VM", NOOPTS },
 	{ "vm", "exec", cmd_vm_exec, "VM_ID", 1, 0, C_COMMAND,
 	  "run one command in a running VM, then delete it", { OTIMEOUT } },
@@ -68,7 +71,8 @@ static const struct cmd commands[] = {
 	{ "vm", "status", cmd_simple, "VM_ID", 1, 0, 0, "show one VM", NOOPTS },
 	{ "vm", "list", cmd_simple, "", 0, 0, 0, "list your VMs", NOOPTS },
 	{ "vm", "network-info", cmd_simple, "VM_ID", 1, 0, 0,
-	  "show a VM's network devices", NOOPTS },
+	  "show a VM's network: policy, TAP, addresses, egress rules",
+	  NOOPTS },
 	{ "vm", "reap-expired", cmd_simple, "", 0, 0, 0,
 	  "delete your VMs past their TTL", NOOPTS },
 	{ WS, "list", cmd_workspace, "", 0, 0, 0, "list your workspaces",
@@ -79,7 +83,8 @@ static const struct cmd commands[] = {
 	{ WS, "create", cmd_workspace, "ENV", 1, 0, 0,
 	  "create a workspace (booted and seeded); prints its id",
 	  { OSTR("seed-path", "seed_path", "DIR|ARCHIVE"),
-	    OSTR("network-policy", "network_policy", "off"),
+	    OSTR("network-policy", "network_policy",
+	    "off|egress|egress+published-ports"), OALLOW,
 	    { "secret", "secrets", O_KV, "NAME=VALUE", 0 },
 	    { "secret-file", "secret_files", O_KV, "NAME=PATH", 0 },
 	    OVCPU, OMEM, OTTL, OHOSTCOMPAT } },
@@ -137,7 +142,9 @@ static const struct cmd commands[] = {
 	    { "ready-http", "ready_http", O_STR, "URL", OF_ALT },
 	    { "ready-command", "ready_command", O_STR, "CMD", OF_ALT },
 	    OINT("ready-timeout-seconds", "ready_timeout_seconds"),
-	    OINT("ready-interval-ms", "ready_interval_ms"), OSECRETENV } },
+	    OINT("ready-interval-ms", "ready_interval_ms"), OSECRETENV,
+	    { "publish", "published_ports", O_LIST, "HOST_PORT:GUEST_PORT",
+	    0 } } },
 	{ WS, "service list", cmd_workspace, ID, 1, 0, 0,
 	  "list a workspace's services", NOOPTS },
 	{ WS, "service status", cmd_workspace, ID " NAME", 2, 0, 0,

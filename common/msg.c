@@ -45,7 +45,8 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_KERNEL]),
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_INITRD]),
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_ROOTFS]),
-	    S(struct pyro_msg_vm_start, sha256[VM_FILE_DISK]) } },
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_DISK]),
+	    S(struct pyro_msg_vm_start, net.tap) } },
 	{ PYRO_MSG_VM_READY, "vm_ready", sizeof(struct pyro_msg_vm_ready), 0,
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { S(struct pyro_msg_vm_ready, kernel) } },
@@ -89,6 +90,16 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  0, FD_NONE, PEER_DISKHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
 	{ PYRO_MSG_DISK_SECRET, "disk_secret", 1, PYRO_MSG_MAXPAYLOAD, FD_NONE,
 	  PEER_SUPERVISOR, PEER_DISKHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_NET_PUBLISH, "net_publish", sizeof(struct pyro_msg_net_port),
+	  0, FD_ONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_NET_UNPUBLISH, "net_unpublish",
+	  sizeof(struct pyro_msg_net_port), 0, FD_NONE, PEER_SUPERVISOR,
+	  PEER_VMHELPER, { { 0, 0 } } },
+	/* The live names' NULs are checked by the helper, up to nlive. */
+	{ PYRO_MSG_NET_SWEEP, "net_sweep", sizeof(struct pyro_msg_net_sweep), 0,
+	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_NET_SWEPT, "net_swept", sizeof(struct pyro_msg_net_swept), 0,
+	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

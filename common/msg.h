@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "guestproto.h"
+#include "netrule.h"
 
 #define PYRO_MSG_VERSION	1
 #define PYRO_MSG_MAXPAYLOAD	(64 * 1024)
@@ -65,6 +66,11 @@ enum pyro_msg_type {
 	PYRO_MSG_DISK_DONE,		/* diskhelper->S: pyro_msg_disk_done */
 	PYRO_MSG_DISK_SECRET,		/* S->diskhelper: one secret value (the
 					   raw bytes), before DISK_REQUEST */
+	PYRO_MSG_NET_PUBLISH,		/* S->vmhelper: pyro_msg_net_port,
+					   fd: the listening socket */
+	PYRO_MSG_NET_UNPUBLISH,		/* S->vmhelper: pyro_msg_net_port */
+	PYRO_MSG_NET_SWEEP,		/* S->vmhelper: pyro_msg_net_sweep */
+	PYRO_MSG_NET_SWEPT,		/* vmhelper->S: pyro_msg_net_swept */
 	PYRO_MSG__MAX
 };
 
@@ -116,6 +122,25 @@ struct pyro_msg_vm_file {
 	uint32_t	role;		/* enum pyro_vm_file */
 };
 
+/*
+ * A networked VM: its TAP, its /30 out of pyrod's pool (network, gateway =
+ * network + 1, guest = network + 2), where DNS goes upstream, and its
+ * egress rules.  enabled = 0: no network device at all.
+ */
+#define NET_RESOLVERS_MAX	4
+struct pyro_vm_net {
+	uint32_t	enabled;
+	uint32_t	subnet;		/* network order, a /30 */
+	uint32_t	pool;		/* the whole pool: other guests */
+	uint32_t	pool_prefix;
+	uint32_t	resolvers[NET_RESOLVERS_MAX];	/* network order */
+	uint32_t	nresolvers;
+	uint32_t	dns_qps;	/* guest queries per second */
+	uint32_t	nrules;
+	char		tap[16];	/* NET_TAP_PREFIX + part of the id */
+	struct pyro_net_rule rules[NET_RULES_MAX];
+};
+
 struct pyro_msg_vm_start {
 	uint32_t	mem_mib;
 	uint32_t	vcpus;
@@ -128,6 +153,7 @@ struct pyro_msg_vm_start {
 	char		sha256[VM_FILE__MAX][65];
 	char		qemu[256];
 	char		hide[2][256];	/* directories QEMU must not see */
+	struct pyro_vm_net net;
 };
 
 struct pyro_msg_vm_ready {
@@ -215,6 +241,25 @@ struct pyro_msg_vm_stopped {
 	uint32_t	unexpected;	/* 1: nobody asked it to stop */
 	int32_t		status;		/* VMM wait status */
 	char		console[256];	/* last console line(s) */
+};
+
+/* A published port: 127.0.0.1:host_port (pyrod's listening socket) to the
+ * guest's guest_port. */
+struct pyro_msg_net_port {
+	uint32_t	host_port;
+	uint32_t	guest_port;
+};
+
+/* Remove TAP devices and nft tables of pyro's that no live VM owns. */
+#define NET_SWEEP_LIVE_MAX	512
+struct pyro_msg_net_sweep {
+	uint32_t	nlive;
+	char		live[NET_SWEEP_LIVE_MAX][16];	/* TAP names in use */
+};
+
+struct pyro_msg_net_swept {
+	uint32_t	taps;		/* removed */
+	uint32_t	tables;
 };
 
 /* The most NUL-terminated string fields one message type may have. */

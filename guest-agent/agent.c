@@ -635,6 +635,7 @@ main(int argc, char *argv[])
 		init_poweroff();
 	init_stage2_mounts();
 	init_loopback();
+	init_network();
 	(void)sethostname("pyro", 4);
 	if ((fd = agent_find_channel()) < 0) {
 		alog("pyro-agent: no virtio-serial port named %s",

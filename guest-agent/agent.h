@@ -7,6 +7,7 @@
 int	init_stage1(void);
 int	init_stage2_mounts(void);
 void	init_loopback(void);
+void	init_network(void);
 void	init_poweroff(void) __attribute__((noreturn));
 void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

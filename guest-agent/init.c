@@ -15,6 +15,9 @@
 #include <sys/utsname.h>
 
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -156,6 +159,104 @@ init_loopback(void)
 			alog("pyro-agent: lo up: %s", strerror(errno));
 	}
 	close(fd);
+}
+
+static int
+ifreq_addr(int fd, unsigned long req, const char *dev, uint32_t addr)
+{
+	struct ifreq		ifr;
+	struct sockaddr_in	sa;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memset(&sa, 0, sizeof(sa));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = addr;
+	memcpy(&ifr.ifr_addr, &sa, sizeof(sa));
+	return ioctl(fd, req, &ifr);
+}
+
+/*
+ * Guest networking, from the kernel command line the host wrote:
+ * "pyro.net=V/30,G".  eth0 gets V with a /30, MTU 1500, up; the default
+ * route goes to G; /etc/resolv.conf names G (the host's forwarder, the
+ * only DNS this guest can reach).  With no pyro.net the VM has no network
+ * device and nothing is done.  Plain ioctls: the environment needs no
+ * iproute2.
+ */
+void
+init_network(void)
+{
+	char			 buf[1024], *p, *comma;
+	struct in_addr		 v, g;
+	struct rtentry		 rt;
+	struct sockaddr_in	*sa;
+	struct ifreq		 ifr;
+	ssize_t			 n;
+	int			 fd, i;
+
+	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if ((p = strstr(buf, "pyro.net=")) == NULL)
+		return;
+	p += strlen("pyro.net=");
+	p[strcspn(p, " \n")] = '\0';
+	if ((comma = strchr(p, ',')) == NULL)
+		return;
+	*comma++ = '\0';
+	if (strlen(p) < 4 || strcmp(p + strlen(p) - 3, "/30") != 0)
+		return;
+	p[strlen(p) - 3] = '\0';
+	if (inet_pton(AF_INET, p, &v) != 1 || inet_pton(AF_INET, comma,
+	    &g) != 1)
+		return;
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	/* virtio_net was loaded in stage 1; give the device a moment. */
+	for (i = 0; i < 200 && if_nametoindex("eth0") == 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	ifr.ifr_mtu = 1500;
+	if (ifreq_addr(fd, SIOCSIFADDR, "eth0", v.s_addr) < 0 ||
+	    ifreq_addr(fd, SIOCSIFNETMASK, "eth0", htonl(0xfffffffcu)) < 0 ||
+	    ioctl(fd, SIOCSIFMTU, &ifr) < 0 ||
+	    ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		alog("pyro-agent: eth0: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		alog("pyro-agent: eth0 up: %s", strerror(errno));
+	memset(&rt, 0, sizeof(rt));
+	sa = (struct sockaddr_in *)&rt.rt_gateway;
+	sa->sin_family = AF_INET;
+	sa->sin_addr = g;
+	((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+	((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
+		alog("pyro-agent: default route: %s", strerror(errno));
+	close(fd);
+	/* A symlink here (e.g. to systemd-resolved's file) is replaced. */
+	(void)unlink("/etc/resolv.conf");
+	if ((fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		n = snprintf(buf, sizeof(buf), "nameserver %s\noptions "
+		    "timeout:2 attempts:2\n", comma);
+		if (write(fd, buf, (size_t)n) != n)
+			alog("pyro-agent: /etc/resolv.conf: %s",
+			    strerror(errno));
+		close(fd);
+	}
 }
 
 int

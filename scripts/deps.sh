@@ -6,6 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libseccomp-dev libcap-ng-dev libnl-3-dev libnl-route-3-dev libnftables-dev
  libcjson-dev libext2fs-dev check
  qemu-system-x86 debootstrap e2fsprogs lz4 cpio kmod nftables iproute2
+ dnsmasq-base
  mandoc jq nettle-dev libarchive-dev python3 binutils
  python3-pytest mypy python3-venv python3-wheel python3-setuptools
  clang libclang-rt-14-dev"

@@ -18,8 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "log.h"
+#include "netrule.h"
 #include "pyrod.h"
+
+/* 10.211.0.0/16: 16384 guests; private space few hosts route. */
+#define NET_POOL_DEFAULT	"10.211.0.0/16"
 
 struct pyrod_config conf;
 
@@ -70,6 +77,7 @@ static const struct {
 	{ "max_running_vms", STR(max_running_vms), 1, 4096 },
 	{ "max_workspaces_per_uid", STR(max_workspaces_per_uid), 1, 4096 },
 	{ "snapshot_budget_kib", STR(snapshot_budget_kib), 1, 1ULL << 40 },
+	{ "network_dns_qps", STR(dns_qps), 1, 100000 },
 };
 
 /* MemTotal in MiB, or 0 if /proc/meminfo does not say. */
@@ -120,6 +128,11 @@ limit_defaults(struct pyrod_config *c)
 	c->max_workspaces_per_uid = 32;
 	c->vcpu_overcommit = 4.0;
 	c->snapshot_budget_kib = 4ULL * 1024 * 1024;	/* 4 GiB */
+	(void)net_cidr_parse(NET_POOL_DEFAULT, &c->net_pool,
+	    &c->net_pool_prefix);
+	c->net_forward_enable = 1;
+	c->publish_addr = htonl(INADDR_LOOPBACK);
+	c->dns_qps = 50;
 }
 
 void
@@ -190,6 +203,66 @@ num_key(struct pyrod_config *c, const char *k, const char *v,
 	return 1;
 }
 
+/* The networking keys with a syntax of their own. */
+static int
+net_key(struct pyrod_config *c, const char *k, const char *v,
+    const char *where, int *rc)
+{
+	char		 buf[256], *p, *save = NULL;
+	struct in_addr	 in;
+	uint32_t	 a, len;
+
+	if (strcmp(k, "network_pool") == 0) {
+		if (net_cidr_parse(v, &a, &len) < 0 || len < 8 || len > 29) {
+			log_warnx("%s: network_pool must be an IPv4 CIDR from "
+			    "/8 to /29 (each VM takes a /30); got \"%s\"",
+			    where, v);
+			*rc = -1;
+		} else {
+			c->net_pool = a;
+			c->net_pool_prefix = len;
+		}
+		return 1;
+	}
+	if (strcmp(k, "network_dns") == 0) {
+		snprintf(buf, sizeof(buf), "%s", v);
+		c->ndns = 0;
+		for (p = strtok_r(buf, ", ", &save); p != NULL;
+		    p = strtok_r(NULL, ", ", &save)) {
+			if (c->ndns >= NET_RESOLVERS_MAX ||
+			    inet_pton(AF_INET, p, &in) != 1) {
+				log_warnx("%s: network_dns is up to %d IPv4 "
+				    "addresses, comma-separated", where,
+				    NET_RESOLVERS_MAX);
+				*rc = -1;
+				return 1;
+			}
+			c->dns[c->ndns++] = in.s_addr;
+		}
+		return 1;
+	}
+	if (strcmp(k, "network_ip_forward") == 0) {
+		if (strcmp(v, "enable") == 0 || strcmp(v, "leave") == 0)
+			c->net_forward_enable = strcmp(v, "enable") == 0;
+		else {
+			log_warnx("%s: network_ip_forward is enable or leave",
+			    where);
+			*rc = -1;
+		}
+		return 1;
+	}
+	if (strcmp(k, "publish_address") == 0) {
+		if (inet_pton(AF_INET, v, &in) != 1) {
+			log_warnx("%s: publish_address is an IPv4 address",
+			    where);
+			*rc = -1;
+		} else
+			c->publish_addr = in.s_addr;
+		return 1;
+	}
+	return 0;
+}
+
 /* Keys with a syntax of their own: 1 if k is one, 0 if not. */
 static int
 special_key(struct pyrod_config *c, const char *k, const char *v,
@@ -208,6 +281,8 @@ special_key(struct pyrod_config *c, const char *k, const char *v,
 			c->socket_mode = (unsigned)m;
 		return 1;
 	}
+	if (net_key(c, k, v, where, rc))
+		return 1;
 	if (strcmp(k, "vcpu_overcommit") == 0) {
 		r = strtod(v, &end);
 		if (*v < '0' || *v > '9' || *end != '\0' || !(r > 0) ||

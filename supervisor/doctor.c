@@ -174,6 +174,9 @@ doctor_finish(struct doctor *d)
 	cJSON_AddItemToObject(net, "tun", item(tun_ok, d->have_probe ?
 	    d->probe.tun.reason : "not probed"));
 	cJSON_AddBoolToObject(net, "ip_forward", fwd == 1);
+	cJSON_AddStringToObject(net, "ip_forward_policy",
+	    conf.net_forward_enable ? "enable" : "leave");
+	net_doctor(net);
 	cJSON_AddItemToObject(net, "nftables", item(nft_ok, d->have_probe ?
 	    d->probe.nft.reason : "not probed"));
 
@@ -193,8 +196,9 @@ doctor_finish(struct doctor *d)
 	if (!have_agent)
 		cJSON_AddStringToObject(caps, "guest_exec_reason",
 		    "pyro-agent is not installed");
+	/* Forwarding that pyrod may turn on when a VM needs it counts. */
 	cJSON_AddBoolToObject(caps, "guest_network", tun_ok && nft_ok &&
-	    fwd == 1);
+	    (fwd == 1 || (fwd == 0 && conf.net_forward_enable)));
 	doctor_runtime(res, d, vm_ok, kvm_ok);
 	d->res = NULL;
 	ctl_reply_ok(d->rq, res);

@@ -88,6 +88,7 @@ shutdown_vms(void)
 	struct timer	*t;
 
 	control_close();
+	net_shutdown();
 	if (vmi_stop_all(shutdown_done) == 0)
 		return;
 	log_info("stopping %d running VM(s)", vmi_count());
@@ -274,6 +275,8 @@ main(int argc, char *argv[])
 	if ((n = store_recover()) > 0)
 		log_info("marked %d record(s) stopped after the restart", n);
 
+	if (net_init() < 0)
+		fatal("network pool");
 	shell_init();
 	service_init();
 	vm_reaper_start();

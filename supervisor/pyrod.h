@@ -49,6 +49,14 @@ struct pyrod_config {
 	unsigned max_workspaces_per_uid;
 	double	 vcpu_overcommit;	/* guest vCPUs per host CPU */
 	unsigned long long snapshot_budget_kib;	/* per workspace */
+	/* Guest networking (net.c): see pyrod.conf(5). */
+	uint32_t net_pool;		/* network order */
+	unsigned net_pool_prefix;
+	uint32_t dns[NET_RESOLVERS_MAX];	/* network order */
+	unsigned ndns;			/* 0: /etc/resolv.conf's */
+	int	 net_forward_enable;	/* turn ip_forward on if off */
+	uint32_t publish_addr;		/* network order */
+	unsigned dns_qps;
 	/* The host, read once by config_defaults(). */
 	unsigned long long host_mem_mib;	/* 0: unknown */
 	unsigned host_cpus;
@@ -177,6 +185,35 @@ int	arg_guest_cwd(const cJSON *args, char *out, size_t size,
 	    struct pyro_status *);
 void	cmdline_free(struct cmdline *);
 
+/* net.c: guest networking's host side. */
+#define NET_PUBLISH_MAX	8		/* published ports per service */
+struct net_lease {
+	int		slot;		/* -1: none */
+	uint32_t	subnet;		/* network order */
+	char		tap[16];
+};
+struct record;
+int	net_init(void);
+void	net_shutdown(void);
+void	net_sweep(void);
+int	net_sweep_busy(void);
+int	net_wanted(const struct record *);
+int	net_publish_allowed(const struct record *);
+int	net_rules_arg(const cJSON *args, cJSON *doc, int networked,
+	    struct pyro_status *);
+int	net_lease_take(struct net_lease *, const struct record *,
+	    struct pyro_status *);
+void	net_lease_drop(struct net_lease *);
+int	net_vm_config(const struct record *, const struct net_lease *,
+	    struct pyro_vm_net *, struct pyro_status *);
+void	net_info(cJSON *o, const struct record *, const struct net_lease *,
+	    cJSON *published);
+const char *net_publish_address(char *buf);
+void	net_doctor(cJSON *networking);
+int	net_publish_socket(uint32_t port, struct pyro_status *);
+int	net_ports_arg(const cJSON *args, uint32_t ports[][2], int *n,
+	    struct pyro_status *);
+
 /* store.c: the registry on disk. */
 enum rec_kind {
 	REC_VM,
@@ -291,6 +328,14 @@ struct vmi	*vmi_start(struct record *, struct env *, int disk,
 		    int copy_rootfs, const struct vmi_ops *, void *arg,
 		    struct pyro_status *);
 struct vmi	*vmi_find(const struct record *);
+const struct net_lease *vmi_net(const struct vmi *);
+/* The TAP names of every live networked VM, for the sweep. */
+int		 vmi_net_live(char names[][16], int max);
+/* The sweep ended: networked VMs that waited for it may start. */
+void		 vmi_sweep_done(void);
+int		 vmi_publish(struct vmi *, uint32_t host_port,
+		    uint32_t guest_port, int fd);
+int		 vmi_unpublish(struct vmi *, uint32_t host_port);
 void		*vmi_arg(const struct vmi *);
 enum vmi_state	 vmi_state(const struct vmi *);
 /*

@@ -50,6 +50,10 @@ struct service {
 	char			*command;	/* for status, redacted */
 	char			 cwd[256];
 	struct request		*rq;		/* start or stop waiting */
+	uint32_t		 ports[NET_PUBLISH_MAX][2];	/* host, guest */
+	int			 pub_fd[NET_PUBLISH_MAX];	/* until sent */
+	int			 nports;
+	int			 published;	/* the helper serves them */
 };
 
 static void	service_set(struct service *, const char *, const char *, ...)
@@ -66,6 +70,63 @@ service_find(struct ws *w, const char *name)
 		if (strcmp(v->name, name) == 0)
 			return v;
 	return NULL;
+}
+
+/* The service's published ports: [{host_address, host_port, guest_port}]. */
+static cJSON *
+ports_json(const struct service *v, int with_name)
+{
+	cJSON	*arr = cJSON_CreateArray(), *p;
+	char	 a[16];
+
+	for (int i = 0; i < v->nports && v->published; i++) {
+		p = cJSON_CreateObject();
+		if (with_name)
+			cJSON_AddStringToObject(p, "service_name", v->name);
+		cJSON_AddStringToObject(p, "host_address",
+		    net_publish_address(a));
+		cJSON_AddNumberToObject(p, "host_port", v->ports[i][0]);
+		cJSON_AddNumberToObject(p, "guest_port", v->ports[i][1]);
+		cJSON_AddItemToArray(arr, p);
+	}
+	return arr;
+}
+
+/* Every published port of the workspace, for its network status. */
+cJSON *
+services_ports_json(struct ws *w)
+{
+	cJSON		*arr = cJSON_CreateArray(), *one, *it;
+	struct service	*v;
+
+	LIST_FOREACH(v, &w->services, entry) {
+		one = ports_json(v, 1);
+		while ((it = cJSON_DetachItemFromArray(one, 0)) != NULL)
+			cJSON_AddItemToArray(arr, it);
+		cJSON_Delete(one);
+	}
+	return arr;
+}
+
+static void
+ports_close(struct service *v)
+{
+	for (int i = 0; i < v->nports; i++) {
+		if (v->pub_fd[i] >= 0)
+			close(v->pub_fd[i]);
+		v->pub_fd[i] = -1;
+	}
+}
+
+/* The service ended: its host ports close (the helper owns them). */
+static void
+ports_unpublish(struct service *v)
+{
+	ports_close(v);
+	if (v->published && v->w->v != NULL)
+		for (int i = 0; i < v->nports; i++)
+			(void)vmi_unpublish(v->w->v, v->ports[i][0]);
+	v->published = 0;
 }
 
 static cJSON *
@@ -94,6 +155,7 @@ service_json(struct ws *w, struct service *v)
 	cJSON_AddStringToObject(o, "command", v->command ? v->command : "");
 	cJSON_AddStringToObject(o, "cwd", v->cwd);
 	cJSON_AddStringToObject(o, "started_at", v->started_at);
+	cJSON_AddItemToObject(o, "published_ports", ports_json(v, 0));
 	r = cJSON_AddObjectToObject(o, "readiness");
 	cJSON_AddStringToObject(r, "kind", v->ready_kind);
 	if (v->ready_arg != NULL) {
@@ -168,6 +230,7 @@ service_done(struct job *j, const struct pyro_msg_exec_exit *x)
 	if (v == NULL)
 		return;
 	v->job = NULL;
+	ports_unpublish(v);
 	timer_cancel(v->timer);
 	v->timer = NULL;
 	timer_cancel(v->kill_timer);
@@ -279,6 +342,7 @@ probe_tick(void *arg)
 static void
 service_free(struct service *v)
 {
+	ports_close(v);
 	timer_cancel(v->timer);
 	timer_cancel(v->kill_timer);
 	free(v->ready_arg);
@@ -360,7 +424,6 @@ service_args(struct request *rq, const cJSON *args, struct service *v,
     long long *tmo, long long *interval, struct pyro_status *st)
 {
 	struct ws	*w = rq->obj;
-	const cJSON	*pub;
 	const char	*name;
 	struct service	*old;
 
@@ -374,17 +437,28 @@ service_args(struct request *rq, const cJSON *args, struct service *v,
 		return pyro_fail(st, PYRO_E_INVALID_NAME, "service names are "
 		    "1-64 characters of [A-Za-z0-9._-], starting with a letter "
 		    "or digit");
-	pub = cJSON_GetObjectItemCaseSensitive(args, "published_ports");
-	if (pub != NULL && !cJSON_IsNull(pub) && cJSON_GetArraySize(pub) > 0)
-		return pyro_fail(st, PYRO_E_UNSUPPORTED, "published ports need "
-		    "guest networking, which is not available in this "
-		    "release");
+	if (net_ports_arg(args, v->ports, &v->nports, st) < 0)
+		return -1;
+	if (v->nports > 0 && !net_publish_allowed(w->rec))
+		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT, "publishing "
+		    "ports needs a workspace created with --network-policy "
+		    "egress+published-ports (this one's is %s)",
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    w->rec->doc, "network_policy")));
+	if (v->nports > 0 && (w->v == NULL || vmi_net(w->v) == NULL))
+		return pyro_fail(st, PYRO_E_WORKSPACE_NOT_RUNNING, "the "
+		    "workspace's VM is not running");
 	if ((old = service_find(w, name)) != NULL && old->job != NULL)
 		return pyro_fail(st, PYRO_E_EXISTS, "service \"%s\" is already "
 		    "running; stop it first", name);
 	if (old == NULL && w->nservices >= WS_SERVICES_MAX)
 		return pyro_fail(st, PYRO_E_LIMIT_EXCEEDED, "a workspace has "
 		    "at most %d services", WS_SERVICES_MAX);
+	/* Bind now: a port in use fails the start before anything runs. */
+	for (int i = 0; i < v->nports; i++)
+		if ((v->pub_fd[i] = net_publish_socket(v->ports[i][0],
+		    st)) < 0)
+			return -1;
 	pyro_strlcpy(v->name, name, sizeof(v->name));
 	v->restarts = old != NULL ? old->restarts + 1 : 0;
 	return 0;
@@ -436,6 +510,8 @@ op_service_start(struct request *rq, const cJSON *args)
 		return;
 	}
 	v->w = w;
+	for (int i = 0; i < NET_PUBLISH_MAX; i++)
+		v->pub_fd[i] = -1;
 	if (service_args(rq, args, v, &tmo, &interval, &st) < 0 ||
 	    arg_command(args, &cmd, &st) < 0 ||
 	    ws_secret_env(w, cJSON_GetObjectItemCaseSensitive(args,
@@ -443,6 +519,12 @@ op_service_start(struct request *rq, const cJSON *args)
 	    service_run(v, &cmd, env, &st) < 0)
 		goto fail;
 	v->command = ws_redact_str(w, cmd.line);
+	/* The helper takes the listening sockets; ours close. */
+	for (int i = 0; i < v->nports; i++)
+		(void)vmi_publish(w->v, v->ports[i][0], v->ports[i][1],
+		    v->pub_fd[i]);
+	ports_close(v);
+	v->published = v->nports > 0;
 	if ((old = service_find(w, v->name)) != NULL) {
 		LIST_REMOVE(old, entry);
 		service_free(old);
@@ -471,6 +553,7 @@ op_service_start(struct request *rq, const cJSON *args)
 fail:
 	cmdline_free(&cmd);
 	ws_free_env(env, envc);
+	ports_close(v);
 	free(v->ready_arg);
 	free(v);
 	ctl_reply_status(rq, &st);

@@ -135,10 +135,13 @@ ctx_free(struct vmctx *c)
 cJSON *
 vm_json(const struct record *r)
 {
-	cJSON	*o = cJSON_Duplicate(r->doc, 1);
+	cJSON		*o = cJSON_Duplicate(r->doc, 1);
+	struct vmi	*v = vmi_find(r);
 
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "vm_id");
 	cJSON_AddStringToObject(o, "vm_id", r->id);
+	net_info(cJSON_AddObjectToObject(o, "networking"), r,
+	    v != NULL ? vmi_net(v) : NULL, NULL);
 	return o;
 }
 
@@ -398,11 +401,6 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	    arg_string(args, "environment_cache_dir", 0, 4000, &cache,
 	    st) < 0)
 		return NULL;
-	if (network) {
-		pyro_fail(st, PYRO_E_UNSUPPORTED, "guest networking is not "
-		    "available in this release; run without --network");
-		return NULL;
-	}
 	/* Only root may point pyrod at another cache: it reads as root. */
 	if (cache != NULL && rq->uid != 0) {
 		pyro_fail(st, PYRO_E_PERMISSION_DENIED, "only root may choose "
@@ -425,7 +423,11 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + ttl));
 	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
-	cJSON_AddBoolToObject(r->doc, "network", 0);
+	cJSON_AddBoolToObject(r->doc, "network", network);
+	if (net_rules_arg(args, r->doc, network, st) < 0) {
+		store_remove(r);
+		return NULL;
+	}
 	rec_set_state(r, ST_CREATED, "created", NULL);
 	return r;
 }
@@ -733,12 +735,12 @@ op_vm_network_info(struct request *rq, const cJSON *args)
 	cJSON			*res;
 
 	(void)args;
+	struct vmi		*v = vmi_find(r);
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "vm_id", r->id);
-	cJSON_AddBoolToObject(res, "network", 0);
-	cJSON_AddArrayToObject(res, "interfaces");
-	cJSON_AddStringToObject(res, "note", "guest networking is not "
-	    "available in this release: the VM has no network device");
+	cJSON_AddBoolToObject(res, "network", net_wanted(r));
+	net_info(cJSON_AddObjectToObject(res, "networking"), r,
+	    v != NULL ? vmi_net(v) : NULL, NULL);
 	ctl_reply_ok(rq, res);
 }
 

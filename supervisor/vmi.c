@@ -50,6 +50,8 @@ struct vmi {
 	int			 forced;
 	struct timer		*timer;
 	char			 qemu[256];	/* found once, at start */
+	struct net_lease	 net;		/* slot -1: no network */
+	int			 wait_sweep;	/* start once the sweep ends */
 };
 
 static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
@@ -358,11 +360,26 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 static void
 vmi_send_files(struct helper *h, struct vmi *v)
 {
-	struct pyro_msg_vm_start	 s;
+	static struct pyro_msg_vm_start	 s;
 	struct pyro_msg_vm_file		 f;
+	struct pyro_status		 st;
 	const cJSON			*it;
 	char				*slash;
 	int				 k;
+
+	memset(&s, 0, sizeof(s));
+	if (v->net.slot >= 0) {
+		if (net_sweep_busy()) {
+			v->wait_sweep = 1;
+			return;
+		}
+		v->wait_sweep = 0;
+		if (net_vm_config(v->rec, &v->net, &s.net, &st) < 0) {
+			vmi_fail(v, st.code, "%s", st.message);
+			helper_kill(h, "cannot set up the VM's network");
+			return;
+		}
+	}
 
 	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
 		f.role = (uint32_t)k;
@@ -376,7 +393,6 @@ vmi_send_files(struct helper *h, struct vmi *v)
 			return;
 		}
 	}
-	memset(&s, 0, sizeof(s));
 	it = cJSON_GetObjectItem(v->rec->doc, "mem_mib");
 	s.mem_mib = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1024;
 	it = cJSON_GetObjectItem(v->rec->doc, "vcpu_count");
@@ -417,6 +433,7 @@ vmi_ready_cb(struct helper *h, void *arg)
 static void
 vmi_free(struct vmi *v)
 {
+	net_lease_drop(&v->net);
 	timer_cancel(v->timer);
 	env_close(&v->env);
 	if (v->disk >= 0)
@@ -432,6 +449,11 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	v->h = NULL;
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
+	/* A helper that did not exit by itself may have left its table. */
+	if (v->net.slot >= 0 && strcmp(why, "exited") != 0) {
+		net_lease_drop(&v->net);
+		net_sweep();
+	}
 	LIST_REMOVE(v, entry);
 	streams_gone(v);
 	if (v->ops->on_gone)
@@ -440,6 +462,58 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	vmi_free(v);
 	if (shutting_down && LIST_EMPTY(&vmis) && all_gone != NULL)
 		all_gone();
+}
+
+const struct net_lease *
+vmi_net(const struct vmi *v)
+{
+	return v->net.slot >= 0 ? &v->net : NULL;
+}
+
+int
+vmi_net_live(char names[][16], int max)
+{
+	struct vmi	*v;
+	int		 n = 0;
+
+	/* names NULL: just count. */
+	LIST_FOREACH(v, &vmis, entry)
+		if (v->net.slot >= 0) {
+			if (names != NULL && n < max)
+				memcpy(names[n], v->net.tap, 16);
+			n++;
+		}
+	return names != NULL && n > max ? max : n;
+}
+
+void
+vmi_sweep_done(void)
+{
+	struct vmi	*v;
+
+	LIST_FOREACH(v, &vmis, entry)
+		if (v->wait_sweep && v->h != NULL)
+			vmi_send_files(v->h, v);
+}
+
+int
+vmi_publish(struct vmi *v, uint32_t host_port, uint32_t guest_port, int fd)
+{
+	struct pyro_msg_net_port	p = { host_port, guest_port };
+
+	if (v->h == NULL || v->net.slot < 0 || v->state != VMI_RUNNING)
+		return -1;
+	return helper_send(v->h, PYRO_MSG_NET_PUBLISH, &p, sizeof(p), fd);
+}
+
+int
+vmi_unpublish(struct vmi *v, uint32_t host_port)
+{
+	struct pyro_msg_net_port	p = { host_port, 0 };
+
+	if (v->h == NULL || v->net.slot < 0)
+		return -1;
+	return helper_send(v->h, PYRO_MSG_NET_UNPUBLISH, &p, sizeof(p), -1);
 }
 
 static const struct helper_ops vmi_helper_ops = {
@@ -479,6 +553,11 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		env->fd[k] = -1;
 	v->disk = disk;
 	v->copy_rootfs = copy_rootfs;
+	v->net.slot = -1;
+	if (net_wanted(rec) && net_lease_take(&v->net, rec, st) < 0) {
+		vmi_free(v);
+		return NULL;
+	}
 	v->ops = ops;
 	v->arg = arg;
 	v->state = VMI_BOOTING;

@@ -110,6 +110,8 @@ struct ws_part {
 /* The gate table alone: 0 or the refusal for state st and kind k. */
 enum pyro_err	 ws_gate_refusal(enum rec_st st, enum ws_req k);
 void		 ws_part_add(const struct ws_part *);
+/* service.c: every published port of the workspace (a new array). */
+cJSON		*services_ports_json(struct ws *);
 struct ws	*ws_of(struct record *);
 void		 ws_free(struct ws *);
 void		 ws_event(struct ws *, const char *event, const char *detail);

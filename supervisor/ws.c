@@ -289,6 +289,8 @@ ws_status_json(struct ws *w)
 	}
 	for (i = 0; i < nparts; i++)
 		parts[i]->status(w, o);
+	net_info(cJSON_AddObjectToObject(o, "networking"), w->rec,
+	    w->v != NULL ? vmi_net(w->v) : NULL, services_ports_json(w));
 	/* The last lifecycle event, for a one-line "why". */
 	evs = cJSON_GetObjectItem(w->rec->doc, "events");
 	if ((n = cJSON_GetArraySize(evs)) > 0)

@@ -51,12 +51,13 @@ create_args(struct request *rq, const cJSON *args, struct create_args *a,
 	    arg_string(args, "seed_kind", 0, 32, &a->seed_kind, st) < 0 ||
 	    arg_string(args, "network_policy", 0, 32, &a->policy, st) < 0)
 		return -1;
-	if (a->policy != NULL && strcmp(a->policy, "off") != 0)
-		return pyro_fail(st, strcmp(a->policy, "egress") == 0 ||
-		    strcmp(a->policy, "egress+published-ports") == 0 ?
-		    PYRO_E_UNSUPPORTED : PYRO_E_INVALID_ARGUMENT,
-		    "network policy \"%.32s\" is not available in this "
-		    "release; use \"off\"", a->policy);
+	if (a->policy == NULL)
+		a->policy = "off";
+	if (strcmp(a->policy, "off") != 0 && strcmp(a->policy, "egress") != 0 &&
+	    strcmp(a->policy, "egress+published-ports") != 0)
+		return pyro_fail(st, PYRO_E_INVALID_ARGUMENT, "network policy "
+		    "is off, egress or egress+published-ports; got \"%.32s\"",
+		    a->policy);
 	if (a->seeded != (rq->fd >= 0))
 		return pyro_fail(st, PYRO_E_BAD_REQUEST, "\"seed\": true comes "
 		    "with the seed archive's fd, and only then");
@@ -76,7 +77,7 @@ create_record(struct record *r, const struct create_args *a)
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + a->ttl));
 	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
-	cJSON_AddStringToObject(r->doc, "network_policy", "off");
+	cJSON_AddStringToObject(r->doc, "network_policy", a->policy);
 	cJSON_AddStringToObject(r->doc, "workdir", PYRO_GUEST_WORKDIR);
 	cJSON_AddStringToObject(r->doc, "seed", a->seeded ? (a->seed_kind ?
 	    a->seed_kind : "archive") : "none");
@@ -102,7 +103,8 @@ op_workspace_create(struct request *rq, const cJSON *args)
 	}
 	create_record(r, &a);
 	st.code = PYRO_OK;
-	if (ws_save_secrets(r, cJSON_GetObjectItemCaseSensitive(args,
+	if (net_rules_arg(args, r->doc, net_wanted(r), &st) < 0 ||
+	    ws_save_secrets(r, cJSON_GetObjectItemCaseSensitive(args,
 	    "secrets"), &st) < 0 || store_save(r) < 0) {
 		if (st.code == PYRO_OK)
 			pyro_fail(&st, PYRO_E_IO, "cannot write the record");

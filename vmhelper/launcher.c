@@ -137,14 +137,14 @@ launcher_exec(struct launch *l, char *strings, int *fds)
 	    MS_NOSUID | MS_NODEV, opts) < 0)
 		launcher_fail("making QEMU's TMPDIR");
 
-	/* disk=3 agent=4 console=5 qmp=6 disk_ro=7, nothing else. */
+	/* disk=3 agent=4 console=5 qmp=6 disk_ro=7 (tap=8), nothing else. */
 	for (k = 0; k < LFD_KERNEL; k++)
 		if (dup2(fds[k], 20 + k) < 0)
 			launcher_fail("dup2");
 	for (k = 0; k < LFD_KERNEL; k++)
 		if (dup2(20 + k, 3 + k) < 0)
 			launcher_fail("dup2");
-	(void)close_range(3 + LFD_KERNEL, ~0U, 0);
+	(void)close_range(3 + (l->tap ? LFD_TAP + 1 : LFD_TAP), ~0U, 0);
 
 	if (setgroups(0, NULL) < 0 || setresgid(l->gid, l->gid, l->gid) < 0 ||
 	    setresuid(l->uid, l->uid, l->uid) < 0)

@@ -2,8 +2,16 @@
  * pyro-vmhelper keeps root's uid (it will hand the VMM an unprivileged uid
  * of its own) but only the capabilities its job needs:
  *
- *	CAP_NET_ADMIN	create the workspace's TAP device (TUNSETIFF), address
- *			it over netlink, and own its nftables table.
+ *	CAP_NET_ADMIN	create the VM's TAP device (TUNSETIFF), address it
+ *			over netlink, own its nftables table (and, for pyrod's
+ *			sweep, delete leftover ones of pyro's).
+ *
+ * Networking adds no capability: the DNS forwarder binds an ephemeral port
+ * on the gateway (the table redirects port 53 to it, so no
+ * CAP_NET_BIND_SERVICE), and published ports arrive as sockets pyrod bound.
+ * It adds accept4 and shutdown (the published-port proxy) and
+ * pselect6/select (libnftables waits on netlink with select(2)) to what
+ * the probe already used.
  *	CAP_KILL	stop its QEMU, which runs as the unprivileged helper
  *			uid (the QEMU launcher is forked before this drop).
  *
@@ -30,6 +38,10 @@ static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(openat), SB_ALLOW(socket), SB_ALLOW(bind), SB_ALLOW(connect),
 	SB_ALLOW(getsockname), SB_ALLOW(setsockopt), SB_ALLOW(getsockopt),
 	SB_ALLOW(sendto), SB_ALLOW(recvfrom),
+	/* Published ports: pyrod's listening socket, relayed to the guest. */
+	SB_ALLOW(accept4), SB_ALLOW(shutdown),
+	/* libnftables waits for netlink replies with select(2). */
+	SB_ALLOW(pselect6), SB_ALLOW(select),
 	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(statx), SB_ALLOW(lseek),
 	SB_ALLOW(access), SB_ALLOW(faccessat), SB_ALLOW(faccessat2),
 	/* Memory (including the vCPU's kvm_run mapping) and time. */

@@ -47,6 +47,7 @@
 #define QUIT_WAIT_MS		3000
 #define STDIN_SOURCES_MAX	64
 #define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
+#define NET_POLL_MAX		(2 + 16 + 2 * 64)	/* DNS, proxy */
 
 /*
  * An exec whose stdin comes from an fd pyrod passed (a client's pipe, an
@@ -219,8 +220,15 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	A("-initrd");
 	A("%s/initramfs.cpio", dir);
 	A("-append");
-	A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable",
-	    s->tsc_khz);
+	if (s->net.enabled) {
+		char netarg[64];
+
+		net_guest_arg(netarg, sizeof(netarg));
+		A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable "
+		    "pyro.net=%s", s->tsc_khz, netarg);
+	} else
+		A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable",
+		    s->tsc_khz);
 	A("-add-fd");
 	A("fd=3,set=1");
 	A("-add-fd");
@@ -249,6 +257,13 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	A("socket,id=qmp,fd=6");
 	A("-mon");
 	A("chardev=qmp,mode=control");
+	if (s->net.enabled) {
+		/* The TAP is fd 8; the MAC is fixed and local (02:...). */
+		A("-netdev");
+		A("tap,id=net0,fd=8");
+		A("-device");
+		A("virtio-net-device,netdev=net0,mac=02:50:59:52:4f:01");
+	}
 	A("-sandbox");
 	A("on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
 	    "resourcecontrol=deny");
@@ -288,6 +303,9 @@ vm_launch(void)
 	fds[LFD_AGENT] = agent[1];
 	fds[LFD_CONSOLE] = con[1];
 	fds[LFD_QMP] = qmp[1];
+	/* Without a network the slot carries a copy of ro; fd 8 is closed. */
+	m.l.tap = net_tap_fd() >= 0;
+	fds[LFD_TAP] = m.l.tap ? net_tap_fd() : ro;
 	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
 	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
 
@@ -478,6 +496,7 @@ vm_finish(int forced, int status)
 	k = vm.conlen < sizeof(s.console) - 1 ? vm.conlen :
 	    sizeof(s.console) - 1;
 	memcpy(s.console, vm.con + vm.conlen - k, k);
+	net_teardown();
 	(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_STOPPED, 0, &s,
 	    sizeof(s), -1);
 	_exit(0);
@@ -797,6 +816,17 @@ on_pyrod(void)
 			}
 		}
 		log_debug("disk ready in %lld ms", pyro_mono_ms() - t0);
+		if (vm.start.net.enabled) {
+			char err[200];
+
+			if (net_setup(&vm.start.net, err, sizeof(err)) < 0) {
+				log_warnx("%s", err);
+				(void)helper_send_error(m.hdr.id,
+				    PYRO_E_NETWORK_UNAVAILABLE, "%s", err);
+				rc = -1;
+				break;
+			}
+		}
 		if ((rc = vm_launch()) < 0) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_INTERNAL,
 			    "starting QEMU: %s", strerror(-rc));
@@ -855,6 +885,37 @@ on_pyrod(void)
 		    m.hdr.id, &r, sizeof(r), -1);
 		break;
 	}
+	case PYRO_MSG_NET_PUBLISH: {
+		struct pyro_msg_net_port pp;
+
+		memcpy(&pp, m.payload, sizeof(pp));
+		if ((rc = proxy_publish(pp.host_port, pp.guest_port,
+		    m.fd)) < 0) {
+			log_warnx("cannot publish port %u: %s", pp.host_port,
+			    strerror(-rc));
+			break;
+		}
+		m.fd = -1;
+		break;
+	}
+	case PYRO_MSG_NET_UNPUBLISH: {
+		struct pyro_msg_net_port pp;
+
+		memcpy(&pp, m.payload, sizeof(pp));
+		proxy_unpublish(pp.host_port);
+		break;
+	}
+	case PYRO_MSG_NET_SWEEP: {
+		static struct pyro_msg_net_sweep sw;
+		struct pyro_msg_net_swept r;
+
+		memcpy(&sw, m.payload, sizeof(sw));
+		memset(&r, 0, sizeof(r));
+		net_sweep(&sw, &r);
+		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_NET_SWEPT,
+		    m.hdr.id, &r, sizeof(r), -1);
+		break;
+	}
 	case PYRO_MSG_PING:
 		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_PONG, m.hdr.id,
 		    NULL, 0, -1);
@@ -872,9 +933,10 @@ on_pyrod(void)
 int
 vm_serve(uid_t uid, gid_t gid)
 {
-	struct pollfd		 pfd[5 + STDIN_SOURCES_MAX];
+	struct pollfd		 pfd[5 + STDIN_SOURCES_MAX + NET_POLL_MAX];
 	struct stdin_src	*map[5 + STDIN_SOURCES_MAX];
-	int			 i, n, rc, wait, pyrod_gone = 0;
+	int			 i, n, nsrc, ndns, nproxy, rc, wait, dwait;
+	int			 pyrod_gone = 0;
 
 	vm.uid = uid;
 	vm.gid = gid;
@@ -907,14 +969,26 @@ vm_serve(uid_t uid, gid_t gid)
 			pfd[n].fd = s->fd;
 			pfd[n++].events = POLLIN;
 		}
+		nsrc = n;
+		ndns = dns_pollfds(pfd + n);
+		n += ndns;
+		nproxy = proxy_pollfds(pfd + n, NET_POLL_MAX - 2);
+		n += nproxy;
 		wait = -1;
 		if (vm.deadline) {
 			long long left = vm.deadline - pyro_mono_ms();
 			wait = left < 0 ? 0 : (int)left;
 		}
+		if ((dwait = dns_next_deadline()) >= 0 && (wait < 0 ||
+		    dwait < wait))
+			wait = dwait;
 		rc = poll(pfd, (nfds_t)n, wait);
-		if (rc < 0 && errno != EINTR)
+		if (rc < 0 && errno != EINTR) {
+			if (vm.qemu_pid > 0)
+				vm_kill_now();
+			net_teardown();
 			return -1;
+		}
 		if (vm.deadline && pyro_mono_ms() >= vm.deadline) {
 			vm.deadline = 0;
 			if (!vm.ready && !vm.stopping) {
@@ -933,7 +1007,12 @@ vm_serve(uid_t uid, gid_t gid)
 			qmp_drain();
 		if ((pfd[2].revents & POLLOUT) && agent_flush() < 0)
 			pfd[2].revents |= POLLHUP;
-		for (i = 5; i < n; i++) {
+		if (rc > 0 && ndns)
+			dns_events(pfd + nsrc);
+		dns_tick();
+		if (rc > 0 && nproxy)
+			proxy_events(pfd + nsrc + ndns, nproxy);
+		for (i = 5; i < nsrc; i++) {
 			if (map[i]->fd != pfd[i].fd)
 				continue;
 			/* Not a readable source (an O_PATH fd, a broken
@@ -985,6 +1064,7 @@ vm_serve(uid_t uid, gid_t gid)
 				/* Asked to go (or nothing to save): no VM lives on. */
 				if (vm.qemu_pid > 0)
 					vm_kill_now();
+				net_teardown();
 				return rc > 0 ? 0 : -1;
 			}
 		}

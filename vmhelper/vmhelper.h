@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "msg.h"
+
 /* launcher.c: the pre-sandbox child that becomes QEMU. */
 #define LAUNCH_ARGS_MAX		64
 #define LAUNCH_STRINGS_MAX	8192
@@ -16,6 +18,7 @@ enum {
 	LFD_CONSOLE,
 	LFD_QMP,
 	LFD_DISK_RO,	/* QEMU's fdset needs one fd per access mode */
+	LFD_TAP,	/* fd 8 with networking; else a placeholder, closed */
 	LFD_KERNEL,	/* copied into the jail, then closed */
 	LFD_INITRD,
 	LFD__MAX
@@ -24,6 +27,7 @@ struct launch {
 	uint32_t	uid;
 	uint32_t	gid;
 	uint32_t	nargs;
+	uint32_t	tap;		/* LFD_TAP is the VM's TAP */
 	char		hide[2][256];
 };
 void	launcher_main(int sock) __attribute__((noreturn));
@@ -39,5 +43,36 @@ int	vmh_sandbox_enter(void);
 int	probe_kvm(int kvm_fd, char *reason, size_t size);
 int	probe_tun(char *reason, size_t size);
 int	probe_nft(char *reason, size_t size);
+
+/* net.c: the VM's TAP, addresses and nftables table. */
+struct pyro_vm_net;
+struct pyro_msg_net_sweep;
+struct pyro_msg_net_swept;
+int	net_tap_name_ok(const char *name);
+int	net_setup(const struct pyro_vm_net *, char *err, size_t errsz);
+int	net_tap_fd(void);
+void	net_guest_arg(char *out, size_t sz);
+uint32_t net_guest_addr(void);
+uint32_t net_gateway(void);
+int	net_allow_addr(uint32_t addr, uint32_t ttl);
+void	net_teardown(void);
+void	net_sweep(struct pyro_msg_net_sweep *, struct pyro_msg_net_swept *);
+
+/* dns.c: the VM's DNS forwarder. */
+struct pollfd;
+int	dns_open(const struct pyro_vm_net *, uint32_t gw, char *err,
+	    size_t errsz);
+void	dns_close(void);
+int	dns_pollfds(struct pollfd *);		/* 0 or 2 */
+void	dns_events(const struct pollfd *);
+void	dns_tick(void);
+int	dns_next_deadline(void);		/* ms, -1: none */
+
+/* proxy.c: published ports. */
+int	proxy_publish(uint32_t host_port, uint32_t guest_port, int fd);
+void	proxy_unpublish(uint32_t host_port);
+void	proxy_close_all(void);
+int	proxy_pollfds(struct pollfd *, int max);
+void	proxy_events(const struct pollfd *, int n);
 
 #endif

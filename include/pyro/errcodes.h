@@ -46,7 +46,9 @@
 	X(UNAVAILABLE, "unavailable", "a service pyro talks to (a model server) is not reachable") \
 	X(USAGE, "usage_error", "the command line is wrong (the CLI's own refusal)") \
 	X(TOO_MANY_CLIENTS, "too_many_clients", "pyrod refused the connection: the caller's uid (or pyrod) has too many") \
-	X(RESOURCES_EXHAUSTED, "resources_exhausted", "the host's budget for guests (memory, vCPUs, VMs, workspaces, snapshot bytes) is used up")
+	X(RESOURCES_EXHAUSTED, "resources_exhausted", "the host's budget for guests (memory, vCPUs, VMs, workspaces, snapshot bytes, network addresses) is used up") \
+	X(NETWORK_UNAVAILABLE, "network_unavailable", "guest networking cannot be set up on this host (TAP, nftables, forwarding)") \
+	X(PORT_IN_USE, "port_in_use", "the host port to publish is already in use")
 
 #define PYRO_ERR_OK	"ok"
 #define PYRO_ERR_BAD_REQUEST	"bad_request"
@@ -82,6 +84,8 @@
 #define PYRO_ERR_UNAVAILABLE	"unavailable"
 #define PYRO_ERR_USAGE	"usage_error"
 #define PYRO_ERR_TOO_MANY_CLIENTS	"too_many_clients"
+#define PYRO_ERR_NETWORK_UNAVAILABLE	"network_unavailable"
+#define PYRO_ERR_PORT_IN_USE	"port_in_use"
 #define PYRO_ERR_RESOURCES_EXHAUSTED	"resources_exhausted"
 
 #endif

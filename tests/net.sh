@@ -1,0 +1,216 @@
+#!/bin/sh
+# Guest networking against a test internet in network namespaces
+# (tests/netlab.sh): egress by address and name, no network without it,
+# policies, published ports, egress allowlists, what is always blocked,
+# bad input, and teardown after delete, a killed helper and a killed pyrod.
+. "${PYRO_SRCDIR:-.}/tests/lib.sh"
+. "${PYRO_SRCDIR:-.}/tests/netlab.sh"
+need_guests
+trap 'cleanup; netlab_down' EXIT
+netlab_up
+# Two /30s: the third networked VM finds the pool used up.
+cat >"$TMP/pyrod.conf" <<EOF
+network_pool = 10.250.0.0/29
+network_dns = 198.51.100.1
+EOF
+start_pyrod_net "$TMP/pyrod.conf"
+export PYRO_SOCKET="$TMP/pyrod.sock"
+
+# Guest-side probes (python3 is in the debian:12 test environment).
+GET='import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=4).read().decode().strip())
+except Exception as e:
+    print("FAIL", type(e).__name__); sys.exit(1)'
+CONNECT='import sys, socket
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), 3).close(); print("open")
+except Exception as e:
+    print("FAIL", type(e).__name__); sys.exit(1)'
+RESOLVE='import sys, socket
+try:
+    print(socket.gethostbyname(sys.argv[1]))
+except Exception as e:
+    print("FAIL", type(e).__name__); sys.exit(1)'
+# ws_py ID CODE ARGS...: run a probe in a workspace, its stdout in $TMP/o.
+ws_py() {
+	id=$1 code=$2
+	shift 2
+	"$PYRO" workspace exec "$id" -- python3 -c "$code" "$@" >"$TMP/o" \
+	    2>>"$TMP/all.err" || true
+}
+want() { grep -qx "$1" "$TMP/o" || fail "$2: got $(cat "$TMP/o")"; }
+
+# --- bad input, refused before anything boots ---
+expect_error invalid_argument "$PYRO" run --allow-egress 10.0.0.0/8 \
+    debian:12 -- true
+for bad in 10.0.0.0/33 10.0.0.300 "" "bad_name!" "a..b" "*."; do
+	expect_error invalid_argument "$PYRO" vm create debian:12 --network \
+	    --allow-egress "$bad"
+done
+long=$(printf 'a%.0s' $(seq 64)).test
+expect_error invalid_argument "$PYRO" vm create debian:12 --network \
+    --allow-egress "$long"
+many=""
+for i in $(seq 33); do many="$many --allow-egress 10.0.$i.0/24"; done
+# shellcheck disable=SC2086
+expect_error limit_exceeded "$PYRO" vm create debian:12 --network $many
+expect_error invalid_argument "$PYRO" workspace create debian:12 \
+    --network-policy everything
+[ "$("$PYRO" vm list --json | grep -c vm_id || true)" = 0 ] ||
+    fail "a refused create left a VM"
+pass "bad egress rules and policies are refused (invalid_argument, limit_exceeded)"
+
+# --- one-shot runs ---
+"$PYRO" run --network debian:12 -- python3 -c "$GET" http://198.51.100.10/ \
+    >"$TMP/o" 2>>"$TMP/all.err" || fail "run --network by address"
+want outside "run --network by address"
+"$PYRO" run --network debian:12 -- python3 -c "$GET" http://allowed.test/ \
+    >"$TMP/o" 2>>"$TMP/all.err" || fail "run --network by name"
+want outside "run --network by name"
+pass "run --network reaches the outside by address and by name"
+t0=$(date +%s)
+"$PYRO" run debian:12 -- sh -c 'ls /sys/class/net; python3 -c "$1" \
+    198.51.100.10 80' sh "$CONNECT" >"$TMP/o" 2>>"$TMP/all.err" &&
+    fail "run without --network reached the outside"
+grep -qx lo "$TMP/o" && ! grep -q eth0 "$TMP/o" ||
+    fail "run without --network has a network device: $(cat "$TMP/o")"
+grep -q "FAIL OSError" "$TMP/o" || fail "no-network connect: $(cat "$TMP/o")"
+[ $(($(date +%s) - t0)) -lt 60 ] || fail "no-network connect was slow"
+pass "run without --network has only lo and fails fast"
+
+# --- workspaces: egress+published-ports, egress with allow rules, off ---
+A=$("$PYRO" workspace create debian:12 \
+    --network-policy egress+published-ports) || fail "create A"
+B=$("$PYRO" workspace create debian:12 \
+    --network-policy egress+published-ports --allow-egress allowed.test \
+    --allow-egress viacname.test --allow-egress 198.51.100.20/32:8081) ||
+    fail "create B"
+ws_py "$A" "$GET" http://198.51.100.11/
+want outside "workspace with egress"
+"$PYRO" workspace status "$A" --json >"$TMP/sa"
+[ "$(jq -r .networking.policy "$TMP/sa")" = egress+published-ports ] &&
+    jq -r .networking.guest_ip "$TMP/sa" | grep -q '^10\.250\.0\.' ||
+    fail "status shows no network: $(cat "$TMP/sa")"
+pass "a workspace with egress reaches the outside; status shows its network"
+
+expect_error resources_exhausted "$PYRO" run --network debian:12 -- true
+pass "an exhausted address pool is resources_exhausted"
+
+# Published ports.
+"$PYRO" workspace service start "$A" web --ready-tcp 127.0.0.1:8080 \
+    --publish 18080:8080 -- python3 -m http.server 8080 >/dev/null \
+    2>>"$TMP/all.err" || fail "service start --publish"
+in_host python3 -c "$GET" http://127.0.0.1:18080/ >"$TMP/o" ||
+    fail "GET 127.0.0.1:18080: $(cat "$TMP/o")"
+grep -q "Directory listing" "$TMP/o" || fail "published port: $(cat "$TMP/o")"
+[ "$("$PYRO" workspace status "$A" --json |
+    jq '.networking.published_ports[0].host_port')" = 18080 ] ||
+    fail "status does not show the published port"
+expect_error port_in_use "$PYRO" workspace service start "$B" web2 \
+    --publish 18080:8080 -- sleep 100
+for bad in 0:80 70000:80 18081:0 abc 18081; do
+	expect_error invalid_argument "$PYRO" workspace service start "$A" \
+	    bad --publish "$bad" -- sleep 1
+done
+expect_error invalid_argument "$PYRO" workspace service start "$A" dup \
+    --publish 18082:80 --publish 18082:81 -- sleep 1
+"$PYRO" workspace service stop "$A" web >/dev/null || fail "service stop"
+for _ in $(seq 50); do
+	in_host python3 -c "$CONNECT" 127.0.0.1 18080 >/dev/null 2>&1 ||
+	    break
+	sleep 0.1
+done
+in_host python3 -c "$CONNECT" 127.0.0.1 18080 >/dev/null 2>&1 &&
+    fail "the published port stayed open after service stop"
+pass "published ports: a GET on 127.0.0.1:18080 reaches the guest, port_in_use, bad ports refused, closed after stop"
+
+# Allowlists (B): names through the forwarder, CIDR:PORT, nothing else.
+ws_py "$B" "$GET" http://allowed.test/
+want outside "allowed name"
+ws_py "$B" "$GET" http://viacname.test/
+want outside "allowed name through a CNAME"
+ws_py "$B" "$RESOLVE" denied.test
+want "FAIL gaierror" "denied name resolves"
+ws_py "$B" "$CONNECT" 198.51.100.11 80
+want "FAIL TimeoutError" "denied address by number"
+ws_py "$B" "$GET" http://198.51.100.20:8081/
+want port8081 "CIDR:PORT allowed"
+ws_py "$B" "$CONNECT" 198.51.100.20 80
+want "FAIL TimeoutError" "CIDR:PORT, another port"
+for p in 53 853; do
+	ws_py "$B" "$CONNECT" 198.51.100.1 "$p"
+	want "FAIL TimeoutError" "another DNS server on $p"
+	ws_py "$A" "$CONNECT" 198.51.100.1 "$p"
+	want "FAIL TimeoutError" "another DNS server on $p (no rules)"
+done
+pass "allowlists: allowed names (and CNAMEs) work, denied names do not resolve, unlisted addresses, ports and other DNS servers are dropped"
+
+# Always blocked, whatever the policy.
+bip=$("$PYRO" workspace status "$B" --json | jq -r .networking.guest_ip)
+agw=$("$PYRO" workspace status "$A" --json | jq -r .networking.gateway_ip)
+[ -n "$bip" ] && [ -n "$agw" ] || fail "no addresses in status"
+ws_py "$A" "$CONNECT" 169.254.169.254 80
+want "FAIL TimeoutError" "cloud metadata"
+ws_py "$A" "$CONNECT" "$agw" 9999
+want "FAIL TimeoutError" "a host service on 0.0.0.0 (gateway)"
+ws_py "$A" "$CONNECT" 198.51.100.2 9999
+want "FAIL TimeoutError" "a host service on 0.0.0.0 (uplink address)"
+"$PYRO" workspace exec "$B" -- python3 -m http.server 7000 \
+    >/dev/null 2>&1 &
+sleep 2
+ws_py "$A" "$CONNECT" "$bip" 7000
+want "FAIL TimeoutError" "another workspace"
+pass "metadata, host services and other guests are unreachable"
+
+# Off: no network at all; no publishing.
+C=$("$PYRO" workspace create debian:12) || fail "create C"
+ws_py "$C" "$CONNECT" 198.51.100.10 80
+want "FAIL OSError" "policy off"
+expect_error invalid_argument "$PYRO" workspace service start "$C" web \
+    --publish 18090:80 -- sleep 1
+pass "a workspace with policy off has no network and cannot publish"
+
+# --- teardown ---
+"$PYRO" workspace delete "$A" >/dev/null || fail "delete A"
+"$PYRO" workspace delete "$C" >/dev/null || fail "delete C"
+net_leftovers >"$TMP/left"
+[ "$(wc -l <"$TMP/left")" = 2 ] || fail "after delete: $(cat "$TMP/left")"
+pass "delete removes the TAP and the nft table"
+
+vmh=$(pgrep -P "$PYROD_PID" -f pyro-vmhelper | head -n 1)
+[ -n "$vmh" ] || fail "no vmhelper for B"
+kill -9 "$vmh"
+for _ in $(seq 100); do
+	[ -z "$(net_leftovers)" ] && break
+	sleep 0.1
+done
+[ -z "$(net_leftovers)" ] || fail "after kill -9: $(net_leftovers)"
+"$PYRO" workspace delete "$B" >/dev/null 2>&1 || true
+pass "kill -9 of a vmhelper: its TAP and table are gone"
+
+V=$("$PYRO" vm create debian:12 --network) || fail "vm create --network"
+"$PYRO" vm start "$V" >/dev/null || fail "vm start"
+"$PYRO" vm network-info "$V" >"$TMP/o" || fail "network-info"
+grep -q "guest 10.250.0." "$TMP/o" || fail "network-info: $(cat "$TMP/o")"
+kill -9 "$PYROD_PID"
+wait "$PYROD_PID" 2>/dev/null || true
+PYROD_PID=
+rm -f "$TMP/pyrod.sock"
+for _ in $(seq 150); do
+	[ -z "$(net_leftovers)" ] && break
+	sleep 0.2
+done
+start_pyrod_net "$TMP/pyrod.conf"
+for _ in $(seq 100); do
+	[ -z "$(net_leftovers)" ] && break
+	sleep 0.1
+done
+[ -z "$(net_leftovers)" ] || fail "after pyrod kill -9 + restart: $(net_leftovers)"
+# The pool is whole again: two networked runs side by side.
+"$PYRO" vm start "$V" >/dev/null || fail "vm start after restart"
+"$PYRO" run --network debian:12 -- python3 -c "$GET" http://198.51.100.10/ \
+    >"$TMP/o" 2>>"$TMP/all.err" || fail "run beside V after restart"
+"$PYRO" vm delete "$V" >/dev/null || fail "vm delete"
+[ -z "$(net_leftovers)" ] || fail "after the last delete: $(net_leftovers)"
+pass "kill -9 of pyrod, restart: no TAP or table left, the pool is whole"

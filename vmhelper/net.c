@@ -1,0 +1,516 @@
+/*
+ * The network of one VM, owned by its pyro-vmhelper:
+ *
+ *	TAP "pyro-<10 hex of the id>"	/dev/net/tun, TUNSETIFF, not
+ *					persistent: it vanishes with the last
+ *					fd (ours and QEMU's), so a SIGKILLed
+ *					helper leaves no device behind.
+ *	gateway .1/30 on the TAP	libnl-route-3, link up.
+ *	table inet "pyro_<same hex>"	libnftables: every rule of this VM
+ *					in one table, so teardown is one
+ *					"delete table"; pyrod's sweep removes
+ *					tables whose helper was killed.
+ *
+ * The table (N = the /30, G = gateway, V = guest, D = the DNS forwarder's
+ * port on G):
+ *   prerouting nat:  from the TAP to G port 53 (udp/tcp) -> redirect to D
+ *   postrouting nat: from V out of any other interface -> masquerade
+ *   input:   from the TAP: no IPv6; replies to the host's own connections
+ *            (published ports) pass; udp to D passes; the rest is dropped,
+ *            so no host service (0.0.0.0 or not) is reachable from a guest
+ *   forward: from the TAP -> chain egress; to the TAP: replies only
+ *   egress:  no IPv6, no spoofed source; replies pass; link-local
+ *            (169.254/16, cloud metadata), loopback, multicast, broadcast
+ *            and pyrod's whole pool (other guests) are dropped; so is
+ *            port 53 and 853 anywhere (the forwarder is the only DNS);
+ *            then with allow rules: each CIDR rule, then the set "allowed"
+ *            (addresses the forwarder answered for allowed names, with
+ *            their TTL) accept, and everything else is dropped; without
+ *            rules everything else is accepted.
+ * Every base chain has policy accept: other tables and the host's own
+ * firewall see the rest as before.  Chains run at priority -5 (filter) so
+ * this VM's drops come before a host's accept rules of priority 0.
+ *
+ * Everything written into the ruleset text is a number or a name this
+ * file made (checked by netrule_valid() and the TAP name check): no guest
+ * byte and no client string reaches libnftables' parser.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <nftables/libnftables.h>
+
+#include "log.h"
+#include "vmhelper.h"
+
+#define RULESET_MAX	(24 * 1024)
+
+static struct {
+	int			 up;
+	struct pyro_vm_net	 cfg;
+	int			 tapfd;
+	uint32_t		 gw, guest;	/* network order */
+	char			 table[32];
+	int			 table_made;
+	struct nft_ctx		*nft;
+} net = { .tapfd = -1 };
+
+/* "pyro-" and 10 lower-case hex digits: the only names we make or sweep. */
+int
+net_tap_name_ok(const char *name)
+{
+	size_t	n = strnlen(name, 16), p = strlen(NET_TAP_PREFIX);
+
+	if (n != p + 10 || strncmp(name, NET_TAP_PREFIX, p) != 0)
+		return 0;
+	return strspn(name + p, "0123456789abcdef") == 10;
+}
+
+static void
+table_name(const char *tap, char *out, size_t sz)
+{
+	snprintf(out, sz, "pyro_%.10s", tap + strlen(NET_TAP_PREFIX));
+}
+
+static struct nft_ctx *
+nft_open(void)
+{
+	struct nft_ctx	*c;
+
+	if ((c = nft_ctx_new(NFT_CTX_DEFAULT)) == NULL)
+		return NULL;
+	(void)nft_ctx_buffer_output(c);
+	(void)nft_ctx_buffer_error(c);
+	return c;
+}
+
+/* Run ruleset text; on failure put libnftables' first error line in err. */
+static int
+nft_run(struct nft_ctx *c, const char *cmd, char *err, size_t errsz)
+{
+	const char	*e;
+
+	if (nft_run_cmd_from_buffer(c, cmd) == 0)
+		return 0;
+	e = nft_ctx_get_error_buffer(c);
+	if (err != NULL)
+		snprintf(err, errsz, "nftables: %.*s", (int)strcspn(e ? e :
+		    "failed", "\n"), e ? e : "failed");
+	return -1;
+}
+
+static int
+tap_open(const char *name, char *err, size_t errsz)
+{
+	struct ifreq	ifr;
+	int		fd;
+
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) < 0) {
+		snprintf(err, errsz, "/dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name) + 1);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		snprintf(err, errsz, "creating TAP %s: %s%s", name,
+		    strerror(errno), errno == EBUSY ? " (a device of that "
+		    "name is in use)" : "");
+		close(fd);
+		return -1;
+	}
+	/* The name must be ours exactly: no "%d" expansion, no truncation. */
+	if (strcmp(ifr.ifr_name, name) != 0) {
+		snprintf(err, errsz, "TAP %s came up as %.16s", name,
+		    ifr.ifr_name);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The gateway address on the TAP, then the link up, over rtnetlink. */
+static int
+tap_address(const char *name, uint32_t gw, char *err, size_t errsz)
+{
+	struct nl_sock		*sk;
+	struct rtnl_addr	*a = NULL;
+	struct rtnl_link	*link = NULL, *req = NULL;
+	struct nl_addr		*local = NULL;
+	int			 idx, rc = -1, e;
+
+	if ((idx = (int)if_nametoindex(name)) == 0) {
+		snprintf(err, errsz, "TAP %s vanished: %s", name,
+		    strerror(errno));
+		return -1;
+	}
+	if ((sk = nl_socket_alloc()) == NULL || nl_connect(sk,
+	    NETLINK_ROUTE) < 0) {
+		snprintf(err, errsz, "rtnetlink: cannot connect");
+		goto out;
+	}
+	if ((a = rtnl_addr_alloc()) == NULL || (local = nl_addr_build(AF_INET,
+	    &gw, 4)) == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	nl_addr_set_prefixlen(local, 30);
+	rtnl_addr_set_ifindex(a, idx);
+	if ((e = rtnl_addr_set_local(a, local)) < 0 ||
+	    (e = rtnl_addr_add(sk, a, 0)) < 0) {
+		snprintf(err, errsz, "addressing %s: %s", name,
+		    nl_geterror(e));
+		goto out;
+	}
+	if ((e = rtnl_link_get_kernel(sk, idx, NULL, &link)) < 0 ||
+	    (req = rtnl_link_alloc()) == NULL) {
+		snprintf(err, errsz, "reading link %s: %s", name,
+		    nl_geterror(e));
+		goto out;
+	}
+	rtnl_link_set_flags(req, IFF_UP);
+	if ((e = rtnl_link_change(sk, link, req, 0)) < 0) {
+		snprintf(err, errsz, "bringing %s up: %s", name,
+		    nl_geterror(e));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (req != NULL)
+		rtnl_link_put(req);
+	if (link != NULL)
+		rtnl_link_put(link);
+	if (local != NULL)
+		nl_addr_put(local);
+	if (a != NULL)
+		rtnl_addr_put(a);
+	if (sk != NULL)
+		nl_socket_free(sk);
+	return rc;
+}
+
+struct rs {
+	char	buf[RULESET_MAX];
+	size_t	len;
+	int	full;
+};
+
+static void
+rs_add(struct rs *r, const char *fmt, ...)
+{
+	va_list	ap;
+	int	k;
+
+	va_start(ap, fmt);
+	k = vsnprintf(r->buf + r->len, sizeof(r->buf) - r->len, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= sizeof(r->buf) - r->len)
+		r->full = 1;
+	else
+		r->len += (size_t)k;
+}
+
+static const char *
+ip(uint32_t a, char *buf)
+{
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void
+egress_rules(struct rs *r)
+{
+	const struct pyro_vm_net	*c = &net.cfg;
+	char				 a[INET_ADDRSTRLEN];
+	uint32_t			 i;
+
+	rs_add(r, "chain egress {\n"
+	    "meta nfproto ipv6 drop\n"
+	    "ip saddr != %s drop\n"
+	    "ct state established,related accept\n", ip(net.guest, a));
+	rs_add(r, "ip daddr { 169.254.0.0/16, 127.0.0.0/8, 0.0.0.0/8, "
+	    "224.0.0.0/3 } drop\n");
+	rs_add(r, "ip daddr %s/%u drop\n", ip(c->pool, a), c->pool_prefix);
+	rs_add(r, "meta l4proto { tcp, udp } th dport { 53, 853 } drop\n");
+	if (c->nrules == 0) {
+		rs_add(r, "accept\n}\n");
+		return;
+	}
+	for (i = 0; i < c->nrules; i++) {
+		const struct pyro_net_rule *u = &c->rules[i];
+
+		if (u->kind != NET_RULE_CIDR)
+			continue;
+		if (u->port)
+			rs_add(r, "ip daddr %s/%u meta l4proto { tcp, udp } "
+			    "th dport %u accept\n", ip(u->addr, a), u->prefix,
+			    u->port);
+		else
+			rs_add(r, "ip daddr %s/%u accept\n", ip(u->addr, a),
+			    u->prefix);
+	}
+	rs_add(r, "ip daddr @allowed accept\ndrop\n}\n");
+}
+
+static int
+table_make(int dns_port, char *err, size_t errsz)
+{
+	static struct rs	 r;
+	char			 g[INET_ADDRSTRLEN], v[INET_ADDRSTRLEN];
+	const char		*tap = net.cfg.tap;
+
+	memset(&r, 0, sizeof(r));
+	ip(net.gw, g);
+	ip(net.guest, v);
+	rs_add(&r, "table inet %s {\n", net.table);
+	rs_add(&r, "set allowed { type ipv4_addr; flags timeout; }\n");
+	rs_add(&r, "chain pre { type nat hook prerouting priority dstnat; "
+	    "policy accept;\n"
+	    "iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
+	    "redirect to :%d\n}\n", tap, g, dns_port);
+	rs_add(&r, "chain post { type nat hook postrouting priority srcnat; "
+	    "policy accept;\n"
+	    "ip saddr %s oifname != \"%s\" masquerade\n}\n", v, tap);
+	rs_add(&r, "chain input { type filter hook input priority -5; "
+	    "policy accept;\n"
+	    "iifname \"%s\" meta nfproto ipv6 drop\n"
+	    "iifname \"%s\" ct state established,related accept\n"
+	    "iifname \"%s\" ip saddr %s ip daddr %s udp dport %d accept\n"
+	    "iifname \"%s\" drop\n}\n", tap, tap, tap, v, g, dns_port, tap);
+	rs_add(&r, "chain forward { type filter hook forward priority -5; "
+	    "policy accept;\n"
+	    "iifname \"%s\" jump egress\n"
+	    "oifname \"%s\" ct state established,related accept\n"
+	    "oifname \"%s\" drop\n}\n", tap, tap, tap);
+	egress_rules(&r);
+	rs_add(&r, "}\n");
+	if (r.full) {
+		snprintf(err, errsz, "the VM's ruleset is too long");
+		return -1;
+	}
+	if (nft_run(net.nft, r.buf, err, errsz) < 0)
+		return -1;
+	net.table_made = 1;
+	return 0;
+}
+
+int
+net_setup(const struct pyro_vm_net *cfg, char *err, size_t errsz)
+{
+	uint32_t	i, base;
+	int		dns_port;
+
+	net.cfg = *cfg;
+	net.cfg.tap[sizeof(net.cfg.tap) - 1] = '\0';
+	base = ntohl(cfg->subnet);
+	if (!net_tap_name_ok(net.cfg.tap) || (base & 3) != 0 ||
+	    cfg->pool_prefix > 30 || cfg->nrules > NET_RULES_MAX ||
+	    cfg->nresolvers > NET_RESOLVERS_MAX) {
+		snprintf(err, errsz, "malformed network request");
+		return -1;
+	}
+	for (i = 0; i < cfg->nrules; i++)
+		if (!netrule_valid(&cfg->rules[i])) {
+			snprintf(err, errsz, "malformed egress rule");
+			return -1;
+		}
+	net.gw = htonl(base + 1);
+	net.guest = htonl(base + 2);
+	table_name(net.cfg.tap, net.table, sizeof(net.table));
+	net.up = 1;
+	if ((net.nft = nft_open()) == NULL) {
+		snprintf(err, errsz, "libnftables: cannot create a context");
+		return -1;
+	}
+	if ((net.tapfd = tap_open(net.cfg.tap, err, errsz)) < 0 ||
+	    tap_address(net.cfg.tap, net.gw, err, errsz) < 0)
+		return -1;
+	if ((dns_port = dns_open(&net.cfg, net.gw, err, errsz)) < 0)
+		return -1;
+	return table_make(dns_port, err, errsz);
+}
+
+int
+net_tap_fd(void)
+{
+	return net.tapfd;
+}
+
+/* The guest's side, for the kernel command line: "V/30,G". */
+void
+net_guest_arg(char *out, size_t sz)
+{
+	char	v[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	snprintf(out, sz, "%s/30,%s", ip(net.guest, v), ip(net.gw, g));
+}
+
+uint32_t
+net_guest_addr(void)
+{
+	return net.guest;
+}
+
+uint32_t
+net_gateway(void)
+{
+	return net.gw;
+}
+
+/*
+ * An address the forwarder answered for an allowed name: into the set for
+ * the record's TTL plus a grace (clamped to [60 s, 1 day]), so connections
+ * made right after the answer, or by a resolver cache in the guest, work.
+ * An element already there keeps its timeout unless we delete it first;
+ * both go in one transaction, and if the delete fails (it expired just
+ * now) the add is retried alone.
+ */
+int
+net_allow_addr(uint32_t addr, uint32_t ttl)
+{
+	char	cmd[256], a[INET_ADDRSTRLEN];
+	uint32_t t = ttl + 30;
+
+	if (!net.table_made)
+		return -1;
+	t = t < 60 ? 60 : t > 86400 ? 86400 : t;
+	ip(addr, a);
+	snprintf(cmd, sizeof(cmd), "delete element inet %s allowed { %s }\n"
+	    "add element inet %s allowed { %s timeout %us }\n", net.table, a,
+	    net.table, a, t);
+	if (nft_run(net.nft, cmd, NULL, 0) == 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "add element inet %s allowed { %s "
+	    "timeout %us }\n", net.table, a, t);
+	return nft_run(net.nft, cmd, NULL, 0);
+}
+
+/* Everything this VM's network made, gone; safe to call more than once. */
+void
+net_teardown(void)
+{
+	char	cmd[64];
+
+	if (!net.up)
+		return;
+	proxy_close_all();
+	dns_close();
+	if (net.table_made && net.nft != NULL) {
+		snprintf(cmd, sizeof(cmd), "delete table inet %s\n", net.table);
+		if (nft_run(net.nft, cmd, NULL, 0) < 0)
+			log_warnx("cannot delete nft table %s", net.table);
+		net.table_made = 0;
+	}
+	if (net.tapfd >= 0)
+		close(net.tapfd);	/* the TAP goes with QEMU's fd too */
+	net.tapfd = -1;
+	if (net.nft != NULL)
+		nft_ctx_free(net.nft);
+	net.nft = NULL;
+	net.up = 0;
+}
+
+static int
+is_live(const struct pyro_msg_net_sweep *s, const char *tap)
+{
+	for (uint32_t i = 0; i < s->nlive; i++)
+		if (strcmp(s->live[i], tap) == 0)
+			return 1;
+	return 0;
+}
+
+static uint32_t
+sweep_links(const struct pyro_msg_net_sweep *s)
+{
+	struct nl_sock		*sk;
+	struct nl_cache		*cache = NULL;
+	struct nl_object	*o;
+	uint32_t		 n = 0;
+
+	if ((sk = nl_socket_alloc()) == NULL)
+		return 0;
+	if (nl_connect(sk, NETLINK_ROUTE) < 0 || rtnl_link_alloc_cache(sk,
+	    AF_UNSPEC, &cache) < 0)
+		goto out;
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		const char *type = rtnl_link_get_type(l);
+
+		if (name == NULL || !net_tap_name_ok(name) ||
+		    is_live(s, name) || (type != NULL &&
+		    strcmp(type, "tun") != 0))
+			continue;
+		if (rtnl_link_delete(sk, l) == 0) {
+			log_info("removed leftover TAP %s", name);
+			n++;
+		}
+	}
+out:
+	if (cache != NULL)
+		nl_cache_free(cache);
+	nl_socket_free(sk);
+	return n;
+}
+
+static uint32_t
+sweep_tables(const struct pyro_msg_net_sweep *s)
+{
+	struct nft_ctx	*c;
+	const char	*out, *p;
+	char		 name[40], tap[16], cmd[80];
+	uint32_t	 n = 0;
+
+	if ((c = nft_open()) == NULL)
+		return 0;
+	if (nft_run(c, "list tables inet\n", NULL, 0) < 0)
+		goto out;
+	out = nft_ctx_get_output_buffer(c);
+	/* Copy first: the next command reuses the output buffer. */
+	char *copy = strdup(out ? out : "");
+	for (p = copy; p != NULL && *p; p = strchr(p, '\n') ? strchr(p,
+	    '\n') + 1 : NULL) {
+		if (sscanf(p, "table inet %39s", name) != 1 ||
+		    strncmp(name, "pyro_", 5) != 0 || strlen(name) != 15)
+			continue;
+		snprintf(tap, sizeof(tap), "%s%.10s", NET_TAP_PREFIX, name + 5);
+		if (!net_tap_name_ok(tap) || is_live(s, tap))
+			continue;
+		snprintf(cmd, sizeof(cmd), "delete table inet %s\n", name);
+		if (nft_run(c, cmd, NULL, 0) == 0) {
+			log_info("removed leftover nft table %s", name);
+			n++;
+		}
+	}
+	free(copy);
+out:
+	nft_ctx_free(c);
+	return n;
+}
+
+void
+net_sweep(struct pyro_msg_net_sweep *s, struct pyro_msg_net_swept *r)
+{
+	if (s->nlive > NET_SWEEP_LIVE_MAX)
+		s->nlive = NET_SWEEP_LIVE_MAX;
+	for (uint32_t i = 0; i < s->nlive; i++)
+		s->live[i][sizeof(s->live[i]) - 1] = '\0';
+	r->taps = sweep_links(s);
+	r->tables = sweep_tables(s);
+}
