@@ -68,9 +68,16 @@
 	"\"ttl_seconds\":{\"type\":\"integer\",\"default\":600,\"minimum\":1," \
 	"\"maximum\":2592000,\"description\":\"Seconds until pyro deletes " \
 	"it by itself.\"}"
+#define P_ALLOW "\"allow_egress\":{\"type\":[\"array\",\"null\"]," \
+	"\"items\":{\"type\":\"string\",\"maxLength\":272},\"maxItems\":32," \
+	"\"default\":null,\"description\":\"Egress allowlist: each rule " \
+	"is a CIDR with an optional :PORT (10.0.0.0/8, 192.0.2.7:443) or a " \
+	"host name, optionally *.NAME for its subdomains. With any rule, " \
+	"everything else is denied. Needs a network.\"}"
 #define P_NET "\"network\":{\"type\":\"boolean\",\"default\":false," \
-	"\"description\":\"Guest networking (not available in this " \
-	"release: true fails with unsupported).\"}," \
+	"\"description\":\"Give the guest outbound networking (NAT; cloud " \
+	"metadata, the host and other guests stay unreachable).\"}," \
+	P_ALLOW "," \
 	"\"allow_host_compat\":{\"type\":\"boolean\",\"default\":false," \
 	"\"description\":\"Accepted for compatibility; pyro always uses a " \
 	"guest.\"}"
@@ -530,9 +537,10 @@ const struct mcp_tool mcp_tools[] = {
 	  VM_ONLY, S_OUT(O_VM "," O_ERR), t_vm_status },
 	{ "vm_list", "List the caller's VMs.", NONE,
 	  S_OUT("\"vms\":{\"type\":\"array\"}," O_ERR), t_vm_list },
-	{ "vm_network_info", "Show a VM's network devices (none in this "
-	  "release).", VM_ONLY, S_OUT("\"network\":{\"type\":\"boolean\"},"
-	  O_ERR), t_vm_network_info },
+	{ "vm_network_info", "Show a VM's network: policy, TAP, guest and "
+	  "gateway addresses, egress rules.", VM_ONLY,
+	  S_OUT("\"network\":{\"type\":\"boolean\"},\"networking\":"
+	  "{\"type\":\"object\"}," O_ERR), t_vm_network_info },
 	{ "vm_reap_expired", "Delete the caller's VMs past their TTL now.",
 	  NONE, S_OUT("\"deleted\":{\"type\":\"array\"}," O_ERR),
 	  t_vm_reap_expired },
@@ -541,8 +549,10 @@ const struct mcp_tool mcp_tools[] = {
 	  "or .tar/.tar.gz/.tgz (that tree becomes the baseline for diff and "
 	  "reset). Use it for multi-step work; delete it when done.",
 	  S_OBJ(P_ENV "," P_RES ",\"network_policy\":{\"type\":\"string\","
-	  "\"enum\":[\"off\"],\"default\":\"off\",\"description\":\"Guest "
-	  "networking; only off in this release.\"},"
+	  "\"enum\":[\"off\",\"egress\",\"egress+published-ports\"],"
+	  "\"default\":\"off\",\"description\":\"off: no network device; "
+	  "egress: outbound networking; egress+published-ports: also "
+	  "service ports published on the host's 127.0.0.1.\"}," P_ALLOW ","
 	  "\"allow_host_compat\":{\"type\":\"boolean\",\"default\":false,"
 	  "\"description\":\"Accepted; pyro always uses a guest.\"},"
 	  "\"seed_path\":{\"type\":[\"string\",\"null\"],\"default\":null,"
@@ -606,8 +616,11 @@ const struct mcp_tool mcp_tools[] = {
 	  P_INT("ready_timeout_seconds", 30, 1, 3600, "How long to wait for "
 	  "readiness.") "," P_INT("ready_interval_ms", 500, 50, 60000, "How "
 	  "often to check.") "," P_SECRET_ENV ",\"published_ports\":{\"type\":"
-	  "[\"array\",\"null\"],\"default\":null,\"description\":\"Not "
-	  "available in this release.\"}",
+	  "[\"array\",\"null\"],\"items\":{\"type\":\"string\"},"
+	  "\"maxItems\":8,\"default\":null,\"description\":\"Ports to "
+	  "publish as \\\"HOST_PORT:GUEST_PORT\\\": the host's 127.0.0.1:"
+	  "HOST_PORT forwards to the guest's GUEST_PORT while the service "
+	  "runs. Needs network_policy egress+published-ports.\"}",
 	  "\"workspace_id\",\"service_name\",\"command\""),
 	  S_OUT(O_SVC "," O_ERR), t_svc_start },
 	{ "service_list", "List a workspace's services.", WS_ONLY,

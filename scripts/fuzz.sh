@@ -24,7 +24,7 @@ shift $((OPTIND - 1))
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "[fuzz] no build dir" >&2; exit 1; }
 cd "$(dirname "$0")/.."
 top=$(pwd)
-targets=${*:-"frame msg guestproto unpack disk"}
+targets=${*:-"frame msg guestproto unpack disk dns"}
 
 if ! command -v clang >/dev/null ||
     ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
@@ -47,6 +47,7 @@ srcs() {
 	guestproto) echo "common/guestproto.c" ;;
 	unpack) echo "libpyro/transfer.c libpyro/client.c common/frame.c common/path.c common/msg.c" ;;
 	disk) echo "diskhelper/ext4.c diskhelper/fdio.c diskhelper/scrub.c common/errcode.c common/redact.c common/utf8.c" ;;
+	dns) echo "common/netrule.c" ;;
 	*) echo "unknown fuzz target $1" >&2; exit 2 ;;
 	esac
 }
@@ -55,6 +56,7 @@ pkgs() {
 	frame|msg|guestproto) echo "libcjson" ;;
 	unpack) echo "libcjson libarchive nettle" ;;
 	disk) echo "ext2fs com_err libcjson" ;;
+	dns) echo "libcjson" ;;
 	esac
 }
 

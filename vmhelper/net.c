@@ -505,7 +505,8 @@ out:
 }
 
 void
-net_sweep(struct pyro_msg_net_sweep *s, struct pyro_msg_net_swept *r)
+net_sweep_leftovers(struct pyro_msg_net_sweep *s,
+    struct pyro_msg_net_swept *r)
 {
 	if (s->nlive > NET_SWEEP_LIVE_MAX)
 		s->nlive = NET_SWEEP_LIVE_MAX;

@@ -911,7 +911,7 @@ on_pyrod(void)
 
 		memcpy(&sw, m.payload, sizeof(sw));
 		memset(&r, 0, sizeof(r));
-		net_sweep(&sw, &r);
+		net_sweep_leftovers(&sw, &r);
 		rc = pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_NET_SWEPT,
 		    m.hdr.id, &r, sizeof(r), -1);
 		break;

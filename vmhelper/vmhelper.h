@@ -56,7 +56,8 @@ uint32_t net_guest_addr(void);
 uint32_t net_gateway(void);
 int	net_allow_addr(uint32_t addr, uint32_t ttl);
 void	net_teardown(void);
-void	net_sweep(struct pyro_msg_net_sweep *, struct pyro_msg_net_swept *);
+void	net_sweep_leftovers(struct pyro_msg_net_sweep *,
+	    struct pyro_msg_net_swept *);
 
 /* dns.c: the VM's DNS forwarder. */
 struct pollfd;

@@ -387,6 +387,7 @@ class Pyro:
                   vcpu_count: int = 1, mem_mib: int = 1024,
                   timeout_seconds: int = 30, ttl_seconds: int = 600,
                   network: bool = False, allow_host_compat: bool = False, *,
+                  allow_egress: Optional[Sequence[str]] = None,
                   on_output: Optional[OutputHandler] = None,
                   on_event: Optional[EventHandler] = None) -> Result:
         """Boot a fresh VM from ``environment``, run ``command`` in its
@@ -397,7 +398,9 @@ class Pyro:
         signal?, duration_ms, boot_ms, cleanup, stdout, stderr, ...}``.
         Raises PyroTimeoutError when the command outlives
         ``timeout_seconds``.  ``on_event`` gets the ``progress`` events
-        (phases ``create``, ``start``, ``execute``)."""
+        (phases ``create``, ``start``, ``execute``).  ``network`` gives the
+        guest outbound networking; ``allow_egress`` (CIDR[:PORT] or host
+        name rules) then allows only what they name."""
         env = _c("environment", environment)
         argv = _argv(command)
         opts = _opts(vcpu_count=_int("vcpu_count", vcpu_count, 1, 32),
@@ -406,6 +409,7 @@ class Pyro:
                                           1, 86400),
                      ttl_seconds=_int("ttl_seconds", ttl_seconds, 1, 2592000),
                      network=_bool("network", network),
+                     allow_egress=_strings("allow_egress", allow_egress),
                      allow_host_compat=_bool("allow_host_compat",
                                              allow_host_compat))
         return self._invoke("pyro_run_in_vm", env, argv, opts,
@@ -415,7 +419,8 @@ class Pyro:
     def create_vm(self, environment: str, vcpu_count: int = 1,
                   mem_mib: int = 1024, ttl_seconds: int = 600,
                   network: bool = False,
-                  allow_host_compat: bool = False) -> Result:
+                  allow_host_compat: bool = False, *,
+                  allow_egress: Optional[Sequence[str]] = None) -> Result:
         """Create a VM record (nothing boots yet; ``pyro_vm_create``).
         Result: the record, with ``vm_id``."""
         env = _c("environment", environment)
@@ -423,6 +428,7 @@ class Pyro:
                      mem_mib=_int("mem_mib", mem_mib, 128, 65536),
                      ttl_seconds=_int("ttl_seconds", ttl_seconds, 1, 2592000),
                      network=_bool("network", network),
+                     allow_egress=_strings("allow_egress", allow_egress),
                      allow_host_compat=_bool("allow_host_compat",
                                              allow_host_compat))
         return self._invoke("pyro_vm_create", env, opts)
@@ -523,6 +529,7 @@ class Pyro:
                          seed_path: Optional[PathArg] = None,
                          secrets: Optional[Mapping[str, str]] = None, *,
                          secret_files: Optional[Mapping[str, PathArg]] = None,
+                         allow_egress: Optional[Sequence[str]] = None,
                          on_event: Optional[EventHandler] = None) -> Result:
         """Create and boot a workspace (``pyro_workspace_create``).
 
@@ -542,6 +549,7 @@ class Pyro:
             mem_mib=_int("mem_mib", mem_mib, 128, 65536),
             ttl_seconds=_int("ttl_seconds", ttl_seconds, 1, 2592000),
             network_policy=policy,
+            allow_egress=_strings("allow_egress", allow_egress),
             allow_host_compat=_bool("allow_host_compat", allow_host_compat),
             seed_path=(None if seed_path is None else
                        os.fsdecode(_path("seed_path", seed_path))),

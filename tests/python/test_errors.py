@@ -60,9 +60,25 @@ def test_invalid_argument_from_pyrod(pyro: Pyro) -> None:
     with pytest.raises(InvalidArgumentError) as e:
         pyro.call("vm.create", {"environment": ENV, "vcpu_count": 99})
     assert e.value.code == "invalid_argument"
+    # Egress rules: checked by pyrod, nothing is created.
+    for kw in ({"network": True, "allow_egress": ["10.0.0.0/33"]},
+               {"network": True, "allow_egress": ["bad_name!"]},
+               {"allow_egress": ["example.com"]}):
+        with pytest.raises(InvalidArgumentError) as e:
+            pyro.create_vm(ENV, **kw)  # type: ignore[arg-type]
+        assert e.value.code == "invalid_argument"
     with pytest.raises(PyroError) as e:
-        pyro.create_vm(ENV, network=True)
-    assert e.value.code == "unsupported"
+        pyro.create_vm(ENV, network=True,
+                       allow_egress=[f"10.0.{i}.0/24" for i in range(33)])
+    assert e.value.code == "limit_exceeded"
+    vm = pyro.create_vm(ENV, network=True, allow_egress=["10.1.2.3/8",
+                                                         "*.Example.com"])
+    try:
+        assert vm["networking"]["allow_egress"] == ["10.0.0.0/8",
+                                                    "*.example.com"]
+        assert vm["networking"]["tap"] is None
+    finally:
+        pyro.delete_vm(vm["vm_id"])
 
 
 BAD: Dict[str, Callable[[Pyro], Any]] = {
@@ -83,6 +99,8 @@ BAD: Dict[str, Callable[[Pyro], Any]] = {
     "network str": lambda p: p.run_in_vm(ENV, "true",
                                          network="no"),          # type: ignore
     "policy": lambda p: p.create_workspace(ENV, network_policy="all"),
+    "allow_egress str": lambda p: p.create_vm(
+        ENV, network=True, allow_egress="10.0.0.0/8"),           # type: ignore
     "seed int": lambda p: p.create_workspace(ENV, seed_path=3),  # type: ignore
     "secrets list": lambda p: p.create_workspace(
         ENV, secrets=["A=b"]),                                   # type: ignore
