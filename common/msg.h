@@ -128,6 +128,9 @@ struct pyro_msg_vm_file {
  * egress rules.  enabled = 0: no network device at all.
  */
 #define NET_RESOLVERS_MAX	4
+#define NET_BLOCK_MAX		16	/* network_block ranges */
+#define NET_ALLOWED_MAX		65536	/* addresses in the "allowed" set */
+#define PYRO_PROXY_MARK		0x70797230	/* "pyr0": proxy sockets */
 struct pyro_vm_net {
 	uint32_t	enabled;
 	uint32_t	subnet;		/* network order, a /30 */
@@ -137,6 +140,9 @@ struct pyro_vm_net {
 	uint32_t	nresolvers;
 	uint32_t	dns_qps;	/* guest queries per second */
 	uint32_t	nrules;
+	uint32_t	nblock;		/* never reachable, beside the pool */
+	uint32_t	block[NET_BLOCK_MAX];		/* network order */
+	uint32_t	block_prefix[NET_BLOCK_MAX];
 	char		tap[16];	/* NET_TAP_PREFIX + part of the id */
 	struct pyro_net_rule rules[NET_RULES_MAX];
 };
@@ -251,7 +257,7 @@ struct pyro_msg_net_port {
 };
 
 /* Remove TAP devices and nft tables of pyro's that no live VM owns. */
-#define NET_SWEEP_LIVE_MAX	512
+#define NET_SWEEP_LIVE_MAX	4000	/* fits one message */
 struct pyro_msg_net_sweep {
 	uint32_t	nlive;
 	char		live[NET_SWEEP_LIVE_MAX][16];	/* TAP names in use */

@@ -1,11 +1,16 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/landlock.h>
 
 #include <cap-ng.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <seccomp.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -76,4 +81,58 @@ sb_become(uid_t uid, gid_t gid)
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
 		return -EPERM;
 	return 0;
+}
+
+/* Landlock rights that change the filesystem (ABI 1-3). */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
+#endif
+#define LL_WRITES (LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
+	LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR | \
+	LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK | \
+	LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK | \
+	LANDLOCK_ACCESS_FS_MAKE_SYM)
+
+int
+sb_landlock_writes(const char *const *files)
+{
+	struct landlock_ruleset_attr		 ra;
+	struct landlock_path_beneath_attr	 pb;
+	unsigned long long			 handled = LL_WRITES;
+	int					 abi, rs, fd, rc = 0;
+	size_t					 i;
+
+	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1) {
+		log_debug("landlock is not available: %s", strerror(errno));
+		return 1;
+	}
+	if (abi >= 2)
+		handled |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	memset(&ra, 0, sizeof(ra));
+	ra.handled_access_fs = handled;
+	if ((rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra),
+	    0)) < 0)
+		return -errno;
+	for (i = 0; files[i] != NULL && rc == 0; i++) {
+		if ((fd = open(files[i], O_PATH | O_CLOEXEC)) < 0)
+			continue;	/* nothing to allow */
+		memset(&pb, 0, sizeof(pb));
+		pb.parent_fd = fd;
+		pb.allowed_access = LANDLOCK_ACCESS_FS_WRITE_FILE |
+		    (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0);
+		if (syscall(SYS_landlock_add_rule, rs,
+		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+			rc = -errno;
+		close(fd);
+	}
+	if (rc == 0 && (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_landlock_restrict_self, rs, 0) < 0))
+		rc = -errno;
+	close(rs);
+	return rc;
 }

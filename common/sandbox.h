@@ -22,6 +22,13 @@ struct sb_rule {
 int	sb_seccomp(const struct sb_rule *rules, size_t n);
 /* Keep exactly the listed capabilities (and clear the bounding set). */
 int	sb_keep_caps(const int *caps, size_t n);
+/*
+ * No more writes to the filesystem by path (Landlock): nothing may be
+ * written, created, removed, renamed or truncated, except the listed
+ * files (opened for writing).  Reads and fds already open are untouched.
+ * Returns 0, 1 when the kernel has no Landlock, or -errno.
+ */
+int	sb_landlock_writes(const char *const *files);
 /* Become uid/gid with no supplementary groups and no capabilities at all. */
 int	sb_become(uid_t uid, gid_t gid);
 

@@ -27,6 +27,12 @@
 
 /* 10.211.0.0/16: 16384 guests; private space few hosts route. */
 #define NET_POOL_DEFAULT	"10.211.0.0/16"
+/* What guests never reach besides the pool: the host's LANs, container
+ * bridges and VPNs usually live here. */
+#define NET_BLOCK_DEFAULT	"10.0.0.0/8,172.16.0.0/12,192.168.0.0/16," \
+				"100.64.0.0/10"
+
+static int	net_block_parse(struct pyrod_config *, const char *);
 
 struct pyrod_config conf;
 
@@ -133,6 +139,7 @@ limit_defaults(struct pyrod_config *c)
 	c->net_forward_enable = 1;
 	c->publish_addr = htonl(INADDR_LOOPBACK);
 	c->dns_qps = 50;
+	(void)net_block_parse(c, NET_BLOCK_DEFAULT);
 }
 
 void
@@ -203,6 +210,28 @@ num_key(struct pyrod_config *c, const char *k, const char *v,
 	return 1;
 }
 
+/* "CIDR,CIDR,..." or "none" into network_block; 0 or -1. */
+static int
+net_block_parse(struct pyrod_config *c, const char *v)
+{
+	char		 buf[1024], *p, *save = NULL;
+
+	c->nblock = 0;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	memcpy(buf, v, strlen(v) + 1);
+	for (p = strtok_r(buf, ", ", &save); p != NULL;
+	    p = strtok_r(NULL, ", ", &save)) {
+		if (c->nblock >= NET_BLOCK_MAX || net_cidr_parse(p,
+		    &c->block[c->nblock], &c->block_prefix[c->nblock]) < 0)
+			return -1;
+		c->nblock++;
+	}
+	return 0;
+}
+
 /* The networking keys with a syntax of their own. */
 static int
 net_key(struct pyrod_config *c, const char *k, const char *v,
@@ -238,6 +267,14 @@ net_key(struct pyrod_config *c, const char *k, const char *v,
 				return 1;
 			}
 			c->dns[c->ndns++] = in.s_addr;
+		}
+		return 1;
+	}
+	if (strcmp(k, "network_block") == 0) {
+		if (net_block_parse(c, v) < 0) {
+			log_warnx("%s: network_block is \"none\" or up to %d "
+			    "IPv4 CIDRs, comma-separated", where, NET_BLOCK_MAX);
+			*rc = -1;
 		}
 		return 1;
 	}

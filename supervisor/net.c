@@ -239,6 +239,9 @@ net_vm_config(const struct record *r, const struct net_lease *l,
 	n->pool_prefix = conf.net_pool_prefix;
 	n->nresolvers = resolvers(n->resolvers);
 	n->dns_qps = conf.dns_qps;
+	n->nblock = conf.nblock;
+	memcpy(n->block, conf.block, sizeof(n->block));
+	memcpy(n->block_prefix, conf.block_prefix, sizeof(n->block_prefix));
 	pyro_strlcpy(n->tap, l->tap, sizeof(n->tap));
 	cJSON_ArrayForEach(it, rules) {
 		if (n->nrules >= NET_RULES_MAX || !cJSON_IsString(it) ||
@@ -288,6 +291,22 @@ net_info(cJSON *o, const struct record *r, const struct net_lease *l,
 	    cJSON_CreateArray());
 }
 
+/* Below the host's ip_unprivileged_port_start (1024 unless changed)? */
+int
+net_port_privileged(uint32_t port)
+{
+	char	buf[16] = { 0 };
+	int	fd, start = 1024;
+
+	if ((fd = open("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) > 0)
+			start = atoi(buf);
+		close(fd);
+	}
+	return (int)port < start;
+}
+
 /* What doctor shows of the configuration. */
 void
 net_doctor(cJSON *o)
@@ -302,6 +321,12 @@ net_doctor(cJSON *o)
 	cJSON_AddNumberToObject(o, "pool_in_use", vmi_net_live(NULL, 0));
 	cJSON_AddStringToObject(o, "publish_address", ipstr(conf.publish_addr,
 	    a));
+	arr = cJSON_AddArrayToObject(o, "blocked");
+	for (uint32_t i = 0; i < conf.nblock; i++) {
+		snprintf(pool, sizeof(pool), "%s/%u", ipstr(conf.block[i], a),
+		    conf.block_prefix[i]);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(pool));
+	}
 	arr = cJSON_AddArrayToObject(o, "dns_upstream");
 	for (uint32_t i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(ipstr(r[i], a)));
@@ -422,8 +447,16 @@ static void
 sweep_ready(struct helper *h, void *arg)
 {
 	static struct pyro_msg_net_sweep s;
+	int				 n;
 
 	memset(&s, 0, sizeof(s));
+	/* A cut list would make live VMs look like leftovers: skip. */
+	if ((n = vmi_net_live(NULL, 0)) > NET_SWEEP_LIVE_MAX) {
+		log_warnx("network sweep skipped: %d networked VMs run, more "
+		    "than one sweep can name (%d)", n, NET_SWEEP_LIVE_MAX);
+		helper_shutdown(h);
+		return;
+	}
 	s.nlive = (uint32_t)vmi_net_live(s.live, NET_SWEEP_LIVE_MAX);
 	if (helper_send(h, PYRO_MSG_NET_SWEEP, &s, sizeof(s), -1) < 0)
 		helper_kill(h, "cannot send the sweep");

@@ -57,6 +57,9 @@ struct pyrod_config {
 	int	 net_forward_enable;	/* turn ip_forward on if off */
 	uint32_t publish_addr;		/* network order */
 	unsigned dns_qps;
+	uint32_t block[NET_BLOCK_MAX];	/* network_block, network order */
+	uint32_t block_prefix[NET_BLOCK_MAX];
+	unsigned nblock;
 	/* The host, read once by config_defaults(). */
 	unsigned long long host_mem_mib;	/* 0: unknown */
 	unsigned host_cpus;
@@ -211,6 +214,7 @@ void	net_info(cJSON *o, const struct record *, const struct net_lease *,
 const char *net_publish_address(char *buf);
 void	net_doctor(cJSON *networking);
 int	net_publish_socket(uint32_t port, struct pyro_status *);
+int	net_port_privileged(uint32_t port);
 int	net_ports_arg(const cJSON *args, uint32_t ports[][2], int *n,
 	    struct pyro_status *);
 

@@ -27,6 +27,7 @@
 #define SERVICE_STOP_GRACE_MS	5000
 #define PROBE_TIMEOUT_S		5
 #define LOG_TAIL_MAX		100000
+#define WS_PUBLISHED_MAX	16	/* the VM helper's listeners */
 
 struct service {
 	LIST_ENTRY(service)	 entry;
@@ -90,6 +91,19 @@ ports_json(const struct service *v, int with_name)
 		cJSON_AddItemToArray(arr, p);
 	}
 	return arr;
+}
+
+/* Ports the workspace's running services publish now. */
+static int
+ports_in_use(struct ws *w)
+{
+	struct service	*v;
+	int		 n = 0;
+
+	LIST_FOREACH(v, &w->services, entry)
+		if (v->published)
+			n += v->nports;
+	return n;
 }
 
 /* Every published port of the workspace, for its network status. */
@@ -448,6 +462,15 @@ service_args(struct request *rq, const cJSON *args, struct service *v,
 	if (v->nports > 0 && (w->v == NULL || vmi_net(w->v) == NULL))
 		return pyro_fail(st, PYRO_E_WORKSPACE_NOT_RUNNING, "the "
 		    "workspace's VM is not running");
+	if (v->nports > 0 && ports_in_use(w) + v->nports > WS_PUBLISHED_MAX)
+		return pyro_fail(st, PYRO_E_LIMIT_EXCEEDED, "a workspace "
+		    "publishes at most %d ports at a time (%d in use)",
+		    WS_PUBLISHED_MAX, ports_in_use(w));
+	for (int i = 0; i < v->nports; i++)
+		if (net_port_privileged(v->ports[i][0]) && rq->uid != 0)
+			return pyro_fail(st, PYRO_E_PERMISSION_DENIED, "only "
+			    "root may publish on host port %u (below the "
+			    "host's unprivileged port start)", v->ports[i][0]);
 	if ((old = service_find(w, name)) != NULL && old->job != NULL)
 		return pyro_fail(st, PYRO_E_EXISTS, "service \"%s\" is already "
 		    "running; stop it first", name);
@@ -520,11 +543,12 @@ op_service_start(struct request *rq, const cJSON *args)
 		goto fail;
 	v->command = ws_redact_str(w, cmd.line);
 	/* The helper takes the listening sockets; ours close. */
-	for (int i = 0; i < v->nports; i++)
-		(void)vmi_publish(w->v, v->ports[i][0], v->ports[i][1],
-		    v->pub_fd[i]);
-	ports_close(v);
 	v->published = v->nports > 0;
+	for (int i = 0; i < v->nports; i++)
+		if (vmi_publish(w->v, v->ports[i][0], v->ports[i][1],
+		    v->pub_fd[i]) < 0)
+			v->published = 0;	/* the helper is going away */
+	ports_close(v);
 	if ((old = service_find(w, v->name)) != NULL) {
 		LIST_REMOVE(old, entry);
 		service_free(old);

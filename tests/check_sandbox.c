@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <cap-ng.h>
@@ -133,6 +134,53 @@ START_TEST(vmhelper_cannot_ptrace)
 
 	ck_assert(WIFSIGNALED(status));
 	ck_assert_int_eq(WTERMSIG(status), SIGSYS);
+}
+END_TEST
+
+/*
+ * The VM helper keeps root's uid but may write no file by path (Landlock)
+ * except /dev/net/tun: a file root owns stays whole, reads still work.
+ */
+static char	ll_path[64];
+
+static void
+vmh_write_a_file(void)
+{
+	char	c;
+	int	fd;
+
+	if (vmh_sandbox_enter() < 0)
+		_exit(10);
+	if ((fd = open(ll_path, O_RDONLY)) < 0 || read(fd, &c, 1) != 1)
+		_exit(11);
+	close(fd);
+	if ((fd = open(ll_path, O_WRONLY)) >= 0)
+		_exit(12);
+	if (errno != EACCES)
+		_exit(13);
+	if (open("/tmp/pyro-landlock-new", O_WRONLY | O_CREAT, 0600) >= 0)
+		_exit(14);
+	if ((fd = open("/dev/net/tun", O_RDWR)) < 0 && errno == EACCES)
+		_exit(15);
+	_exit(0);
+}
+
+START_TEST(vmhelper_cannot_write_files)
+{
+	int	status, fd;
+
+	snprintf(ll_path, sizeof(ll_path), "/tmp/pyro-ll-%d", (int)getpid());
+	fd = open(ll_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	status = in_child(vmh_write_a_file);
+	(void)unlink(ll_path);
+	if (syscall(SYS_landlock_create_ruleset, NULL, 0, 1UL) < 1)
+		return;		/* no Landlock in this kernel */
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "status %#x", status);
+	ck_assert_int_ne(access("/tmp/pyro-landlock-new", F_OK), 0);
 }
 END_TEST
 
@@ -320,6 +368,7 @@ main(void)
 	tcase_add_test(tc, diskhelper_refuses_root);
 	tcase_add_test(tc, vmhelper_cannot_exec);
 	tcase_add_test(tc, vmhelper_cannot_ptrace);
+	tcase_add_test(tc, vmhelper_cannot_write_files);
 	tcase_add_test(tc, live_diskhelper);
 	tcase_add_test(tc, live_vmhelper);
 	suite_add_tcase(s, tc);

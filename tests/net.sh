@@ -78,6 +78,12 @@ grep -qx lo "$TMP/o" && ! grep -q eth0 "$TMP/o" ||
 grep -q "FAIL OSError" "$TMP/o" || fail "no-network connect: $(cat "$TMP/o")"
 [ $(($(date +%s) - t0)) -lt 60 ] || fail "no-network connect was slow"
 pass "run without --network has only lo and fails fast"
+"$PYRO" run --network --allow-egress 198.51.100.10/32 debian:12 -- sh -c \
+    'python3 -c "$1" http://198.51.100.10/; python3 -c "$2" allowed.test' \
+    sh "$GET" "$RESOLVE" >"$TMP/o" 2>>"$TMP/all.err" || true
+[ "$(cat "$TMP/o")" = "outside
+FAIL gaierror" ] || fail "CIDR rules only: $(cat "$TMP/o")"
+pass "with address rules only, the CIDR is reachable and no name resolves (DNS is no way out)"
 
 # --- workspaces: egress+published-ports, egress with allow rules, off ---
 A=$("$PYRO" workspace create debian:12 \
@@ -144,6 +150,20 @@ for p in 53 853; do
 	ws_py "$A" "$CONNECT" 198.51.100.1 "$p"
 	want "FAIL TimeoutError" "another DNS server on $p (no rules)"
 done
+# A guest flooding its forwarder: dropped past the rate, the forwarder
+# stays up and answers again.
+bgw=$("$PYRO" workspace status "$B" --json | jq -r .networking.gateway_ip)
+ws_py "$B" 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+q = bytes.fromhex("abcd01000001000000000000") + b"\x07allowed\x04test\x00\x00\x01\x00\x01"
+for i in range(3000):
+    s.sendto(q, (sys.argv[1], 53))
+print("sent")' "$bgw"
+want sent "the DNS flood"
+sleep 1
+ws_py "$B" "$RESOLVE" allowed.test
+want 198.51.100.10 "the forwarder after a flood"
+grep -q "floods DNS" "$TMP/pyrod.log" || fail "no word of the flood in the log"
 pass "allowlists: allowed names (and CNAMEs) work, denied names do not resolve, unlisted addresses, ports and other DNS servers are dropped"
 
 # Always blocked, whatever the policy.
@@ -156,12 +176,26 @@ ws_py "$A" "$CONNECT" "$agw" 9999
 want "FAIL TimeoutError" "a host service on 0.0.0.0 (gateway)"
 ws_py "$A" "$CONNECT" 198.51.100.2 9999
 want "FAIL TimeoutError" "a host service on 0.0.0.0 (uplink address)"
+ws_py "$A" "$CONNECT" 192.168.77.1 80
+want "FAIL TimeoutError" "a private (LAN) address"
+# A container-style DNAT on the host does not open a way out either.
+in_host nft -f - <<EOF
+table ip dockerish {
+	chain pre { type nat hook prerouting priority dstnat; policy accept;
+		ip daddr 198.51.100.2 tcp dport 8088 dnat to 198.51.100.11:80; }
+}
+EOF
+ws_py "$A" "$CONNECT" 198.51.100.2 8088
+want "FAIL TimeoutError" "a host DNAT rule"
+in_host nft delete table ip dockerish
 "$PYRO" workspace exec "$B" -- python3 -m http.server 7000 \
     >/dev/null 2>&1 &
 sleep 2
 ws_py "$A" "$CONNECT" "$bip" 7000
 want "FAIL TimeoutError" "another workspace"
-pass "metadata, host services and other guests are unreachable"
+in_host python3 -c "$CONNECT" "$bip" 7000 >"$TMP/o" 2>&1 || true
+want "FAIL TimeoutError" "the host opening a connection to a guest"
+pass "metadata, host services, LAN addresses, host DNAT, other guests are unreachable; the host cannot open connections to guests"
 
 # Off: no network at all; no publishing.
 C=$("$PYRO" workspace create debian:12) || fail "create C"

@@ -3,7 +3,8 @@
 # NET_HOST, whose only route leads to NET_OUT, which plays the internet:
 #
 #   NET_HOST  198.51.100.2/24 (veth), default via .1; a service on 0.0.0.0:9999
-#   NET_OUT   198.51.100.1/24 and .10 .11 .12 .20, 169.254.169.254 (veth)
+#   NET_OUT   198.51.100.1/24 and .10 .11 .12 .20, 169.254.169.254,
+#             192.168.77.1 (a "LAN" address) (veth)
 #             dnsmasq on .1:53: allowed.test=.10 denied.test=.11 cdn.test=.12
 #                               viacname.test CNAME cdn.test
 #             HTTP on :80 everywhere ("outside"), :8081 ("port8081"), and a
@@ -38,6 +39,7 @@ netlab_up() {
 		in_out ip addr add "198.51.100.$a/24" dev "pto$$"
 	done
 	in_out ip addr add 169.254.169.254/32 dev "pto$$"
+	in_out ip addr add 192.168.77.1/32 dev "pto$$"
 	in_out ip link set "pto$$" up
 	mkdir -p "$TMP/www" "$TMP/www8081"
 	echo outside >"$TMP/www/index.html"

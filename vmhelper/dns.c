@@ -8,14 +8,18 @@
  *
  * Trust boundary: every query is guest bytes, every reply bytes from a
  * resolver the guest can steer.  Queries must parse as one question
- * (dns_parse_query); replies are taken only from a configured resolver's
- * port 53, only for a query in flight with a random id, and only if they
- * parse.  With name rules, a name that matches none is answered REFUSED
- * here and never leaves the host; an answer's A records (following
- * CNAMEs) are put into the table's "allowed" set before the guest sees
- * the reply.  Queries are rate-limited (a token bucket of dns_qps per
- * second, burst 2x) and at most PENDING_MAX are in flight; past either the
- * query is dropped, and the forwarder stays up.
+ * (dns_parse_query).  Each query goes upstream from its own socket,
+ * connected to one resolver's port 53 (so the kernel drops datagrams
+ * from anywhere else) on a fresh random port, with a random id: a forged
+ * reply must guess both.  A reply must parse and answer the question.
+ * With allow rules but no name rule, every name is REFUSED (DNS would be
+ * a way out otherwise); with name rules, a name that matches none is
+ * REFUSED here and never leaves the host, and an answer's A records
+ * (following CNAMEs) are put into the table's "allowed" set, in one
+ * transaction, before the guest sees the reply.  Queries are rate-limited
+ * (a token bucket of dns_qps per second, burst 2x) and at most
+ * PENDING_MAX are in flight; past either the query is dropped, and the
+ * forwarder stays up.
  */
 #include "config.h"
 
@@ -35,12 +39,12 @@
 #include "log.h"
 #include "vmhelper.h"
 
-#define PENDING_MAX	128
+#define PENDING_MAX	64
 #define QUERY_WAIT_MS	3000
 #define DNS_BUF		4096
 
 struct pending {
-	int			used;
+	int			fd;		/* -1: free */
 	uint16_t		our_id;
 	struct dns_question	q;
 	struct sockaddr_in	from;
@@ -48,15 +52,18 @@ struct pending {
 };
 
 static struct {
-	int			 gsock, usock;
+	int			 gsock;
 	const struct pyro_vm_net *cfg;
 	uint32_t		 gw, guest;
 	int			 names;		/* any NAME rule */
+	int			 refuse_all;	/* CIDR rules only */
 	double			 tokens;
 	long long		 refill_ms;
 	uint32_t		 dropped;
 	struct pending		 p[PENDING_MAX];
-} d = { .gsock = -1, .usock = -1 };
+	int			 slot[PENDING_MAX];	/* pollfd -> pending */
+	int			 nslot;
+} d = { .gsock = -1 };
 
 int
 dns_open(const struct pyro_vm_net *cfg, uint32_t gw, char *err,
@@ -70,22 +77,32 @@ dns_open(const struct pyro_vm_net *cfg, uint32_t gw, char *err,
 	d.guest = htonl(ntohl(gw) + 1);
 	d.tokens = cfg->dns_qps;
 	d.refill_ms = pyro_mono_ms();
+	for (int i = 0; i < PENDING_MAX; i++)
+		d.p[i].fd = -1;
 	for (uint32_t i = 0; i < cfg->nrules; i++)
 		if (cfg->rules[i].kind == NET_RULE_NAME)
 			d.names = 1;
+	d.refuse_all = cfg->nrules > 0 && !d.names;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = gw;
 	if ((d.gsock = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) < 0 || bind(d.gsock, (struct sockaddr *)&sa,
 	    sizeof(sa)) < 0 || getsockname(d.gsock, (struct sockaddr *)&sa,
-	    &len) < 0 || (d.usock = socket(AF_INET, SOCK_DGRAM |
-	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errsz, "the DNS forwarder's sockets: %s",
+	    &len) < 0) {
+		snprintf(err, errsz, "the DNS forwarder's socket: %s",
 		    strerror(errno));
 		return -1;
 	}
 	return ntohs(sa.sin_port);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
 }
 
 void
@@ -93,26 +110,36 @@ dns_close(void)
 {
 	if (d.gsock >= 0)
 		close(d.gsock);
-	if (d.usock >= 0)
-		close(d.usock);
-	d.gsock = d.usock = -1;
+	d.gsock = -1;
+	for (int i = 0; i < PENDING_MAX; i++)
+		pending_free(&d.p[i]);
 }
 
+/* The guest's socket, then one per query in flight. */
 int
 dns_pollfds(struct pollfd *pfd)
 {
+	int	n = 0;
+
 	if (d.gsock < 0)
 		return 0;
-	pfd[0].fd = d.gsock;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = d.usock;
-	pfd[1].events = POLLIN;
-	return 2;
+	pfd[n].fd = d.gsock;
+	pfd[n++].events = POLLIN;
+	d.nslot = 0;
+	for (int i = 0; i < PENDING_MAX; i++)
+		if (d.p[i].fd >= 0) {
+			pfd[n].fd = d.p[i].fd;
+			pfd[n++].events = POLLIN;
+			d.slot[d.nslot++] = i;
+		}
+	return n;
 }
 
 static int
 allowed(const char *name)
 {
+	if (d.refuse_all)
+		return 0;
 	if (!d.names)
 		return 1;
 	for (uint32_t i = 0; i < d.cfg->nrules; i++)
@@ -137,21 +164,32 @@ take_token(void)
 	return 1;
 }
 
-static void
+/* A fresh socket on a random port, connected to the next resolver. */
+static int
 upstream_send(struct pending *p, uint8_t *msg, size_t len)
 {
-	struct sockaddr_in	sa;
 	static uint32_t		next;
+	struct sockaddr_in	sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(53);
 	sa.sin_addr.s_addr = d.cfg->resolvers[next++ % d.cfg->nresolvers];
+	if ((p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		pending_free(p);
+		return -1;
+	}
 	msg[0] = (uint8_t)(p->our_id >> 8);
 	msg[1] = (uint8_t)p->our_id;
-	(void)sendto(d.usock, msg, len, MSG_DONTWAIT, (struct sockaddr *)&sa,
-	    sizeof(sa));
+	if (send(p->fd, msg, len, MSG_DONTWAIT) < 0) {
+		pending_free(p);
+		return -1;
+	}
 	p->deadline = pyro_mono_ms() + QUERY_WAIT_MS;
+	return 0;
 }
 
 static void
@@ -191,64 +229,43 @@ on_query(void)
 		return;
 	}
 	for (int i = 0; i < PENDING_MAX && p == NULL; i++)
-		if (!d.p[i].used)
+		if (d.p[i].fd < 0)
 			p = &d.p[i];
 	if (p == NULL)
 		return;		/* too many in flight: the guest retries */
 	memset(p, 0, sizeof(*p));
-	p->used = 1;
+	p->fd = -1;
 	p->q = q;
 	p->from = from;
 	if (getrandom(&p->our_id, sizeof(p->our_id), 0) != sizeof(p->our_id))
 		p->our_id = (uint16_t)pyro_mono_ms();
-	upstream_send(p, msg, (size_t)n);
-}
-
-static int
-from_resolver(const struct sockaddr_in *sa)
-{
-	if (sa->sin_family != AF_INET || sa->sin_port != htons(53))
-		return 0;
-	for (uint32_t i = 0; i < d.cfg->nresolvers; i++)
-		if (d.cfg->resolvers[i] == sa->sin_addr.s_addr)
-			return 1;
-	return 0;
+	if (upstream_send(p, msg, (size_t)n) < 0)
+		to_guest(&from, msg, dns_make_error(msg, &q,
+		    DNS_RCODE_SERVFAIL));
 }
 
 static void
-on_reply(void)
+on_reply(struct pending *p)
 {
 	static uint8_t		 msg[DNS_BUF];
 	struct dns_a		 a[DNS_ANSWERS_MAX];
-	struct sockaddr_in	 from;
-	socklen_t		 flen = sizeof(from);
-	struct pending		*p = NULL;
 	ssize_t			 n;
-	uint16_t		 id;
 	int			 k;
 
-	n = recvfrom(d.usock, msg, sizeof(msg), 0, (struct sockaddr *)&from,
-	    &flen);
-	if (n < DNS_HDR_LEN || !from_resolver(&from))
-		return;
-	id = (uint16_t)(msg[0] << 8 | msg[1]);
-	for (int i = 0; i < PENDING_MAX && p == NULL; i++)
-		if (d.p[i].used && d.p[i].our_id == id)
-			p = &d.p[i];
-	if (p == NULL)
-		return;
+	n = recv(p->fd, msg, sizeof(msg), MSG_DONTWAIT);
+	if (n < DNS_HDR_LEN || (uint16_t)(msg[0] << 8 | msg[1]) !=
+	    p->our_id)
+		return;		/* ICMP errors, strays: keep waiting */
 	/* Back to the guest's id, then check the reply against its question. */
 	msg[0] = (uint8_t)(p->q.id >> 8);
 	msg[1] = (uint8_t)p->q.id;
 	k = dns_parse_reply(msg, (size_t)n, &p->q, a, DNS_ANSWERS_MAX);
 	if (k < 0)
 		return;		/* not the answer; keep waiting */
-	if (d.names)
-		for (int i = 0; i < k; i++)
-			if (net_allow_addr(a[i].addr, a[i].ttl) < 0)
-				log_warnx("cannot admit an answered address");
+	if (d.names && k > 0 && net_allow_addrs(a, k) < 0)
+		log_warnx("cannot admit the answered addresses");
 	to_guest(&p->from, msg, (size_t)n);
-	p->used = 0;
+	pending_free(p);
 }
 
 /* A query unanswered in time: SERVFAIL, and its slot is free again. */
@@ -261,11 +278,11 @@ dns_tick(void)
 	for (int i = 0; i < PENDING_MAX; i++) {
 		struct pending *p = &d.p[i];
 
-		if (!p->used || now < p->deadline)
+		if (p->fd < 0 || now < p->deadline)
 			continue;
-		p->used = 0;
-		/* We keep no copy of the query; the guest's own retry
-		 * (resolv.conf's attempts) asks again.  Say it failed. */
+		pending_free(p);
+		/* We keep no copy of the query: header only.  The guest's
+		 * resolver retries (resolv.conf's attempts). */
 		memset(msg, 0, DNS_HDR_LEN);
 		msg[0] = (uint8_t)(p->q.id >> 8);
 		msg[1] = (uint8_t)p->q.id;
@@ -281,7 +298,7 @@ dns_next_deadline(void)
 	long long	now = pyro_mono_ms(), best = -1;
 
 	for (int i = 0; i < PENDING_MAX; i++)
-		if (d.p[i].used && (best < 0 || d.p[i].deadline < best))
+		if (d.p[i].fd >= 0 && (best < 0 || d.p[i].deadline < best))
 			best = d.p[i].deadline;
 	if (best < 0)
 		return -1;
@@ -289,10 +306,15 @@ dns_next_deadline(void)
 }
 
 void
-dns_events(const struct pollfd *pfd)
+dns_events(const struct pollfd *pfd, int n)
 {
+	for (int i = 1; i < n && i - 1 < d.nslot; i++) {
+		struct pending *p = &d.p[d.slot[i - 1]];
+
+		if ((pfd[i].revents & (POLLIN | POLLERR)) &&
+		    p->fd == pfd[i].fd)
+			on_reply(p);
+	}
 	if (pfd[0].revents & POLLIN)
 		on_query();
-	if (pfd[1].revents & POLLIN)
-		on_reply();
 }

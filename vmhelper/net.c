@@ -13,20 +13,24 @@
  *
  * The table (N = the /30, G = gateway, V = guest, D = the DNS forwarder's
  * port on G):
- *   prerouting nat:  from the TAP to G port 53 (udp/tcp) -> redirect to D
+ *   prerouting nat:  from the TAP to G udp 53 -> redirect to D
  *   postrouting nat: from V out of any other interface -> masquerade
- *   input:   from the TAP: no IPv6; replies to the host's own connections
- *            (published ports) pass; udp to D passes; the rest is dropped,
- *            so no host service (0.0.0.0 or not) is reachable from a guest
+ *   input:   from the TAP: no IPv6, nothing not from V; packets of
+ *            connections the host opened (published ports) and udp to D
+ *            pass; the rest is dropped, so no host service (0.0.0.0 or
+ *            not) is reachable from a guest
+ *   output:  to the TAP: replies, and new connections from the proxy
+ *            (marked) only: no other host process reaches a guest
  *   forward: from the TAP -> chain egress; to the TAP: replies only
- *   egress:  no IPv6, no spoofed source; replies pass; link-local
- *            (169.254/16, cloud metadata), loopback, multicast, broadcast
- *            and pyrod's whole pool (other guests) are dropped; so is
- *            port 53 and 853 anywhere (the forwarder is the only DNS);
- *            then with allow rules: each CIDR rule, then the set "allowed"
- *            (addresses the forwarder answered for allowed names, with
- *            their TTL) accept, and everything else is dropped; without
- *            rules everything else is accepted.
+ *   egress:  no IPv6, no spoofed source, nothing a host DNAT rewrote;
+ *            link-local (169.254/16, cloud metadata), loopback,
+ *            multicast, broadcast, pyrod's whole pool (other guests) and
+ *            network_block (private ranges by default) are dropped; so
+ *            is port 53 and 853 anywhere (the forwarder is the only DNS);
+ *            then replies pass; then with allow rules: each CIDR rule,
+ *            then the set "allowed" (addresses the forwarder answered for
+ *            allowed names, with their TTL) accept, and everything else
+ *            is dropped; without rules everything else is accepted.
  * Every base chain has policy accept: other tables and the host's own
  * firewall see the rest as before.  Chains run at priority -5 (filter) so
  * this VM's drops come before a host's accept rules of priority 0.
@@ -57,6 +61,7 @@
 #include <netlink/route/link.h>
 #include <nftables/libnftables.h>
 
+#include "clock.h"
 #include "log.h"
 #include "vmhelper.h"
 
@@ -240,14 +245,23 @@ egress_rules(struct rs *r)
 	char				 a[INET_ADDRSTRLEN];
 	uint32_t			 i;
 
+	/*
+	 * Drops first, before "established": nothing a guest opened (or that
+	 * a host DNAT rule rewrote, like a container's published port) may
+	 * reach a blocked place, whatever conntrack thinks of it.
+	 */
 	rs_add(r, "chain egress {\n"
 	    "meta nfproto ipv6 drop\n"
 	    "ip saddr != %s drop\n"
-	    "ct state established,related accept\n", ip(net.guest, a));
+	    "ct status dnat drop\n", ip(net.guest, a));
 	rs_add(r, "ip daddr { 169.254.0.0/16, 127.0.0.0/8, 0.0.0.0/8, "
 	    "224.0.0.0/3 } drop\n");
 	rs_add(r, "ip daddr %s/%u drop\n", ip(c->pool, a), c->pool_prefix);
-	rs_add(r, "meta l4proto { tcp, udp } th dport { 53, 853 } drop\n");
+	for (i = 0; i < c->nblock; i++)
+		rs_add(r, "ip daddr %s/%u drop\n", ip(c->block[i], a),
+		    c->block_prefix[i]);
+	rs_add(r, "meta l4proto { tcp, udp } th dport { 53, 853 } drop\n"
+	    "ct state established,related accept\n");
 	if (c->nrules == 0) {
 		rs_add(r, "accept\n}\n");
 		return;
@@ -279,20 +293,40 @@ table_make(int dns_port, char *err, size_t errsz)
 	ip(net.gw, g);
 	ip(net.guest, v);
 	rs_add(&r, "table inet %s {\n", net.table);
-	rs_add(&r, "set allowed { type ipv4_addr; flags timeout; }\n");
+	rs_add(&r, "set allowed { type ipv4_addr; flags timeout; size %d; }\n",
+	    NET_ALLOWED_MAX);
 	rs_add(&r, "chain pre { type nat hook prerouting priority dstnat; "
 	    "policy accept;\n"
-	    "iifname \"%s\" ip daddr %s meta l4proto { tcp, udp } th dport 53 "
-	    "redirect to :%d\n}\n", tap, g, dns_port);
+	    "iifname \"%s\" ip daddr %s udp dport 53 redirect to :%d\n}\n",
+	    tap, g, dns_port);
 	rs_add(&r, "chain post { type nat hook postrouting priority srcnat; "
 	    "policy accept;\n"
 	    "ip saddr %s oifname != \"%s\" masquerade\n}\n", v, tap);
+	/*
+	 * From the guest to the host: only its DNS queries, and packets of
+	 * connections the host opened to it (published ports), always from
+	 * its own address (no forged "reply" to another host connection)
+	 * and never "related" (no forged ICMP errors about them).
+	 */
 	rs_add(&r, "chain input { type filter hook input priority -5; "
 	    "policy accept;\n"
 	    "iifname \"%s\" meta nfproto ipv6 drop\n"
-	    "iifname \"%s\" ct state established,related accept\n"
-	    "iifname \"%s\" ip saddr %s ip daddr %s udp dport %d accept\n"
-	    "iifname \"%s\" drop\n}\n", tap, tap, tap, v, g, dns_port, tap);
+	    "iifname \"%s\" ip saddr != %s drop\n"
+	    "iifname \"%s\" ct state established accept\n"
+	    "iifname \"%s\" ip daddr %s udp dport %d accept\n"
+	    "iifname \"%s\" drop\n}\n", tap, tap, v, tap, tap, g, dns_port,
+	    tap);
+	/*
+	 * From the host to the guest: replies (DNS answers, ICMP), and new
+	 * connections only from the published-port proxy (its sockets carry
+	 * PYRO_PROXY_MARK, which needs CAP_NET_ADMIN to set).  No other host
+	 * process, whatever its uid, can connect to a guest.
+	 */
+	rs_add(&r, "chain output { type filter hook output priority -5; "
+	    "policy accept;\n"
+	    "oifname \"%s\" ct state established,related accept\n"
+	    "oifname \"%s\" meta mark %#x accept\n"
+	    "oifname \"%s\" drop\n}\n", tap, tap, PYRO_PROXY_MARK, tap);
 	rs_add(&r, "chain forward { type filter hook forward priority -5; "
 	    "policy accept;\n"
 	    "iifname \"%s\" jump egress\n"
@@ -321,10 +355,16 @@ net_setup(const struct pyro_vm_net *cfg, char *err, size_t errsz)
 	base = ntohl(cfg->subnet);
 	if (!net_tap_name_ok(net.cfg.tap) || (base & 3) != 0 ||
 	    cfg->pool_prefix > 30 || cfg->nrules > NET_RULES_MAX ||
-	    cfg->nresolvers > NET_RESOLVERS_MAX) {
+	    cfg->nresolvers > NET_RESOLVERS_MAX ||
+	    cfg->nblock > NET_BLOCK_MAX) {
 		snprintf(err, errsz, "malformed network request");
 		return -1;
 	}
+	for (i = 0; i < cfg->nblock; i++)
+		if (cfg->block_prefix[i] > 32) {
+			snprintf(err, errsz, "malformed blocked range");
+			return -1;
+		}
 	for (i = 0; i < cfg->nrules; i++)
 		if (!netrule_valid(&cfg->rules[i])) {
 			snprintf(err, errsz, "malformed egress rule");
@@ -374,31 +414,94 @@ net_gateway(void)
 }
 
 /*
- * An address the forwarder answered for an allowed name: into the set for
- * the record's TTL plus a grace (clamped to [60 s, 1 day]), so connections
- * made right after the answer, or by a resolver cache in the guest, work.
- * An element already there keeps its timeout unless we delete it first;
- * both go in one transaction, and if the delete fails (it expired just
- * now) the add is retried alone.
+ * Addresses the forwarder answered for allowed names go into the set for
+ * the record's TTL plus a grace (clamped to [60 s, 1 day]), so
+ * connections made right after the answer, or by a resolver cache in the
+ * guest, work.  One transaction per reply.  An element already in the set
+ * keeps its timeout unless deleted first, so we remember what we added:
+ * an address with at least half its time left is skipped, one that is
+ * still there is deleted and added again, the rest only added.  If the
+ * transaction fails (an element expired in between), each is added alone.
  */
-int
-net_allow_addr(uint32_t addr, uint32_t ttl)
+#define ADMIT_TRACK	4096
+static struct {
+	uint32_t	addr;
+	long long	until;		/* monotonic ms */
+} adm[ADMIT_TRACK];
+
+static int
+admit_slot(uint32_t addr, long long now)
 {
-	char	cmd[256], a[INET_ADDRSTRLEN];
-	uint32_t t = ttl + 30;
+	int	i, free_i = -1, oldest = 0;
+
+	for (i = 0; i < ADMIT_TRACK; i++) {
+		if (adm[i].until > now && adm[i].addr == addr)
+			return i;
+		if (adm[i].until <= now && free_i < 0)
+			free_i = i;
+		if (adm[i].until < adm[oldest].until)
+			oldest = i;
+	}
+	return free_i >= 0 ? free_i : oldest;
+}
+
+int
+net_allow_addrs(const struct dns_a *a, int n)
+{
+	static char	del[8192], add[8192], one[160];
+	char		ipb[INET_ADDRSTRLEN];
+	size_t		dl = 0, al = 0;
+	long long	now = pyro_mono_ms();
+	int		i, j, k, rc = 0;
 
 	if (!net.table_made)
 		return -1;
-	t = t < 60 ? 60 : t > 86400 ? 86400 : t;
-	ip(addr, a);
-	snprintf(cmd, sizeof(cmd), "delete element inet %s allowed { %s }\n"
-	    "add element inet %s allowed { %s timeout %us }\n", net.table, a,
-	    net.table, a, t);
-	if (nft_run(net.nft, cmd, NULL, 0) == 0)
+	for (i = 0; i < n && i < DNS_ANSWERS_MAX; i++) {
+		uint32_t t = a[i].ttl > 86400 ? 86400 : a[i].ttl + 30;
+
+		t = t < 60 ? 60 : t;
+		for (j = 0; j < i && a[j].addr != a[i].addr; j++)
+			;
+		if (j < i)
+			continue;	/* twice in one reply */
+		k = admit_slot(a[i].addr, now);
+		ip(a[i].addr, ipb);
+		if (adm[k].addr == a[i].addr && adm[k].until > now) {
+			if (adm[k].until - now >= (long long)t * 500)
+				continue;	/* plenty of time left */
+			dl += (size_t)snprintf(del + dl, sizeof(del) - dl,
+			    "%s%s", dl ? ", " : "", ipb);
+		}
+		al += (size_t)snprintf(add + al, sizeof(add) - al,
+		    "%s%s timeout %us", al ? ", " : "", ipb, t);
+		adm[k].addr = a[i].addr;
+		adm[k].until = now + (long long)t * 1000;
+	}
+	if (al == 0)
 		return 0;
-	snprintf(cmd, sizeof(cmd), "add element inet %s allowed { %s "
-	    "timeout %us }\n", net.table, a, t);
-	return nft_run(net.nft, cmd, NULL, 0);
+	{
+		static char cmd[16600];
+
+		if (dl > 0)
+			snprintf(cmd, sizeof(cmd), "delete element inet %s "
+			    "allowed { %s }\nadd element inet %s allowed { "
+			    "%s }\n", net.table, del, net.table, add);
+		else
+			snprintf(cmd, sizeof(cmd), "add element inet %s "
+			    "allowed { %s }\n", net.table, add);
+		if (nft_run(net.nft, cmd, NULL, 0) == 0)
+			return 0;
+	}
+	for (i = 0; i < n && i < DNS_ANSWERS_MAX; i++) {
+		uint32_t t = a[i].ttl > 86400 ? 86400 : a[i].ttl + 30;
+
+		t = t < 60 ? 60 : t;
+		snprintf(one, sizeof(one), "add element inet %s allowed { %s "
+		    "timeout %us }\n", net.table, ip(a[i].addr, ipb), t);
+		if (nft_run(net.nft, one, NULL, 0) < 0)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* Everything this VM's network made, gone; safe to call more than once. */

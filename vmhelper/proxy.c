@@ -44,6 +44,7 @@ struct conn {
 	int		used;
 	int		c, g;		/* client, guest */
 	int		connecting;
+	int		hup_c, hup_g;	/* that side hung up: not polled */
 	uint32_t	host_port;
 	struct half	up, down;	/* client->guest, guest->client */
 };
@@ -139,6 +140,13 @@ on_accept(struct listener *l)
 		return;
 	}
 	c->used = 1;
+	/* The VM's output chain lets only marked sockets open connections. */
+	if (setsockopt(c->g, SOL_SOCKET, SO_MARK, &(unsigned){
+	    PYRO_PROXY_MARK }, sizeof(unsigned)) < 0) {
+		log_warn("SO_MARK");
+		conn_close(c);
+		return;
+	}
 	if (connect(c->g, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return;
 	if (errno != EINPROGRESS) {
@@ -166,12 +174,14 @@ proxy_pollfds(struct pollfd *pfd, int max)
 
 		if (!c->used)
 			continue;
-		pfd[n].fd = c->c;
+		/* A side that hung up is not polled: poll would report it
+		 * at once, forever. */
+		pfd[n].fd = c->hup_c ? -1 : c->c;
 		pfd[n].events = (short)((!c->connecting && !c->up.eof &&
 		    c->up.len == 0 ? POLLIN : 0) | (c->down.len ? POLLOUT : 0));
 		slot[n].kind = 1;
 		slot[n++].idx = i;
-		pfd[n].fd = c->g;
+		pfd[n].fd = c->hup_g ? -1 : c->g;
 		pfd[n].events = (short)(c->connecting ? POLLOUT :
 		    ((!c->down.eof && c->down.len == 0 ? POLLIN : 0) |
 		    (c->up.len ? POLLOUT : 0)));
@@ -213,14 +223,30 @@ drain(int fd, struct half *h)
 	return 0;
 }
 
+/*
+ * Done when both directions ended and were delivered, or when one side
+ * hung up (it can take nothing more) and what it sent has gone on.
+ */
+static int
+conn_done(const struct conn *c)
+{
+	if (c->up.eof && c->down.eof && c->up.len == 0 && c->down.len == 0)
+		return 1;
+	return (c->hup_c && c->up.len == 0) || (c->hup_g && c->down.len == 0);
+}
+
 static void
 conn_event(struct conn *c, int side, short rev)
 {
 	int	fd = side == 1 ? c->c : c->g, err = 0, rc = 0;
 	socklen_t len = sizeof(err);
 
+	if (rev & (POLLERR | POLLNVAL)) {
+		conn_close(c);		/* a reset: nothing more will pass */
+		return;
+	}
 	if (side == 2 && c->connecting) {
-		if (!(rev & (POLLOUT | POLLERR | POLLHUP)))
+		if (!(rev & (POLLOUT | POLLHUP)))
 			return;
 		if (getsockopt(c->g, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
 		    err != 0) {
@@ -237,8 +263,13 @@ conn_event(struct conn *c, int side, short rev)
 		    fill(c->c, &c->up, c->g) : 0) :
 		    (c->down.len == 0 && !c->down.eof ?
 		    fill(c->g, &c->down, c->c) : 0);
-	if (rc < 0 || (c->up.eof && c->down.eof && c->up.len == 0 &&
-	    c->down.len == 0))
+	if (rev & POLLHUP) {
+		if (side == 1)
+			c->hup_c = 1;
+		else
+			c->hup_g = 1;
+	}
+	if (rc < 0 || conn_done(c))
 		conn_close(c);
 }
 

@@ -47,7 +47,7 @@
 #define QUIT_WAIT_MS		3000
 #define STDIN_SOURCES_MAX	64
 #define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
-#define NET_POLL_MAX		(2 + 16 + 2 * 64)	/* DNS, proxy */
+#define NET_POLL_MAX		(DNS_POLL_MAX + 16 + 2 * 64)	/* DNS, proxy */
 
 /*
  * An exec whose stdin comes from an fd pyrod passed (a client's pipe, an
@@ -889,10 +889,13 @@ on_pyrod(void)
 		struct pyro_msg_net_port pp;
 
 		memcpy(&pp, m.payload, sizeof(pp));
+		/* pyrod checked the counts; a refusal here loses the port,
+		 * not the VM. */
 		if ((rc = proxy_publish(pp.host_port, pp.guest_port,
 		    m.fd)) < 0) {
 			log_warnx("cannot publish port %u: %s", pp.host_port,
 			    strerror(-rc));
+			rc = 0;
 			break;
 		}
 		m.fd = -1;
@@ -972,7 +975,7 @@ vm_serve(uid_t uid, gid_t gid)
 		nsrc = n;
 		ndns = dns_pollfds(pfd + n);
 		n += ndns;
-		nproxy = proxy_pollfds(pfd + n, NET_POLL_MAX - 2);
+		nproxy = proxy_pollfds(pfd + n, NET_POLL_MAX - ndns);
 		n += nproxy;
 		wait = -1;
 		if (vm.deadline) {
@@ -1008,7 +1011,7 @@ vm_serve(uid_t uid, gid_t gid)
 		if ((pfd[2].revents & POLLOUT) && agent_flush() < 0)
 			pfd[2].revents |= POLLHUP;
 		if (rc > 0 && ndns)
-			dns_events(pfd + nsrc);
+			dns_events(pfd + nsrc, ndns);
 		dns_tick();
 		if (rc > 0 && nproxy)
 			proxy_events(pfd + nsrc + ndns, nproxy);

@@ -54,7 +54,8 @@ int	net_tap_fd(void);
 void	net_guest_arg(char *out, size_t sz);
 uint32_t net_guest_addr(void);
 uint32_t net_gateway(void);
-int	net_allow_addr(uint32_t addr, uint32_t ttl);
+struct dns_a;
+int	net_allow_addrs(const struct dns_a *, int n);
 void	net_teardown(void);
 void	net_sweep_leftovers(struct pyro_msg_net_sweep *,
 	    struct pyro_msg_net_swept *);
@@ -64,8 +65,9 @@ struct pollfd;
 int	dns_open(const struct pyro_vm_net *, uint32_t gw, char *err,
 	    size_t errsz);
 void	dns_close(void);
-int	dns_pollfds(struct pollfd *);		/* 0 or 2 */
-void	dns_events(const struct pollfd *);
+int	dns_pollfds(struct pollfd *);		/* at most DNS_POLL_MAX */
+void	dns_events(const struct pollfd *, int n);
+#define DNS_POLL_MAX	(1 + 64)
 void	dns_tick(void);
 int	dns_next_deadline(void);		/* ms, -1: none */
 
