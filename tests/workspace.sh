@@ -238,7 +238,8 @@ expect_error not_found pyro workspace status 'nope'
 expect_error not_found pyro workspace shell read "$id" ffffffffffffffff
 expect_error not_found pyro workspace service status "$id" nope
 expect_error not_found pyro workspace exec "$id" --secret-env NOPE -- true
-expect_error unsupported pyro workspace create debian:12 --network-policy egress
+expect_error invalid_argument pyro workspace create debian:12 --network-policy everything
+expect_error invalid_argument pyro workspace service start "$id" web --publish 18080:80 -- true
 expect_error unknown_environment pyro workspace create nosuch:1
 expect_error timeout pyro workspace exec "$id" --timeout-seconds 1 -- sleep 30
 pyro workspace exec "$id" -- true || fail "workspace unusable after errors"
