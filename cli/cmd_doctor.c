@@ -100,3 +100,53 @@ cmd_doctor(struct cli *cli, const struct cmd *c, const struct args *a)
 	pyro_free(res);
 	return rc;
 }
+
+/* ---- pyro status: budgets against use ---- */
+
+static void
+used_line(const char *label, const cJSON *o, const char *unit)
+{
+	printf("%-14s%.0f of %.0f%s\n", label, jnum(o, "used", 0),
+	    jnum(o, "limit", 0), unit);
+}
+
+static void
+render_status(const cJSON *r)
+{
+	const cJSON	*w = cJSON_GetObjectItem(r, "workspaces"), *it;
+	const cJSON	*cg = cJSON_GetObjectItem(r, "cgroups");
+	double		 mine = 0;
+
+	used_line("Guest memory:", cJSON_GetObjectItem(r, "memory_mib"),
+	    " MiB");
+	used_line("vCPUs:", cJSON_GetObjectItem(r, "vcpus"), "");
+	used_line("Running VMs:", cJSON_GetObjectItem(r, "vms_running"), "");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(w, "by_uid"))
+		mine += cJSON_IsNumber(it) ? it->valuedouble : 0;
+	printf("%-14s%.0f (at most %.0f per user)\n", "Workspaces:", mine,
+	    jnum(w, "limit_per_uid", 0));
+	used_line("Connections:", cJSON_GetObjectItem(r, "connections"), "");
+	used_line("Guest network:", cJSON_GetObjectItem(r, "network_pool"),
+	    " /30s");
+	printf("%-14s%s\n", "Cgroups:", cg == NULL ? "?" :
+	    cJSON_IsTrue(cJSON_GetObjectItem(cg, "ok")) ? "yes" :
+	    "no (VMs run without memory limits)");
+}
+
+int
+cmd_status(struct cli *cli, const struct cmd *c, const struct args *a)
+{
+	pyro_error	 err;
+	char		*res;
+	int		 rc;
+
+	(void)c;
+	(void)a;
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	if (pyro_usage(cli->client, &res, &err) < 0)
+		return out_error(cli, &err);
+	rc = out_result(cli, res, render_status);
+	pyro_free(res);
+	return rc;
+}

@@ -130,7 +130,7 @@ struct pyro_msg_vm_file {
 #define NET_RESOLVERS_MAX	4
 #define NET_BLOCK_MAX		16	/* network_block ranges */
 #define NET_ALLOWED_MAX		65536	/* addresses in the "allowed" set */
-#define PYRO_PROXY_MARK		0x70797230	/* "pyr0": proxy sockets */
+#define PYRO_PROXY_MARK		0x00800000	/* network_proxy_mark default */
 struct pyro_vm_net {
 	uint32_t	enabled;
 	uint32_t	subnet;		/* network order, a /30 */
@@ -140,11 +140,26 @@ struct pyro_vm_net {
 	uint32_t	nresolvers;
 	uint32_t	dns_qps;	/* guest queries per second */
 	uint32_t	nrules;
+	uint32_t	proxy_mark;	/* one bit: the proxy's sockets */
 	uint32_t	nblock;		/* never reachable, beside the pool */
 	uint32_t	block[NET_BLOCK_MAX];		/* network order */
 	uint32_t	block_prefix[NET_BLOCK_MAX];
 	char		tap[16];	/* NET_TAP_PREFIX + part of the id */
 	struct pyro_net_rule rules[NET_RULES_MAX];
+};
+
+/*
+ * The VMM's cgroup: version 0 none, 1 (memory, cpu, pids hierarchies
+ * under /sys/fs/cgroup/CTRL/pyro/) or 2 (/sys/fs/cgroup/pyro/); the
+ * group is named by the 16 hex digits of id.
+ */
+struct pyro_vm_cgroup {
+	uint32_t	version;
+	uint32_t	pids_max;
+	uint32_t	cpu_weight;	/* 1-10000, 100 is the default */
+	uint32_t	required;	/* fail the start if it cannot be made */
+	uint64_t	mem_bytes;
+	uint64_t	id;
 };
 
 struct pyro_msg_vm_start {
@@ -160,6 +175,7 @@ struct pyro_msg_vm_start {
 	char		qemu[256];
 	char		hide[2][256];	/* directories QEMU must not see */
 	struct pyro_vm_net net;
+	struct pyro_vm_cgroup cg;
 };
 
 struct pyro_msg_vm_ready {

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <linux/landlock.h>
@@ -100,6 +101,7 @@ sb_landlock_writes(const char *const *files)
 	struct landlock_ruleset_attr		 ra;
 	struct landlock_path_beneath_attr	 pb;
 	unsigned long long			 handled = LL_WRITES;
+	struct stat				 st;
 	int					 abi, rs, fd, rc = 0;
 	size_t					 i;
 
@@ -125,6 +127,11 @@ sb_landlock_writes(const char *const *files)
 		pb.parent_fd = fd;
 		pb.allowed_access = LANDLOCK_ACCESS_FS_WRITE_FILE |
 		    (abi >= 3 ? LANDLOCK_ACCESS_FS_TRUNCATE : 0);
+		/* A directory: its files, and directories made and removed
+		 * beneath it (cgroups). */
+		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+			pb.allowed_access |= LANDLOCK_ACCESS_FS_MAKE_DIR |
+			    LANDLOCK_ACCESS_FS_REMOVE_DIR;
 		if (syscall(SYS_landlock_add_rule, rs,
 		    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
 			rc = -errno;

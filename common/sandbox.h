@@ -25,7 +25,8 @@ int	sb_keep_caps(const int *caps, size_t n);
 /*
  * No more writes to the filesystem by path (Landlock): nothing may be
  * written, created, removed, renamed or truncated, except the listed
- * files (opened for writing).  Reads and fds already open are untouched.
+ * files (opened for writing) and, beneath listed directories, files
+ * written and directories made or removed.  Reads and fds already open are untouched.
  * Returns 0, 1 when the kernel has no Landlock, or -errno.
  */
 int	sb_landlock_writes(const char *const *files);

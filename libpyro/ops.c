@@ -112,6 +112,12 @@ args_with_id(const char *key, const char *id)
  * reports its own view into the result.
  */
 int
+pyro_usage(pyro_client *c, char **result, pyro_error *err)
+{
+	return call_obj(c, "usage", NULL, result, err);
+}
+
+int
 pyro_doctor(pyro_client *c, char **result, pyro_error *err)
 {
 	char		 dir[4096], *text;

@@ -256,6 +256,9 @@ op_usage(struct request *rq, const cJSON *args)
 	    conf.max_clients_root : conf.max_clients_per_uid);
 	cJSON_AddNumberToObject(o, "requests_of_uid",
 	    requests_of_uid(rq->uid));
+	o = used_limit(res, "network_pool", vmi_net_live(NULL, 0),
+	    net_pool_slots());
+	cgroup_doctor(cJSON_AddObjectToObject(res, "cgroups"));
 	cJSON_AddItemToObject(res, "limits", limits_json());
 	ctl_reply_ok(rq, res);
 }

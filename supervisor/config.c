@@ -84,6 +84,7 @@ static const struct {
 	{ "max_workspaces_per_uid", STR(max_workspaces_per_uid), 1, 4096 },
 	{ "snapshot_budget_kib", STR(snapshot_budget_kib), 1, 1ULL << 40 },
 	{ "network_dns_qps", STR(dns_qps), 1, 100000 },
+	{ "vmm_memory_overhead_mib", STR(vmm_overhead_mib), 16, 65536 },
 };
 
 /* MemTotal in MiB, or 0 if /proc/meminfo does not say. */
@@ -139,6 +140,10 @@ limit_defaults(struct pyrod_config *c)
 	c->net_forward_enable = 1;
 	c->publish_addr = htonl(INADDR_LOOPBACK);
 	c->dns_qps = 50;
+	c->cgroups = CG_AUTO;
+	c->proxy_mark = PYRO_PROXY_MARK;
+	/* QEMU under TCG: ~250 MB resident at boot, plus its code cache. */
+	c->vmm_overhead_mib = 512;
 	(void)net_block_parse(c, NET_BLOCK_DEFAULT);
 }
 
@@ -219,6 +224,8 @@ net_block_parse(struct pyrod_config *c, const char *v)
 	c->nblock = 0;
 	if (strcmp(v, "none") == 0)
 		return 0;
+	if (strspn(v, ", \t") == strlen(v))
+		return -1;	/* empty: "none" says it on purpose */
 	if (strlen(v) >= sizeof(buf))
 		return -1;
 	memcpy(buf, v, strlen(v) + 1);
@@ -274,6 +281,33 @@ net_key(struct pyrod_config *c, const char *k, const char *v,
 		if (net_block_parse(c, v) < 0) {
 			log_warnx("%s: network_block is \"none\" or up to %d "
 			    "IPv4 CIDRs, comma-separated", where, NET_BLOCK_MAX);
+			*rc = -1;
+		}
+		return 1;
+	}
+	if (strcmp(k, "network_proxy_mark") == 0) {
+		unsigned long m;
+		char *end;
+
+		m = strtoul(v, &end, 0);
+		if (*v == '\0' || *end != '\0' || m == 0 || m > 0xffffffffUL ||
+		    (m & (m - 1)) != 0) {
+			log_warnx("%s: network_proxy_mark is one bit, e.g. "
+			    "0x800000", where);
+			*rc = -1;
+		} else
+			c->proxy_mark = (uint32_t)m;
+		return 1;
+	}
+	if (strcmp(k, "cgroups") == 0) {
+		if (strcmp(v, "auto") == 0)
+			c->cgroups = CG_AUTO;
+		else if (strcmp(v, "require") == 0)
+			c->cgroups = CG_REQUIRE;
+		else if (strcmp(v, "off") == 0)
+			c->cgroups = CG_OFF;
+		else {
+			log_warnx("%s: cgroups is auto, require or off", where);
 			*rc = -1;
 		}
 		return 1;

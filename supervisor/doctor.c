@@ -180,6 +180,7 @@ doctor_finish(struct doctor *d)
 	cJSON_AddItemToObject(net, "nftables", item(nft_ok, d->have_probe ?
 	    d->probe.nft.reason : "not probed"));
 
+	cgroup_doctor(cJSON_AddObjectToObject(res, "cgroups"));
 	hl = cJSON_AddObjectToObject(res, "helpers");
 	cJSON_AddItemToObject(hl, "pyro-vmhelper", item(d->have_probe,
 	    d->vm_error));

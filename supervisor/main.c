@@ -277,6 +277,8 @@ main(int argc, char *argv[])
 
 	if (net_init() < 0)
 		fatal("network pool");
+	if (cgroup_init() < 0)
+		fatal("cgroups");
 	shell_init();
 	service_init();
 	vm_reaper_start();

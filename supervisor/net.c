@@ -158,6 +158,12 @@ net_lease_take(struct net_lease *l, const struct record *r,
 	return 0;
 }
 
+int
+net_pool_slots(void)
+{
+	return (int)pool_slots;
+}
+
 void
 net_lease_drop(struct net_lease *l)
 {
@@ -239,6 +245,7 @@ net_vm_config(const struct record *r, const struct net_lease *l,
 	n->pool_prefix = conf.net_pool_prefix;
 	n->nresolvers = resolvers(n->resolvers);
 	n->dns_qps = conf.dns_qps;
+	n->proxy_mark = conf.proxy_mark;
 	n->nblock = conf.nblock;
 	memcpy(n->block, conf.block, sizeof(n->block));
 	memcpy(n->block_prefix, conf.block_prefix, sizeof(n->block_prefix));
@@ -510,6 +517,7 @@ sweep_tick(void *arg)
 {
 	sweep_timer = NULL;
 	net_sweep();
+	cgroup_sweep();
 }
 
 void

@@ -57,9 +57,13 @@ struct pyrod_config {
 	int	 net_forward_enable;	/* turn ip_forward on if off */
 	uint32_t publish_addr;		/* network order */
 	unsigned dns_qps;
+	/* VMs in cgroups (cgroup.c). */
+	int	 cgroups;		/* CG_AUTO, CG_REQUIRE, CG_OFF */
+	unsigned vmm_overhead_mib;	/* the VMM's memory beyond the guest */
 	uint32_t block[NET_BLOCK_MAX];	/* network_block, network order */
 	uint32_t block_prefix[NET_BLOCK_MAX];
 	unsigned nblock;
+	uint32_t proxy_mark;		/* network_proxy_mark, one bit */
 	/* The host, read once by config_defaults(). */
 	unsigned long long host_mem_mib;	/* 0: unknown */
 	unsigned host_cpus;
@@ -207,6 +211,7 @@ int	net_rules_arg(const cJSON *args, cJSON *doc, int networked,
 int	net_lease_take(struct net_lease *, const struct record *,
 	    struct pyro_status *);
 void	net_lease_drop(struct net_lease *);
+int	net_pool_slots(void);
 int	net_vm_config(const struct record *, const struct net_lease *,
 	    struct pyro_vm_net *, struct pyro_status *);
 void	net_info(cJSON *o, const struct record *, const struct net_lease *,
@@ -217,6 +222,15 @@ int	net_publish_socket(uint32_t port, struct pyro_status *);
 int	net_port_privileged(uint32_t port);
 int	net_ports_arg(const cJSON *args, uint32_t ports[][2], int *n,
 	    struct pyro_status *);
+
+/* cgroup.c: VMs in cgroups. */
+enum { CG_AUTO, CG_REQUIRE, CG_OFF };
+int	cgroup_init(void);
+void	cgroup_sweep(void);
+void	cgroup_sweep_cb(void *);
+void	cgroup_vm(const struct record *, unsigned mem_mib, unsigned vcpus,
+	    struct pyro_vm_cgroup *);
+void	cgroup_doctor(cJSON *);
 
 /* store.c: the registry on disk. */
 enum rec_kind {
@@ -335,6 +349,8 @@ struct vmi	*vmi_find(const struct record *);
 const struct net_lease *vmi_net(const struct vmi *);
 /* The TAP names of every live networked VM, for the sweep. */
 int		 vmi_net_live(char names[][16], int max);
+/* Does a live VM belong to the record with this id? */
+int		 vmi_owns_id(const char *id);
 /* The sweep ended: networked VMs that waited for it may start. */
 void		 vmi_sweep_done(void);
 int		 vmi_publish(struct vmi *, uint32_t host_port,

@@ -54,7 +54,8 @@ struct service {
 	uint32_t		 ports[NET_PUBLISH_MAX][2];	/* host, guest */
 	int			 pub_fd[NET_PUBLISH_MAX];	/* until sent */
 	int			 nports;
-	int			 published;	/* the helper serves them */
+	int			 published;	/* the helper serves some */
+	int			 pub_ok[NET_PUBLISH_MAX];	/* this one */
 };
 
 static void	service_set(struct service *, const char *, const char *, ...)
@@ -81,6 +82,8 @@ ports_json(const struct service *v, int with_name)
 	char	 a[16];
 
 	for (int i = 0; i < v->nports && v->published; i++) {
+		if (!v->pub_ok[i])
+			continue;
 		p = cJSON_CreateObject();
 		if (with_name)
 			cJSON_AddStringToObject(p, "service_name", v->name);
@@ -101,8 +104,8 @@ ports_in_use(struct ws *w)
 	int		 n = 0;
 
 	LIST_FOREACH(v, &w->services, entry)
-		if (v->published)
-			n += v->nports;
+		for (int i = 0; i < v->nports && v->published; i++)
+			n += v->pub_ok[i];
 	return n;
 }
 
@@ -139,8 +142,10 @@ ports_unpublish(struct service *v)
 	ports_close(v);
 	if (v->published && v->w->v != NULL)
 		for (int i = 0; i < v->nports; i++)
-			(void)vmi_unpublish(v->w->v, v->ports[i][0]);
+			if (v->pub_ok[i])
+				(void)vmi_unpublish(v->w->v, v->ports[i][0]);
 	v->published = 0;
+	memset(v->pub_ok, 0, sizeof(v->pub_ok));
 }
 
 static cJSON *
@@ -543,11 +548,12 @@ op_service_start(struct request *rq, const cJSON *args)
 		goto fail;
 	v->command = ws_redact_str(w, cmd.line);
 	/* The helper takes the listening sockets; ours close. */
-	v->published = v->nports > 0;
-	for (int i = 0; i < v->nports; i++)
-		if (vmi_publish(w->v, v->ports[i][0], v->ports[i][1],
-		    v->pub_fd[i]) < 0)
-			v->published = 0;	/* the helper is going away */
+	/* Each port the helper got is unpublished exactly once later. */
+	for (int i = 0; i < v->nports; i++) {
+		v->pub_ok[i] = vmi_publish(w->v, v->ports[i][0],
+		    v->ports[i][1], v->pub_fd[i]) == 0;
+		v->published |= v->pub_ok[i];
+	}
 	ports_close(v);
 	if ((old = service_find(w, v->name)) != NULL) {
 		LIST_REMOVE(old, entry);

@@ -391,6 +391,7 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	int		 network = 0, host_compat = 0;
 	struct env	 env;
 	struct record	*r;
+	cJSON		*rules;
 
 	if (arg_string(args, "environment", 1, 64, &envname, st) < 0 ||
 	    arg_int(args, "vcpu_count", 0, 1, 32, &vcpus, st) < 0 ||
@@ -401,16 +402,26 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	    arg_string(args, "environment_cache_dir", 0, 4000, &cache,
 	    st) < 0)
 		return NULL;
+	/* Egress rules are checked before anything else is looked at. */
+	rules = cJSON_CreateObject();
+	if (net_rules_arg(args, rules, network, st) < 0) {
+		cJSON_Delete(rules);
+		return NULL;
+	}
 	/* Only root may point pyrod at another cache: it reads as root. */
 	if (cache != NULL && rq->uid != 0) {
+		cJSON_Delete(rules);
 		pyro_fail(st, PYRO_E_PERMISSION_DENIED, "only root may choose "
 		    "pyrod's environment cache");
 		return NULL;
 	}
-	if (env_open(envname, cache, &env, st) < 0)
+	if (env_open(envname, cache, &env, st) < 0) {
+		cJSON_Delete(rules);
 		return NULL;
+	}
 	env_close(&env);
 	if ((r = store_create(REC_VM, rq->uid)) == NULL) {
+		cJSON_Delete(rules);
 		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
 		return NULL;
 	}
@@ -424,10 +435,10 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	    (double)(time(NULL) + ttl));
 	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
 	cJSON_AddBoolToObject(r->doc, "network", network);
-	if (net_rules_arg(args, r->doc, network, st) < 0) {
-		store_remove(r);
-		return NULL;
-	}
+	if (cJSON_GetObjectItem(rules, "allow_egress") != NULL)
+		cJSON_AddItemToObject(r->doc, "allow_egress",
+		    cJSON_DetachItemFromObject(rules, "allow_egress"));
+	cJSON_Delete(rules);
 	rec_set_state(r, ST_CREATED, "created", NULL);
 	return r;
 }

@@ -397,6 +397,7 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	s.mem_mib = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1024;
 	it = cJSON_GetObjectItem(v->rec->doc, "vcpu_count");
 	s.vcpus = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1;
+	cgroup_vm(v->rec, s.mem_mib, s.vcpus, &s.cg);
 	s.accel_kvm = host_kvm_usable() == 1;
 	s.boot_timeout_ms = conf.boot_timeout_s * 1000;
 	s.tsc_khz = host_tsc_khz();
@@ -449,10 +450,14 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	v->h = NULL;
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
-	/* A helper that did not exit by itself may have left its table. */
-	if (v->net.slot >= 0 && strcmp(why, "exited") != 0) {
-		net_lease_drop(&v->net);
-		net_sweep();
+	/* A helper that did not exit by itself may have left its table
+	 * and its VMM's cgroup (removable once QEMU is gone too). */
+	if (strcmp(why, "exited") != 0) {
+		if (v->net.slot >= 0) {
+			net_lease_drop(&v->net);
+			net_sweep();
+		}
+		(void)timer_add(1000, cgroup_sweep_cb, NULL);
 	}
 	LIST_REMOVE(v, entry);
 	streams_gone(v);
@@ -484,6 +489,17 @@ vmi_net_live(char names[][16], int max)
 			n++;
 		}
 	return names != NULL && n > max ? max : n;
+}
+
+int
+vmi_owns_id(const char *id)
+{
+	struct vmi	*v;
+
+	LIST_FOREACH(v, &vmis, entry)
+		if (strcmp(v->rec->id, id) == 0)
+			return 1;
+	return 0;
 }
 
 void

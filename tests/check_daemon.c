@@ -123,8 +123,11 @@ static const struct {
 	  "\"debian:12\",\"argv\":[\"x\"],\"timeout_seconds\":0}}",
 	  "invalid_argument" },
 	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
-	  "\"debian:12\",\"argv\":[\"x\"],\"network\":true}}",
-	  "unsupported" },
+	  "\"debian:12\",\"argv\":[\"x\"],\"network\":true,"
+	  "\"allow_egress\":[\"10.0.0.0/33\"]}}", "invalid_argument" },
+	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
+	  "\"debian:12\",\"argv\":[\"x\"],\"allow_egress\":"
+	  "[\"example.com\"]}}", "invalid_argument" },
 	{ "{\"id\":1,\"op\":\"vm.run\",\"args\":{\"environment\":"
 	  "\"debian:12\",\"argv\":[\"x\"],\"environment_cache_dir\":"
 	  "\"/nonexistent\"}}", "environment_not_installed" },

@@ -6,6 +6,9 @@
  *	hang	  answer the hello, then ignore everything
  *	garbage	  answer the hello, then answer the next message with an
  *		  invalid one (a probe_result of the wrong size)
+ * pyrod's network sweeps (the hello's tag says so) get a plain, empty
+ * answer whatever the mode, and leave no pid: the tests aim at the
+ * helper of the request they make.
  */
 #include "config.h"
 
@@ -52,12 +55,25 @@ main(void)
 		mode[strcspn(mode, "\n")] = '\0';
 		fclose(f);
 	}
+	wait_msg();
+	if (m.hdr.type == PYRO_MSG_HELLO && strcmp(((struct pyro_msg_hello *)
+	    (void *)m.payload)->tag, "network sweep") == 0) {
+		struct pyro_msg_net_swept none = { 0, 0 };
+
+		ack.pid = (uint32_t)getpid();
+		pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_HELLO_ACK, 0, &ack,
+		    sizeof(ack), -1);
+		wait_msg();
+		pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_NET_SWEPT, m.hdr.id,
+		    &none, sizeof(none), -1);
+		wait_msg();		/* shutdown */
+		return 0;
+	}
 	snprintf(path, sizeof(path), "%s/pid", exe);
 	if ((f = fopen(path, "w")) != NULL) {
 		fprintf(f, "%d\n", (int)getpid());
 		fclose(f);
 	}
-	wait_msg();
 	if (strcmp(mode, "noack") == 0)
 		for (;;)
 			pause();

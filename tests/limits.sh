@@ -303,4 +303,35 @@ grep -q 'keeps [0-9]* bytes of snapshots, the budget per workspace is 20480 byte
     "$TMP/xe" || fail "snapshot at budget: $(cat "$TMP/xe")"
 n=$((n+1)); pass "snapshots over snapshot_budget_kib = 20: removed after writing, refused before"
 pyro workspace delete "$ws" >/dev/null
+
+# --- a VMM over its cgroup's memory is OOM-killed and said so -------------
+if ! pyro doctor --json | jq -e .cgroups.ok >/dev/null; then
+	echo "$n passed, 0 failed (OOM check skipped: no cgroups here)"
+	exit 0
+fi
+# The limit is the guest's memory plus 16 MiB: QEMU's own ~250 MB at boot
+# fit (the guest's pages are not touched yet); 450 MiB more written by the
+# guest do not.
+restart_pyrod "vmm_memory_overhead_mib = 16"
+ws=$(pyro workspace create debian:12 2>"$TMP/ws.err") ||
+    fail "workspace create: $(cat "$TMP/ws.err")"
+vmh=$(pgrep -P "$PYROD_PID" -f pyro-vmhelper | head -n 1)
+qpid=$(pgrep -P "$vmh" | head -n 1)
+grep -q "memory:/pyro/$ws" "/proc/$qpid/cgroup" ||
+    fail "the workspace's QEMU is not in its memory cgroup: $(cat "/proc/$qpid/cgroup")"
+[ "$(cat "/sys/fs/cgroup/memory/pyro/$ws/memory.limit_in_bytes")" = \
+    $(((1024 + 16) * 1048576)) ] || fail "memory limit"
+expect_error vm_oom pyro run debian:12 --mem-mib 512 -- \
+    python3 -c 'b = b"x" * (450 << 20); print(len(b))'
+grep -q 'went over its memory limit (512 MiB of guest memory plus the VMM.s overhead: 528 MiB' \
+    "$TMP/xe" || fail "vm_oom: $(cat "$TMP/xe")"
+pyro workspace exec "$ws" -- true || fail "the other guest suffered"
+kill -0 "$PYROD_PID" || fail "pyrod died"
+pyro workspace delete "$ws" >/dev/null
+for _ in $(seq 50); do
+	[ -z "$(ls -d /sys/fs/cgroup/memory/pyro/$ws 2>/dev/null)" ] && break
+	sleep 0.1
+done
+[ ! -d "/sys/fs/cgroup/memory/pyro/$ws" ] || fail "the cgroup stayed"
+n=$((n+1)); pass "a VMM past guest memory + overhead is OOM-killed in its cgroup (vm_oom); the other workspace runs on; groups removed"
 echo "$n passed, 0 failed"

@@ -110,6 +110,14 @@ pass "an exhausted address pool is resources_exhausted"
 in_host python3 -c "$GET" http://127.0.0.1:18080/ >"$TMP/o" ||
     fail "GET 127.0.0.1:18080: $(cat "$TMP/o")"
 grep -q "Directory listing" "$TMP/o" || fail "published port: $(cat "$TMP/o")"
+# A large answer arrives whole through the proxy.
+"$PYRO" workspace exec "$A" -- sh -c 'head -c 3145728 /dev/urandom >big &&
+    sha256sum big' >"$TMP/sum" 2>>"$TMP/all.err" || fail "write big"
+in_host python3 -c 'import hashlib, sys, urllib.request
+print(hashlib.sha256(urllib.request.urlopen(sys.argv[1], timeout=20).read()).hexdigest())' \
+    http://127.0.0.1:18080/big >"$TMP/got" || fail "GET big"
+[ "$(cut -d" " -f1 "$TMP/sum")" = "$(cat "$TMP/got")" ] ||
+    fail "3 MiB through the published port differ"
 [ "$("$PYRO" workspace status "$A" --json |
     jq '.networking.published_ports[0].host_port')" = 18080 ] ||
     fail "status does not show the published port"

@@ -18,6 +18,7 @@ env pull|pyro_env_pull|-
 env build|pyro_env_build|-
 env prune|pyro_env_prune|-
 doctor|pyro_doctor|-
+status|pyro_usage|-
 vm create|pyro_vm_create|vm_create
 vm start|pyro_vm_start|vm_start
 vm exec|pyro_vm_exec|vm_exec

@@ -319,14 +319,15 @@ table_make(int dns_port, char *err, size_t errsz)
 	/*
 	 * From the host to the guest: replies (DNS answers, ICMP), and new
 	 * connections only from the published-port proxy (its sockets carry
-	 * PYRO_PROXY_MARK, which needs CAP_NET_ADMIN to set).  No other host
-	 * process, whatever its uid, can connect to a guest.
+	 * network_proxy_mark, one bit that needs CAP_NET_ADMIN to set): no
+	 * other host process without that capability reaches a guest.
 	 */
 	rs_add(&r, "chain output { type filter hook output priority -5; "
 	    "policy accept;\n"
 	    "oifname \"%s\" ct state established,related accept\n"
-	    "oifname \"%s\" meta mark %#x accept\n"
-	    "oifname \"%s\" drop\n}\n", tap, tap, PYRO_PROXY_MARK, tap);
+	    "oifname \"%s\" meta mark & %#x == %#x accept\n"
+	    "oifname \"%s\" drop\n}\n", tap, tap, net.cfg.proxy_mark,
+	    net.cfg.proxy_mark, tap);
 	rs_add(&r, "chain forward { type filter hook forward priority -5; "
 	    "policy accept;\n"
 	    "iifname \"%s\" jump egress\n"
@@ -356,7 +357,8 @@ net_setup(const struct pyro_vm_net *cfg, char *err, size_t errsz)
 	if (!net_tap_name_ok(net.cfg.tap) || (base & 3) != 0 ||
 	    cfg->pool_prefix > 30 || cfg->nrules > NET_RULES_MAX ||
 	    cfg->nresolvers > NET_RESOLVERS_MAX ||
-	    cfg->nblock > NET_BLOCK_MAX) {
+	    cfg->nblock > NET_BLOCK_MAX || cfg->proxy_mark == 0 ||
+	    (cfg->proxy_mark & (cfg->proxy_mark - 1)) != 0) {
 		snprintf(err, errsz, "malformed network request");
 		return -1;
 	}
@@ -408,6 +410,12 @@ net_guest_addr(void)
 }
 
 uint32_t
+net_proxy_mark(void)
+{
+	return net.cfg.proxy_mark;
+}
+
+uint32_t
 net_gateway(void)
 {
 	return net.gw;
@@ -423,50 +431,61 @@ net_gateway(void)
  * still there is deleted and added again, the rest only added.  If the
  * transaction fails (an element expired in between), each is added alone.
  */
-#define ADMIT_TRACK	4096
+#define ADMIT_TRACK	NET_ALLOWED_MAX	/* as many as the set holds */
 static struct {
 	uint32_t	addr;
-	long long	until;		/* monotonic ms */
+	long long	until;		/* monotonic ms; 0: never used */
 } adm[ADMIT_TRACK];
 
+/* The slot of addr (open addressing), or the free one it would take. */
 static int
 admit_slot(uint32_t addr, long long now)
 {
-	int	i, free_i = -1, oldest = 0;
+	uint32_t	h = (addr * 2654435761u) % ADMIT_TRACK;
+	int		 free_i = -1;
 
-	for (i = 0; i < ADMIT_TRACK; i++) {
-		if (adm[i].until > now && adm[i].addr == addr)
+	for (uint32_t k = 0; k < ADMIT_TRACK; k++) {
+		int i = (int)((h + k) % ADMIT_TRACK);
+
+		if (adm[i].until == 0)
+			return free_i >= 0 ? free_i : i;
+		if (adm[i].addr == addr)
 			return i;
 		if (adm[i].until <= now && free_i < 0)
-			free_i = i;
-		if (adm[i].until < adm[oldest].until)
-			oldest = i;
+			free_i = i;	/* expired: reusable */
 	}
-	return free_i >= 0 ? free_i : oldest;
+	return free_i >= 0 ? free_i : (int)h;
 }
 
 int
 net_allow_addrs(const struct dns_a *a, int n)
 {
-	static char	del[8192], add[8192], one[160];
+	static char	del[8192], add[8192], one[256];
 	char		ipb[INET_ADDRSTRLEN];
 	size_t		dl = 0, al = 0;
 	long long	now = pyro_mono_ms();
-	int		i, j, k, rc = 0;
+	int		i, j, k, rc = 0, slot[DNS_ANSWERS_MAX];
+	uint32_t	tt[DNS_ANSWERS_MAX];
 
 	if (!net.table_made)
 		return -1;
-	for (i = 0; i < n && i < DNS_ANSWERS_MAX; i++) {
-		uint32_t t = a[i].ttl > 86400 ? 86400 : a[i].ttl + 30;
+	if (n > DNS_ANSWERS_MAX)
+		n = DNS_ANSWERS_MAX;
+	for (i = 0; i < n; i++) {
+		uint32_t t = a[i].ttl > 86400 - 30 ? 86400 : a[i].ttl + 30;
 
 		t = t < 60 ? 60 : t;
+		tt[i] = t;
+		slot[i] = -1;
 		for (j = 0; j < i && a[j].addr != a[i].addr; j++)
 			;
 		if (j < i)
 			continue;	/* twice in one reply */
 		k = admit_slot(a[i].addr, now);
 		ip(a[i].addr, ipb);
-		if (adm[k].addr == a[i].addr && adm[k].until > now) {
+		/* The kernel may keep an element a little past our clock:
+		 * treat one due within 2 s as still there. */
+		if (adm[k].addr == a[i].addr && adm[k].until + 2000 > now) {
 			if (adm[k].until - now >= (long long)t * 500)
 				continue;	/* plenty of time left */
 			dl += (size_t)snprintf(del + dl, sizeof(del) - dl,
@@ -474,8 +493,7 @@ net_allow_addrs(const struct dns_a *a, int n)
 		}
 		al += (size_t)snprintf(add + al, sizeof(add) - al,
 		    "%s%s timeout %us", al ? ", " : "", ipb, t);
-		adm[k].addr = a[i].addr;
-		adm[k].until = now + (long long)t * 1000;
+		slot[i] = k;
 	}
 	if (al == 0)
 		return 0;
@@ -489,17 +507,38 @@ net_allow_addrs(const struct dns_a *a, int n)
 		else
 			snprintf(cmd, sizeof(cmd), "add element inet %s "
 			    "allowed { %s }\n", net.table, add);
-		if (nft_run(net.nft, cmd, NULL, 0) == 0)
+		if (nft_run(net.nft, cmd, NULL, 0) == 0) {
+			/* Only what the kernel took is remembered. */
+			now = pyro_mono_ms();
+			for (i = 0; i < n; i++)
+				if (slot[i] >= 0) {
+					adm[slot[i]].addr = a[i].addr;
+					adm[slot[i]].until = now +
+					    (long long)tt[i] * 1000;
+				}
 			return 0;
+		}
 	}
-	for (i = 0; i < n && i < DNS_ANSWERS_MAX; i++) {
-		uint32_t t = a[i].ttl > 86400 ? 86400 : a[i].ttl + 30;
-
-		t = t < 60 ? 60 : t;
-		snprintf(one, sizeof(one), "add element inet %s allowed { %s "
-		    "timeout %us }\n", net.table, ip(a[i].addr, ipb), t);
-		if (nft_run(net.nft, one, NULL, 0) < 0)
-			rc = -1;
+	/* An element to refresh had gone after all (or the batch failed
+	 * otherwise): each address alone, delete and add, else add. */
+	for (i = 0; i < n; i++) {
+		if (slot[i] < 0)
+			continue;
+		ip(a[i].addr, ipb);
+		snprintf(one, sizeof(one), "delete element inet %s allowed { "
+		    "%s }\nadd element inet %s allowed { %s timeout %us }\n",
+		    net.table, ipb, net.table, ipb, tt[i]);
+		if (nft_run(net.nft, one, NULL, 0) < 0) {
+			snprintf(one, sizeof(one), "add element inet %s "
+			    "allowed { %s timeout %us }\n", net.table, ipb,
+			    tt[i]);
+			if (nft_run(net.nft, one, NULL, 0) < 0) {
+				rc = -1;
+				continue;
+			}
+		}
+		adm[slot[i]].addr = a[i].addr;
+		adm[slot[i]].until = pyro_mono_ms() + (long long)tt[i] * 1000;
 	}
 	return rc;
 }

@@ -142,7 +142,7 @@ on_accept(struct listener *l)
 	c->used = 1;
 	/* The VM's output chain lets only marked sockets open connections. */
 	if (setsockopt(c->g, SOL_SOCKET, SO_MARK, &(unsigned){
-	    PYRO_PROXY_MARK }, sizeof(unsigned)) < 0) {
+	    net_proxy_mark() }, sizeof(unsigned)) < 0) {
 		log_warn("SO_MARK");
 		conn_close(c);
 		return;
@@ -154,6 +154,32 @@ on_accept(struct listener *l)
 		return;
 	}
 	c->connecting = 1;
+}
+
+/*
+ * What each side wants.  up = client -> guest, down = guest -> client.
+ * A side that hung up (POLLHUP: the peer closed both ways) takes nothing
+ * more: what was queued for it is dropped, and its own data is still read
+ * to the end and delivered.  A side that wants nothing is not polled, or
+ * poll would report its hang-up at once, forever.
+ */
+static short
+wants(const struct conn *c, int side)
+{
+	const struct half	*rd = side == 1 ? &c->up : &c->down;
+	const struct half	*wr = side == 1 ? &c->down : &c->up;
+	int			 hup_peer = side == 1 ? c->hup_g : c->hup_c;
+	short			 ev = 0;
+
+	if (side == 2 && c->connecting)
+		return POLLOUT;
+	if (c->connecting)
+		return 0;
+	if (rd->len == 0 && !rd->eof && !hup_peer)
+		ev |= POLLIN;
+	if (wr->len > 0)
+		ev |= POLLOUT;
+	return ev;
 }
 
 int
@@ -174,19 +200,13 @@ proxy_pollfds(struct pollfd *pfd, int max)
 
 		if (!c->used)
 			continue;
-		/* A side that hung up is not polled: poll would report it
-		 * at once, forever. */
-		pfd[n].fd = c->hup_c ? -1 : c->c;
-		pfd[n].events = (short)((!c->connecting && !c->up.eof &&
-		    c->up.len == 0 ? POLLIN : 0) | (c->down.len ? POLLOUT : 0));
-		slot[n].kind = 1;
-		slot[n++].idx = i;
-		pfd[n].fd = c->hup_g ? -1 : c->g;
-		pfd[n].events = (short)(c->connecting ? POLLOUT :
-		    ((!c->down.eof && c->down.len == 0 ? POLLIN : 0) |
-		    (c->up.len ? POLLOUT : 0)));
-		slot[n].kind = 2;
-		slot[n++].idx = i;
+		for (int side = 1; side <= 2; side++) {
+			pfd[n].events = wants(c, side);
+			pfd[n].fd = pfd[n].events == 0 ? -1 : side == 1 ?
+			    c->c : c->g;
+			slot[n].kind = side;
+			slot[n++].idx = i;
+		}
 	}
 	return n;
 }
@@ -223,16 +243,27 @@ drain(int fd, struct half *h)
 	return 0;
 }
 
-/*
- * Done when both directions ended and were delivered, or when one side
- * hung up (it can take nothing more) and what it sent has gone on.
- */
+/* Both directions ended and what they carried was delivered (or dropped
+ * because its side hung up). */
 static int
 conn_done(const struct conn *c)
 {
-	if (c->up.eof && c->down.eof && c->up.len == 0 && c->down.len == 0)
-		return 1;
-	return (c->hup_c && c->up.len == 0) || (c->hup_g && c->down.len == 0);
+	return c->up.eof && c->up.len == 0 && c->down.eof &&
+	    c->down.len == 0;
+}
+
+/* side hung up: nothing more goes to it, nothing more is read for it. */
+static void
+hang_up(struct conn *c, int side)
+{
+	struct half	*to = side == 1 ? &c->down : &c->up;
+
+	if (side == 1)
+		c->hup_c = 1;
+	else
+		c->hup_g = 1;
+	to->len = to->off = 0;
+	to->eof = 1;
 }
 
 static void
@@ -240,6 +271,8 @@ conn_event(struct conn *c, int side, short rev)
 {
 	int	fd = side == 1 ? c->c : c->g, err = 0, rc = 0;
 	socklen_t len = sizeof(err);
+	struct half *rd = side == 1 ? &c->up : &c->down;
+	struct half *wr = side == 1 ? &c->down : &c->up;
 
 	if (rev & (POLLERR | POLLNVAL)) {
 		conn_close(c);		/* a reset: nothing more will pass */
@@ -256,19 +289,12 @@ conn_event(struct conn *c, int side, short rev)
 		c->connecting = 0;
 		return;
 	}
-	if (rev & POLLOUT)
-		rc = drain(fd, side == 1 ? &c->down : &c->up);
-	if (rc == 0 && (rev & (POLLIN | POLLHUP | POLLERR)))
-		rc = side == 1 ? (c->up.len == 0 && !c->up.eof ?
-		    fill(c->c, &c->up, c->g) : 0) :
-		    (c->down.len == 0 && !c->down.eof ?
-		    fill(c->g, &c->down, c->c) : 0);
-	if (rev & POLLHUP) {
-		if (side == 1)
-			c->hup_c = 1;
-		else
-			c->hup_g = 1;
-	}
+	if ((rev & POLLOUT) && wr->len > 0)
+		rc = drain(fd, wr);
+	if (rc == 0 && (rev & (POLLIN | POLLHUP)) && rd->len == 0 && !rd->eof)
+		rc = fill(fd, rd, side == 1 ? c->g : c->c);
+	if (rev & POLLHUP)
+		hang_up(c, side);
 	if (rc < 0 || conn_done(c))
 		conn_close(c);
 }

@@ -4,22 +4,23 @@
  *
  *	CAP_NET_ADMIN	create the VM's TAP device (TUNSETIFF), address it
  *			over netlink, own its nftables table (and, for pyrod's
- *			sweep, delete leftover ones of pyro's).
- *
- * Networking adds no capability: the DNS forwarder binds an ephemeral port
- * on the gateway (the table redirects port 53 to it, so no
- * CAP_NET_BIND_SERVICE), and published ports arrive as sockets pyrod bound.
- * It adds accept4 and shutdown (the published-port proxy) and
- * pselect6/select (libnftables waits on netlink with select(2)) to what
- * the probe already used.
+ *			sweep, delete leftover ones of pyro's), mark the
+ *			published-port proxy's sockets (SO_MARK).
  *	CAP_KILL	stop its QEMU, which runs as the unprivileged helper
  *			uid (the QEMU launcher is forked before this drop).
  *
  * Everything else (DAC override, module loading, raw I/O, ptrace, mounts)
  * is gone from the effective, permitted and bounding sets, and
  * no_new_privs keeps it that way across exec.  The seccomp allowlist covers
- * its message loop, the KVM ioctls of the probe and netlink for the network
- * checks.
+ * its message loop, the KVM ioctls of the probe, netlink for the network,
+ * and the VMM's cgroup.
+ *
+ * Networking adds no capability: the DNS forwarder binds an ephemeral port
+ * on the gateway (the table redirects port 53 to it, so no
+ * CAP_NET_BIND_SERVICE), and published ports arrive as sockets pyrod bound.
+ * It adds accept4 and shutdown (the proxy) and pselect6/select (libnftables
+ * waits on netlink with select(2)); the cgroup adds mkdir and rmdir, which
+ * Landlock keeps to pyro's cgroup directories.
  */
 #include "config.h"
 
@@ -40,6 +41,8 @@ static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(sendto), SB_ALLOW(recvfrom),
 	/* Published ports: pyrod's listening socket, relayed to the guest. */
 	SB_ALLOW(accept4), SB_ALLOW(shutdown),
+	/* The VMM's cgroup (Landlock keeps these to pyro's cgroup dirs). */
+	SB_ALLOW(mkdir), SB_ALLOW(mkdirat), SB_ALLOW(rmdir),
 	/* libnftables waits for netlink replies with select(2). */
 	SB_ALLOW(pselect6), SB_ALLOW(select),
 	SB_ALLOW(fstat), SB_ALLOW(newfstatat), SB_ALLOW(statx), SB_ALLOW(lseek),
@@ -62,11 +65,14 @@ static const struct sb_rule vmh_rules[] = {
 
 /*
  * The helper keeps root's uid, and root owns most of the host's files:
- * Landlock takes away every write by path but /dev/net/tun, so a bug in
- * what parses guest bytes here (the DNS forwarder, the proxy, the agent
+ * Landlock takes away every write by path but /dev/net/tun and pyro's own
+ * cgroup directories (where it makes its VMM's group), so a bug in what
+ * parses guest bytes here (the DNS forwarder, the proxy, the agent
  * channel) cannot rewrite the host's files.
  */
-static const char *const vmh_writable[] = { "/dev/net/tun", NULL };
+static const char *const vmh_writable[] = { "/dev/net/tun",
+	"/sys/fs/cgroup/memory/pyro", "/sys/fs/cgroup/cpu/pyro",
+	"/sys/fs/cgroup/pids/pyro", "/sys/fs/cgroup/pyro", NULL };
 
 int
 vmh_sandbox_enter(void)

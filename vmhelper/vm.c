@@ -481,6 +481,34 @@ qmp_drain(void)
 	}
 }
 
+/*
+ * QEMU died without being asked: say why, an OOM kill in its cgroup as
+ * vm_oom (never as a guest that broke the protocol).  Once.
+ */
+static void
+vmm_death_report(int status)
+{
+	static int	said;
+
+	if (said || vm.stopping)
+		return;
+	said = 1;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg_oomed())
+		(void)helper_send_error(0, PYRO_E_VM_OOM, "the VM went over its "
+		    "memory limit (%u MiB of guest memory plus the VMM's "
+		    "overhead: %llu MiB in all) and its VMM was killed",
+		    vm.start.mem_mib, (unsigned long long)(vm.start.cg.mem_bytes
+		    >> 20));
+	else if (WIFSIGNALED(status))
+		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
+		    "VMM (QEMU) exited: killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
+		    "VMM (QEMU) exited with status %d (wait status "
+		    "%#x)", WEXITSTATUS(status), status);
+}
+
 /* Report the end of the VM and exit: nothing of it is left behind. */
 static void __attribute__((noreturn))
 vm_finish(int forced, int status)
@@ -488,6 +516,10 @@ vm_finish(int forced, int status)
 	struct pyro_msg_vm_stopped	s;
 	size_t				k;
 
+	if (!vm.stopping && vm.qemu_pid > 0 && (WIFSIGNALED(status) ||
+	    !vm.ready))
+		vmm_death_report(status);
+	cg_remove();
 	memset(&s, 0, sizeof(s));
 	s.forced = (uint32_t)forced;
 	s.unexpected = (uint32_t)!vm.stopping;
@@ -525,16 +557,7 @@ qemu_gone_check(void)
 	if (vm.pidfd < 0 || vm.qemu_pid <= 0 || poll(&p, 1, 500) != 1 ||
 	    !(p.revents & POLLIN) || waitpid(vm.qemu_pid, &status, 0) < 0)
 		return;
-	if (!vm.stopping) {
-		if (WIFSIGNALED(status))
-			(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
-			    "VMM (QEMU) exited: killed by signal %d (%s)",
-			    WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
-			    "VMM (QEMU) exited with status %d (wait status "
-			    "%#x)", WEXITSTATUS(status), status);
-	}
+	vmm_death_report(status);
 	vm_finish(vm.stop_stage > 0, status);
 }
 
@@ -825,6 +848,22 @@ on_pyrod(void)
 				    PYRO_E_NETWORK_UNAVAILABLE, "%s", err);
 				rc = -1;
 				break;
+			}
+		}
+		if (vm.start.cg.version != 0) {
+			char err[200];
+
+			if (cg_make(&vm.start.cg, launcher_pid, err,
+			    sizeof(err)) < 0) {
+				log_warnx("%s", err);
+				if (vm.start.cg.required) {
+					(void)helper_send_error(m.hdr.id,
+					    PYRO_E_UNSUPPORTED, "%s (cgroups = "
+					    "off in pyrod.conf runs VMs "
+					    "without)", err);
+					rc = -1;
+					break;
+				}
 			}
 		}
 		if ((rc = vm_launch()) < 0) {

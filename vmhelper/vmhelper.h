@@ -54,6 +54,7 @@ int	net_tap_fd(void);
 void	net_guest_arg(char *out, size_t sz);
 uint32_t net_guest_addr(void);
 uint32_t net_gateway(void);
+uint32_t net_proxy_mark(void);
 struct dns_a;
 int	net_allow_addrs(const struct dns_a *, int n);
 void	net_teardown(void);
@@ -70,6 +71,12 @@ void	dns_events(const struct pollfd *, int n);
 #define DNS_POLL_MAX	(1 + 64)
 void	dns_tick(void);
 int	dns_next_deadline(void);		/* ms, -1: none */
+
+/* cgroup.c: the VMM's cgroup. */
+int	cg_make(const struct pyro_vm_cgroup *, pid_t pid, char *err,
+	    size_t errsz);
+int	cg_oomed(void);
+void	cg_remove(void);
 
 /* proxy.c: published ports. */
 int	proxy_publish(uint32_t host_port, uint32_t guest_port, int fd);

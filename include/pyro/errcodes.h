@@ -48,7 +48,8 @@
 	X(TOO_MANY_CLIENTS, "too_many_clients", "pyrod refused the connection: the caller's uid (or pyrod) has too many") \
 	X(RESOURCES_EXHAUSTED, "resources_exhausted", "the host's budget for guests (memory, vCPUs, VMs, workspaces, snapshot bytes, network addresses) is used up") \
 	X(NETWORK_UNAVAILABLE, "network_unavailable", "guest networking cannot be set up on this host (TAP, nftables, forwarding)") \
-	X(PORT_IN_USE, "port_in_use", "the host port to publish is already in use")
+	X(PORT_IN_USE, "port_in_use", "the host port to publish is already in use") \
+	X(VM_OOM, "vm_oom", "the VM's VMM went over its memory limit and was killed")
 
 #define PYRO_ERR_OK	"ok"
 #define PYRO_ERR_BAD_REQUEST	"bad_request"
@@ -86,6 +87,7 @@
 #define PYRO_ERR_TOO_MANY_CLIENTS	"too_many_clients"
 #define PYRO_ERR_NETWORK_UNAVAILABLE	"network_unavailable"
 #define PYRO_ERR_PORT_IN_USE	"port_in_use"
+#define PYRO_ERR_VM_OOM	"vm_oom"
 #define PYRO_ERR_RESOURCES_EXHAUSTED	"resources_exhausted"
 
 #endif

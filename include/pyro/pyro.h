@@ -136,6 +136,14 @@ int		 pyro_doctor(pyro_client *client, char **result_json,
 		    pyro_error *err);
 
 /*
+ * pyrod's budgets and what is in use (`pyro status`): guest memory, vCPUs,
+ * running VMs, workspaces per uid, connections, the guest address pool
+ * and whether VMs run in cgroups.
+ */
+int		 pyro_usage(pyro_client *client, char **result_json,
+		    pyro_error *err);
+
+/*
  * Commands (run, vm exec, workspace exec, service start) follow one rule:
  * argv is NULL-terminated; several elements run as they are, exactly one
  * element is a command line for the guest's shell (sent to pyrod as

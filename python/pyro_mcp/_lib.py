@@ -53,6 +53,7 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("pyro_call", _I, [_P, _S, _S, _R, _E]),
     ("pyro_free", None, [_P]),
     ("pyro_doctor", _I, [_P, _R, _E]),
+    ("pyro_usage", _I, [_P, _R, _E]),
     ("pyro_run_in_vm", _I, [_P, _S, _V, _S, _R, _E]),
     ("pyro_vm_create", _I, [_P, _S, _S, _R, _E]),
     ("pyro_vm_start", _I, [_P, _S, _R, _E]),

@@ -381,6 +381,11 @@ class Pyro:
         """Host diagnostics, as ``pyro doctor --json`` (``pyro_doctor``)."""
         return self._invoke("pyro_doctor")
 
+    def usage(self) -> Result:
+        """pyrod's budgets and what is in use, as ``pyro status --json``
+        (``pyro_usage``)."""
+        return self._invoke("pyro_usage")
+
     # ---- one-shot runs and the VM lifecycle -------------------------------
 
     def run_in_vm(self, environment: str, command: Command,

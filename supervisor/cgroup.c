@@ -1,0 +1,209 @@
+/*
+ * VMs in cgroups, pyrod's side.  pyrod finds the hierarchy at start and
+ * makes pyro's parent groups; each VM's helper makes the VMM's own group
+ * beneath them (vmhelper/cgroup.c) and removes it when QEMU is gone.
+ * pyrod removes groups that no live VM owns (a killed helper's) at start
+ * and with every network sweep.
+ *
+ *	v2	/sys/fs/cgroup/cgroup.controllers names memory, cpu and pids:
+ *		/sys/fs/cgroup/pyro/, with those enabled for its children
+ *	v1	/sys/fs/cgroup/{memory,cpu,pids} hierarchies: CTRL/pyro/
+ *
+ * cgroups = auto (the default) uses what the host has and runs VMs
+ * without when it has nothing (doctor says so); require refuses to start
+ * pyrod without; off never uses them.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pyrod.h"
+
+static const char *const v1_ctrl[] = { "memory", "cpu", "pids" };
+static int	cg_version;		/* 0 none, 1, 2 */
+static char	cg_reason[200];
+
+static int
+has_controllers(const char *path)
+{
+	char	buf[512];
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strstr(buf, "memory") && strstr(buf, "pids") &&
+	    strstr(buf, "cpu");
+}
+
+static int
+write_str(const char *path, const char *s)
+{
+	int	fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int
+mkdir_ok(const char *path)
+{
+	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+static int
+setup(void)
+{
+	char	path[128];
+	int	rc;
+
+	if (has_controllers("/sys/fs/cgroup/cgroup.controllers")) {
+		if ((rc = write_str("/sys/fs/cgroup/cgroup.subtree_control",
+		    "+memory +cpu +pids")) < 0 ||
+		    (rc = mkdir_ok("/sys/fs/cgroup/pyro")) < 0 ||
+		    (rc = write_str("/sys/fs/cgroup/pyro/cgroup.subtree_control",
+		    "+memory +cpu +pids")) < 0) {
+			snprintf(cg_reason, sizeof(cg_reason), "cgroup v2: "
+			    "cannot make /sys/fs/cgroup/pyro: %s",
+			    strerror(-rc));
+			return 0;
+		}
+		snprintf(cg_reason, sizeof(cg_reason), "cgroup v2 at "
+		    "/sys/fs/cgroup/pyro");
+		return 2;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/cgroup.procs",
+		    v1_ctrl[i]);
+		if (access(path, F_OK) < 0) {
+			snprintf(cg_reason, sizeof(cg_reason), "no cgroup v2 "
+			    "with memory, cpu and pids, and no v1 %s "
+			    "hierarchy at /sys/fs/cgroup/%s", v1_ctrl[i],
+			    v1_ctrl[i]);
+			return 0;
+		}
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/pyro",
+		    v1_ctrl[i]);
+		if ((rc = mkdir_ok(path)) < 0) {
+			snprintf(cg_reason, sizeof(cg_reason), "cgroup v1: "
+			    "cannot make %s: %s", path, strerror(-rc));
+			return 0;
+		}
+	}
+	snprintf(cg_reason, sizeof(cg_reason), "cgroup v1 (memory, cpu, "
+	    "pids) at /sys/fs/cgroup/CTRL/pyro");
+	return 1;
+}
+
+int
+cgroup_init(void)
+{
+	if (conf.cgroups == CG_OFF) {
+		snprintf(cg_reason, sizeof(cg_reason), "off in pyrod.conf");
+		return 0;
+	}
+	cg_version = setup();
+	if (cg_version == 0) {
+		if (conf.cgroups == CG_REQUIRE) {
+			log_warnx("cgroups = require, but %s", cg_reason);
+			return -1;
+		}
+		log_warnx("VMs run without cgroups: %s", cg_reason);
+	}
+	cgroup_sweep();
+	return 0;
+}
+
+/* Remove every group beneath one parent that no live VM owns. */
+static int
+sweep_dir(const char *parent)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[200];
+	int		 n = 0;
+
+	if ((d = opendir(parent)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 16 || strspn(de->d_name,
+		    "0123456789abcdef") != 16 || vmi_owns_id(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (rmdir(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+void
+cgroup_sweep(void)
+{
+	char	parent[64];
+	int	n = 0;
+
+	if (cg_version == 2)
+		n = sweep_dir("/sys/fs/cgroup/pyro");
+	else if (cg_version == 1)
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(parent, sizeof(parent),
+			    "/sys/fs/cgroup/%s/pyro", v1_ctrl[i]);
+			n += sweep_dir(parent);
+		}
+	if (n > 0)
+		log_info("removed %d leftover cgroup(s)", n);
+}
+
+void
+cgroup_sweep_cb(void *arg)
+{
+	(void)arg;
+	cgroup_sweep();
+}
+
+void
+cgroup_vm(const struct record *r, unsigned mem_mib, unsigned vcpus,
+    struct pyro_vm_cgroup *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (cg_version == 0)
+		return;
+	c->version = (uint32_t)cg_version;
+	c->required = conf.cgroups == CG_REQUIRE;
+	c->mem_bytes = ((uint64_t)mem_mib + conf.vmm_overhead_mib) << 20;
+	c->pids_max = 256;
+	c->cpu_weight = 100 * (vcpus ? vcpus : 1);
+	if (c->cpu_weight > 10000)
+		c->cpu_weight = 10000;
+	c->id = strtoull(r->id, NULL, 16);
+}
+
+void
+cgroup_doctor(cJSON *o)
+{
+	cJSON_AddBoolToObject(o, "ok", cg_version != 0);
+	cJSON_AddNumberToObject(o, "version", cg_version);
+	cJSON_AddStringToObject(o, "mode", conf.cgroups == CG_OFF ? "off" :
+	    conf.cgroups == CG_REQUIRE ? "require" : "auto");
+	cJSON_AddStringToObject(o, "reason", cg_reason);
+	cJSON_AddNumberToObject(o, "vmm_overhead_mib", conf.vmm_overhead_mib);
+}
