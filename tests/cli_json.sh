@@ -99,6 +99,9 @@ jq -e '.cleanup.deleted == true and .cleanup.reason == "post_exec_cleanup"
     and (.cleanup.vm_id | length) > 0 and .exit_code == 0' "$TMP/j" \
     >/dev/null || fail "demo cleanup: $(cat "$TMP/j")"
 jj doctor
+jj status
+jq -e '.memory_mib.limit > 0 and (.cgroups | has("ok"))' "$TMP/j" \
+    >/dev/null || fail "status: $(cat "$TMP/j")"
 jj env list
 jj env inspect debian:12
 mkdir -p "$TMP/empty"
@@ -114,7 +117,7 @@ else
 	echo "note: the test cache predates this pyro-agent; env pull skipped"
 	skipped=1
 fi
-n=$((n+1)); pass "run, demo, doctor, env: one JSON document each; run's one-string command"
+n=$((n+1)); pass "run, demo, doctor, status, env: one JSON document each; run's one-string command"
 
 # --- python3 in debian:12, as agents use it ---
 [ "$(pyro run debian:12 -- python3 -c 'print(6 * 7)' 2>/dev/null)" = 42 ] ||
