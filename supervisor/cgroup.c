@@ -180,16 +180,29 @@ cgroup_sweep_cb(void *arg)
 	cgroup_sweep();
 }
 
+/*
+ * The limit: the guest's memory, the VMM's own overhead, and the host page
+ * cache of the VM's disk, which the kernel charges to the group that
+ * wrote or read it (at most the disk's size; twice that for a one-shot VM,
+ * whose writes go to an overlay on tmpfs).  Without the cache allowance a
+ * guest that fills its disk would be OOM-killed for the host's caching.
+ */
 void
 cgroup_vm(const struct record *r, unsigned mem_mib, unsigned vcpus,
-    struct pyro_vm_cgroup *c)
+    unsigned long long disk_bytes, int snapshot, struct pyro_vm_cgroup *c)
 {
+	unsigned long long	cache;
+
 	memset(c, 0, sizeof(*c));
 	if (cg_version == 0)
 		return;
+	cache = conf.page_cache_mib >= 0 ?
+	    (unsigned long long)conf.page_cache_mib << 20 :
+	    disk_bytes * (snapshot ? 2 : 1);
 	c->version = (uint32_t)cg_version;
 	c->required = conf.cgroups == CG_REQUIRE;
-	c->mem_bytes = ((uint64_t)mem_mib + conf.vmm_overhead_mib) << 20;
+	c->mem_bytes = (((uint64_t)mem_mib + conf.vmm_overhead_mib) << 20) +
+	    cache;
 	c->pids_max = 256;
 	c->cpu_weight = 100 * (vcpus ? vcpus : 1);
 	if (c->cpu_weight > 10000)
@@ -206,4 +219,8 @@ cgroup_doctor(cJSON *o)
 	    conf.cgroups == CG_REQUIRE ? "require" : "auto");
 	cJSON_AddStringToObject(o, "reason", cg_reason);
 	cJSON_AddNumberToObject(o, "vmm_overhead_mib", conf.vmm_overhead_mib);
+	if (conf.page_cache_mib >= 0)
+		cJSON_AddNumberToObject(o, "page_cache_mib", conf.page_cache_mib);
+	else
+		cJSON_AddStringToObject(o, "page_cache_mib", "auto");
 }

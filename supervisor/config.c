@@ -144,6 +144,7 @@ limit_defaults(struct pyrod_config *c)
 	c->proxy_mark = PYRO_PROXY_MARK;
 	/* QEMU under TCG: ~250 MB resident at boot, plus its code cache. */
 	c->vmm_overhead_mib = 512;
+	c->page_cache_mib = -1;
 	(void)net_block_parse(c, NET_BLOCK_DEFAULT);
 }
 
@@ -297,6 +298,23 @@ net_key(struct pyrod_config *c, const char *k, const char *v,
 			*rc = -1;
 		} else
 			c->proxy_mark = (uint32_t)m;
+		return 1;
+	}
+	if (strcmp(k, "vmm_page_cache_mib") == 0) {
+		unsigned long m;
+		char *end;
+
+		if (strcmp(v, "auto") == 0) {
+			c->page_cache_mib = -1;
+			return 1;
+		}
+		m = strtoul(v, &end, 10);
+		if (*v < '0' || *v > '9' || *end != '\0' || m > 1048576) {
+			log_warnx("%s: vmm_page_cache_mib is auto or 0 to "
+			    "1048576", where);
+			*rc = -1;
+		} else
+			c->page_cache_mib = (int)m;
 		return 1;
 	}
 	if (strcmp(k, "cgroups") == 0) {

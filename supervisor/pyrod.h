@@ -60,6 +60,7 @@ struct pyrod_config {
 	/* VMs in cgroups (cgroup.c). */
 	int	 cgroups;		/* CG_AUTO, CG_REQUIRE, CG_OFF */
 	unsigned vmm_overhead_mib;	/* the VMM's memory beyond the guest */
+	int	 page_cache_mib;	/* -1: the disk's size (auto) */
 	uint32_t block[NET_BLOCK_MAX];	/* network_block, network order */
 	uint32_t block_prefix[NET_BLOCK_MAX];
 	unsigned nblock;
@@ -229,6 +230,7 @@ int	cgroup_init(void);
 void	cgroup_sweep(void);
 void	cgroup_sweep_cb(void *);
 void	cgroup_vm(const struct record *, unsigned mem_mib, unsigned vcpus,
+	    unsigned long long disk_bytes, int snapshot,
 	    struct pyro_vm_cgroup *);
 void	cgroup_doctor(cJSON *);
 

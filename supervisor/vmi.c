@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -397,7 +399,22 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	s.mem_mib = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1024;
 	it = cJSON_GetObjectItem(v->rec->doc, "vcpu_count");
 	s.vcpus = cJSON_IsNumber(it) ? (uint32_t)it->valuedouble : 1;
-	cgroup_vm(v->rec, s.mem_mib, s.vcpus, &s.cg);
+	{
+		/* The disk's host page cache counts in the VMM's cgroup; a
+		 * first boot's disk is still empty: the image's size then. */
+		struct stat		dst;
+		unsigned long long	disk = 0;
+
+		if (v->disk >= 0 && fstat(v->disk, &dst) == 0)
+			disk = (unsigned long long)dst.st_size;
+		if (v->env.fd[VM_FILE_ROOTFS] >= 0 &&
+		    fstat(v->env.fd[VM_FILE_ROOTFS], &dst) == 0 &&
+		    (unsigned long long)dst.st_size > disk)
+			disk = (unsigned long long)dst.st_size;
+
+		cgroup_vm(v->rec, s.mem_mib, s.vcpus, disk, v->disk < 0,
+		    &s.cg);
+	}
 	s.accel_kvm = host_kvm_usable() == 1;
 	s.boot_timeout_ms = conf.boot_timeout_s * 1000;
 	s.tsc_khz = host_tsc_khz();

@@ -119,7 +119,7 @@ pyro workspace exec "$id" --timeout-seconds 300 -- sh -c \
     'dd if=/dev/zero of=/workspace/fill bs=1M 2>/dev/null; sync; df -k / | tail -n 1' \
     >"$TMP/df" 2>&1 || true
 pyro workspace diff "$id" >"$TMP/diff" 2>"$TMP/err" ||
-    fail "diff on a full disk: $(cat "$TMP/err"; cat "$TMP/df")"
+    fail "diff on a full disk: $(cat "$TMP/err"; cat "$TMP/df"; pyro workspace status "$id" --json | jq -c .last_event)"
 grep -q '^A fill' "$TMP/diff" || fail "diff on a full disk: $(cat "$TMP/diff")"
 pyro workspace exec "$id" -- rm -f /workspace/fill
 n=$((n + 1))

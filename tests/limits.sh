@@ -309,10 +309,11 @@ if ! pyro doctor --json | jq -e .cgroups.ok >/dev/null; then
 	echo "$n passed, 0 failed (OOM check skipped: no cgroups here)"
 	exit 0
 fi
-# The limit is the guest's memory plus 16 MiB: QEMU's own ~250 MB at boot
-# fit (the guest's pages are not touched yet); 450 MiB more written by the
-# guest do not.
-restart_pyrod "vmm_memory_overhead_mib = 16"
+# The limit is the guest's memory plus 16 MiB (and no allowance for the
+# disk's page cache): QEMU's own ~250 MB at boot fit (the guest's pages
+# are not touched yet); 450 MiB more written by the guest do not.
+restart_pyrod "vmm_memory_overhead_mib = 16
+vmm_page_cache_mib = 0"
 ws=$(pyro workspace create debian:12 2>"$TMP/ws.err") ||
     fail "workspace create: $(cat "$TMP/ws.err")"
 vmh=$(pgrep -P "$PYROD_PID" -f pyro-vmhelper | head -n 1)
@@ -323,7 +324,7 @@ grep -q "memory:/pyro/$ws" "/proc/$qpid/cgroup" ||
     $(((1024 + 16) * 1048576)) ] || fail "memory limit"
 expect_error vm_oom pyro run debian:12 --mem-mib 512 -- \
     python3 -c 'b = b"x" * (450 << 20); print(len(b))'
-grep -q 'went over its memory limit (512 MiB of guest memory plus the VMM.s overhead: 528 MiB' \
+grep -q 'went over its memory limit of 528 MiB (512 MiB of guest memory' \
     "$TMP/xe" || fail "vm_oom: $(cat "$TMP/xe")"
 pyro workspace exec "$ws" -- true || fail "the other guest suffered"
 kill -0 "$PYROD_PID" || fail "pyrod died"

@@ -495,10 +495,10 @@ vmm_death_report(int status)
 	said = 1;
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg_oomed())
 		(void)helper_send_error(0, PYRO_E_VM_OOM, "the VM went over its "
-		    "memory limit (%u MiB of guest memory plus the VMM's "
-		    "overhead: %llu MiB in all) and its VMM was killed",
-		    vm.start.mem_mib, (unsigned long long)(vm.start.cg.mem_bytes
-		    >> 20));
+		    "memory limit of %llu MiB (%u MiB of guest memory, the "
+		    "VMM's overhead and its disk's page cache) and its VMM was "
+		    "killed", (unsigned long long)(vm.start.cg.mem_bytes >> 20),
+		    vm.start.mem_mib);
 	else if (WIFSIGNALED(status))
 		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
 		    "VMM (QEMU) exited: killed by signal %d (%s)",
