@@ -231,7 +231,21 @@ done
 "$PYRO" workspace delete "$B" >/dev/null 2>&1 || true
 pass "kill -9 of a vmhelper: its TAP and table are gone"
 
+# A TAP of the VM's name that is not pyro's: refused, left alone, no
+# table made.
 V=$("$PYRO" vm create debian:12 --network) || fail "vm create --network"
+tapname="pyro-$(echo "$V" | cut -c1-10)"
+in_host ip tuntap add dev "$tapname" mode tap
+expect_error network_unavailable "$PYRO" vm start "$V"
+grep -q "already exists" "$TMP/xe" || fail "TAP collision: $(cat "$TMP/xe")"
+in_host ip link show "$tapname" >/dev/null 2>&1 ||
+    fail "pyro removed a TAP that was not its own"
+in_host nft list tables | grep -q pyro_ && fail "a table after the refusal"
+in_host ip tuntap del dev "$tapname" mode tap
+pass "a TAP name collision is network_unavailable; the other device stays, nothing is left"
+"$PYRO" demo --network >"$TMP/o" 2>>"$TMP/all.err" || fail "demo --network"
+jq -e '.exit_code == 0' "$TMP/o" >/dev/null || fail "demo --network: $(cat "$TMP/o")"
+pass "pyro demo --network"
 "$PYRO" vm start "$V" >/dev/null || fail "vm start"
 "$PYRO" vm network-info "$V" >"$TMP/o" || fail "network-info"
 grep -q "guest 10.250.0." "$TMP/o" || fail "network-info: $(cat "$TMP/o")"

@@ -141,6 +141,17 @@ tap_open(const char *name, char *err, size_t errsz)
 		close(fd);
 		return -1;
 	}
+	/*
+	 * TUNSETIFF attaches to an idle persistent TAP of the same name:
+	 * that device is someone else's, and ours must be new (it vanishes
+	 * with its last fd).  Refuse it, and leave it alone.
+	 */
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || (ifr.ifr_flags & IFF_PERSIST)) {
+		snprintf(err, errsz, "a TAP device named %s already exists "
+		    "(persistent, not pyro's): remove it or rename it", name);
+		close(fd);
+		return -1;
+	}
 	/* The name must be ours exactly: no "%d" expansion, no truncation. */
 	if (strcmp(ifr.ifr_name, name) != 0) {
 		snprintf(err, errsz, "TAP %s came up as %.16s", name,
@@ -577,6 +588,24 @@ is_live(const struct pyro_msg_net_sweep *s, const char *tap)
 	return 0;
 }
 
+/* A persistent TAP is never pyro's (ours go with their last fd). */
+static int
+tap_persistent(const char *name)
+{
+	char		path[96], buf[32] = { 0 };
+	unsigned long	flags;
+	int		fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = '\0';
+	close(fd);
+	flags = strtoul(buf, NULL, 16);
+	return (flags & IFF_PERSIST) != 0;
+}
+
 static uint32_t
 sweep_links(const struct pyro_msg_net_sweep *s)
 {
@@ -597,7 +626,7 @@ sweep_links(const struct pyro_msg_net_sweep *s)
 
 		if (name == NULL || !net_tap_name_ok(name) ||
 		    is_live(s, name) || (type != NULL &&
-		    strcmp(type, "tun") != 0))
+		    strcmp(type, "tun") != 0) || tap_persistent(name))
 			continue;
 		if (rtnl_link_delete(sk, l) == 0) {
 			log_info("removed leftover TAP %s", name);
