@@ -203,7 +203,14 @@ dreq_exit(struct helper *h, const char *why, void *arg)
 	struct pyro_status	 st;
 
 	d->h = NULL;
-	if (!d->done)
+	/*
+	 * A crash while it parsed the image points at the image; a kill
+	 * (SIGKILL: an operator, the OOM killer) says nothing about it.
+	 */
+	if (!d->done && strstr(why, "signal 9 ") != NULL)
+		pyro_fail(&st, PYRO_E_HELPER_FAILED, "pyro-diskhelper %s while "
+		    "reading the disk; try again", why);
+	else if (!d->done)
 		pyro_fail(&st, PYRO_E_DISK_CORRUPT, "pyro-diskhelper %s while "
 		    "reading the disk; the image may be damaged", why);
 	else

@@ -25,13 +25,16 @@ static const struct {
 	 * The destination is resolved in the guest (symlinks included) and
 	 * must stay inside /workspace.  GNU tar refuses members with "..",
 	 * strips leading "/", and makes links that point outside the tree
-	 * only at the end, so no member is written through one.
+	 * only at the end, so no member is written through one.  The files
+	 * are on the guest's disk before it answers (sync -f): a seed, push
+	 * or reset that returned survives a VMM that dies right after.
 	 */
 	[GS_EXTRACT] = { "/bin/sh",
 	    "set -e; d=$(realpath -m -- \"$0\"); case \"$d\" in /workspace|"
 	    "/workspace/*) ;; *) echo \"$0 leads outside /workspace\" >&2; "
 	    "exit 90;; esac; mkdir -p -- \"$d\"; "
-	    "exec tar -C \"$d\" -xf - --no-same-owner --delay-directory-restore" },
+	    "tar -C \"$d\" -xf - --no-same-owner --delay-directory-restore; "
+	    "sync -f -- \"$d\"" },
 	[GS_ARCHIVE] = { "/bin/sh",
 	    "cd /workspace && exec tar -cf - --numeric-owner --sort=name ." },
 	/*

@@ -57,7 +57,7 @@ static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(rt_sigaction),
 	/* The VM: its disk copy, its channels, and its QEMU child. */
 	SB_ALLOW(copy_file_range), SB_ALLOW(ftruncate), SB_ALLOW(fsync),
-	SB_ALLOW(pread64),
+	SB_ALLOW(pread64), SB_ALLOW(pwrite64),
 	SB_ALLOW(socketpair), SB_ALLOW(pidfd_open), SB_ALLOW(wait4),
 	SB_ALLOW(waitid), SB_ALLOW(kill),
 	SB_ALLOW(exit), SB_ALLOW(exit_group),

@@ -106,6 +106,23 @@ vm_launcher_fork(void)
 	return 0;
 }
 
+/* Up to len bytes at off, by pread and pwrite: the count, or -errno. */
+static ssize_t
+copy_plain(int src, int dst, off_t off, size_t len)
+{
+	static uint8_t	buf[1 << 20];
+	ssize_t		n, w, done;
+
+	n = pread(src, buf, len < sizeof(buf) ? len : sizeof(buf), off);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	for (done = 0; done < n; done += w)
+		if ((w = pwrite(dst, buf + done, (size_t)(n - done),
+		    off + done)) <= 0)
+			return w < 0 ? -errno : -EIO;
+	return n;
+}
+
 /*
  * Copy the environment's image into the VM's disk without reading holes:
  * a reflink where the filesystem can, else data extents only.
@@ -136,8 +153,16 @@ copy_sparse(int src, int dst)
 
 			n = copy_file_range(src, &in, dst, &out,
 			    (size_t)(hole - off), 0);
+			/* Across filesystems (the state directory elsewhere
+			 * than the cache): plain reads and writes. */
+			if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP ||
+			    errno == EINVAL || errno == ENOSYS))
+				n = copy_plain(src, dst, off,
+				    (size_t)(hole - off));
+			else if (n < 0)
+				n = -errno;
 			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
+				return n < 0 ? (int)n : -EIO;
 			off += n;
 		}
 	}
