@@ -52,7 +52,8 @@ static const enum pyro_err gates[ST__MAX][REQ__MAX] = {
 	[ST_STOPPED] =	{ N,	0,	0,	0,	0,	0,	0 },
 	[ST_RESETTING] = { B,	B,	B,	B,	0,	0,	B },
 	[ST_FAILED] =	{ N,	0,	0,	0,	0,	0,	0 },
-	[ST_DELETING] =	{ B,	B,	B,	B,	B,	B,	B },
+	/* Being deleted: still shown (status says "deleting"), not used. */
+	[ST_DELETING] =	{ B,	B,	B,	B,	B,	0,	B },
 };
 #undef B
 #undef R

@@ -204,7 +204,11 @@ START_TEST(gate_tables)
 	ck_assert_int_eq(ws_gate_refusal(ST_CREATING, REQ_DELETE), 0);
 	ck_assert_int_eq(ws_gate_refusal(ST_CREATING, REQ_GUEST),
 	    PYRO_E_BUSY);
-	ck_assert_int_eq(ws_gate_refusal(ST_DELETING, REQ_HOST), PYRO_E_BUSY);
+	/* Being deleted: shown (status, logs), never used. */
+	ck_assert_int_eq(ws_gate_refusal(ST_DELETING, REQ_HOST), 0);
+	ck_assert_int_eq(ws_gate_refusal(ST_DELETING, REQ_GUEST), PYRO_E_BUSY);
+	ck_assert_int_eq(ws_gate_refusal(ST_DELETING, REQ_DELETE),
+	    PYRO_E_BUSY);
 	ck_assert_int_eq(ws_gate_refusal(ST_FAILED, REQ_RESET), 0);
 	ck_assert_int_eq(ws_gate_refusal(ST_UNKNOWN, REQ_HOST), PYRO_E_BUSY);
 	ck_assert_int_eq(ws_gate_refusal(ST__MAX, REQ_HOST), PYRO_E_BUSY);

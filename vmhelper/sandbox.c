@@ -54,6 +54,8 @@ static const struct sb_rule vmh_rules[] = {
 	SB_ALLOW(futex), SB_ALLOW(getpid), SB_ALLOW(gettid), SB_ALLOW(uname),
 	SB_ALLOW(getuid), SB_ALLOW(geteuid), SB_ALLOW(getgid), SB_ALLOW(getegid),
 	SB_ALLOW(rt_sigreturn), SB_ALLOW(rt_sigprocmask),
+	/* Sanitizer builds set an alternate signal stack at exit. */
+	SB_ALLOW(sigaltstack),
 	SB_ALLOW(rt_sigaction),
 	/* The VM: its disk copy, its channels, and its QEMU child. */
 	SB_ALLOW(copy_file_range), SB_ALLOW(ftruncate), SB_ALLOW(fsync),
