@@ -161,8 +161,20 @@ vcpu_overcommit = 1000|vcpu_overcommit must be a number above 0 and at most 64
 vcpu_overcommit = -2|vcpu_overcommit must be
 max_clients = 100000|max_clients must be a whole number from 1 to 4096
 max_clients_per_uid = 300|max_clients_per_uid (300) is more than max_clients (256)
+vmm_memory_overhead_mib = 0|vmm_memory_overhead_mib must be a whole number from 16
+vmm_page_cache_mib = -5|vmm_page_cache_mib is auto or 0 to
+network_dns_qps = 0|network_dns_qps must be a whole number from 1
+network_pool = 10.0.0.0/30|network_pool must be an IPv4 CIDR from /8 to /29
+network_pool = 10.0.0.0|network_pool must be an IPv4 CIDR
+network_block = |network_block is "none" or up to 16
+network_block = 10.0.0.0/33|network_block is "none"
+network_dns = 1.2.3|network_dns is up to 4 IPv4 addresses
+network_proxy_mark = 3|network_proxy_mark is one bit
+network_ip_forward = yes|network_ip_forward is enable or leave
+publish_address = localhost|publish_address is an IPv4 address
+cgroups = maybe|cgroups is auto, require or off
 EOF
-n=$((n+1)); pass "14 out-of-range limits stop pyrod at start, naming the key"
+n=$((n+1)); pass "26 out-of-range limits and network or cgroup settings stop pyrod at start, naming the key"
 
 # --- a half frame is closed after frame_timeout_seconds ----------------------
 restart_pyrod "frame_timeout_seconds = 1
