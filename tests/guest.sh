@@ -173,6 +173,14 @@ sleep 4
 kill -TERM "$b" 2>/dev/null || true
 pkill -TERM -f "pyro-env-build debian:12-base $ic" 2>/dev/null || true
 wait "$b" 2>/dev/null || true
+# debootstrap's own children may outlive the builder for a moment: they
+# must be gone before prune (and before this test removes its files).
+for _ in $(seq 50); do
+	pgrep -f "$ic" >/dev/null || break
+	pkill -TERM -f "$ic" 2>/dev/null || true
+	sleep 0.2
+done
+pkill -KILL -f "$ic" 2>/dev/null || true
 sleep 1
 PYRO_ENVIRONMENT_CACHE_DIR="$ic" "$PYRO" env list |
     grep -q '^debian:12-base *\[not installed\]' || fail "partial env listed"
