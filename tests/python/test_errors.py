@@ -170,3 +170,12 @@ def test_statics() -> None:
     assert Pyro.environment_cache_dir() == \
         os.environ["PYRO_ENVIRONMENT_CACHE_DIR"]
     assert Pyro().socket_path == os.environ["PYRO_SOCKET"]
+
+
+def test_usage(pyro: Pyro) -> None:
+    u = pyro.usage()
+    assert u["memory_mib"]["limit"] > 0
+    assert u["vms_running"]["used"] >= 0
+    assert u["network_pool"]["limit"] > 0
+    assert isinstance(u["cgroups"]["ok"], bool)
+    assert u["cgroups"]["mode"] in ("auto", "require", "off")
