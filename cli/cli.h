@@ -150,7 +150,6 @@ int	cmd_env_inspect(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_pull(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_prune(struct cli *, const struct cmd *, const struct args *);
 int	cmd_doctor(struct cli *, const struct cmd *, const struct args *);
-int	cmd_status(struct cli *, const struct cmd *, const struct args *);
 int	cmd_simple(struct cli *, const struct cmd *, const struct args *);
 int	cmd_vm_create(struct cli *, const struct cmd *, const struct args *);
 int	cmd_demo(struct cli *, const struct cmd *, const struct args *);

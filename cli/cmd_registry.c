@@ -1,7 +1,7 @@
 /*
  * Commands that take no argument or one id and map to one libpyro call:
- * vm list|status|start|stop|delete|network-info|reap-expired.  One table
- * row per command.
+ * status, vm list|status|start|stop|delete|network-info|reap-expired.
+ * One table row per command.
  */
 #include "config.h"
 
@@ -82,6 +82,37 @@ render_network(const cJSON *r)
 	out_networking(cJSON_GetObjectItem(r, "networking"));
 }
 
+/* pyro status: pyrod's budgets against use. */
+static void
+used_line(const char *label, const cJSON *o, const char *unit)
+{
+	printf("%-14s%.0f of %.0f%s\n", label, jnum(o, "used", 0),
+	    jnum(o, "limit", 0), unit);
+}
+
+static void
+render_usage(const cJSON *r)
+{
+	const cJSON	*w = cJSON_GetObjectItem(r, "workspaces"), *it;
+	const cJSON	*cg = cJSON_GetObjectItem(r, "cgroups");
+	double		 mine = 0;
+
+	used_line("Guest memory:", cJSON_GetObjectItem(r, "memory_mib"),
+	    " MiB");
+	used_line("vCPUs:", cJSON_GetObjectItem(r, "vcpus"), "");
+	used_line("Running VMs:", cJSON_GetObjectItem(r, "vms_running"), "");
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(w, "by_uid"))
+		mine += cJSON_IsNumber(it) ? it->valuedouble : 0;
+	printf("%-14s%.0f (at most %.0f per user)\n", "Workspaces:", mine,
+	    jnum(w, "limit_per_uid", 0));
+	used_line("Connections:", cJSON_GetObjectItem(r, "connections"), "");
+	used_line("Guest network:", cJSON_GetObjectItem(r, "network_pool"),
+	    " /30s");
+	printf("%-14s%s\n", "Cgroups:", cg == NULL ? "?" :
+	    cJSON_IsTrue(cJSON_GetObjectItem(cg, "ok")) ? "yes" :
+	    "no (VMs run without memory limits)");
+}
+
 typedef int (*list_fn)(pyro_client *, char **, pyro_error *);
 typedef int (*id_fn)(pyro_client *, const char *, char **, pyro_error *);
 
@@ -91,6 +122,7 @@ static const struct {
 	id_fn		 byid;
 	void		(*render)(const cJSON *);
 } calls[] = {
+	{ NULL, "status", pyro_usage, NULL, render_usage },
 	{ "vm", "list", pyro_vm_list, NULL, render_vms },
 	{ "vm", "reap-expired", pyro_vm_reap_expired, NULL, render_deleted },
 	{ "vm", "status", NULL, pyro_vm_status, render_status },
@@ -109,7 +141,8 @@ cmd_simple(struct cli *cli, const struct cmd *c, const struct args *a)
 	int		 rc;
 
 	for (k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
-		if (strcmp(calls[k].group, c->group) == 0 &&
+		if ((calls[k].group == NULL ? c->group == NULL :
+		    c->group != NULL && strcmp(calls[k].group, c->group) == 0) &&
 		    strcmp(calls[k].name, c->name) == 0)
 			break;
 	if (k == sizeof(calls) / sizeof(calls[0]))

@@ -56,7 +56,7 @@ static const struct cmd commands[] = {
 	  "build an environment from Debian packages (root)", NOOPTS },
 	{ "env", "prune", cmd_env_prune, "", 0, 0, 0,
 	  "remove partial, replaced and unknown environments", NOOPTS },
-	{ NULL, "status", cmd_status, "", 0, 0, 0,
+	{ NULL, "status", cmd_simple, "", 0, 0, 0,
 	  "show pyrod's budgets and what is in use", NOOPTS },
 	{ NULL, "doctor", cmd_doctor, "", 0, 0, 0,
 	  "check this host: KVM, the VMM, networking, helpers", NOOPTS },

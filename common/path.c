@@ -176,3 +176,22 @@ pyro_id_valid(const char *id)
 			return 0;
 	return 1;
 }
+
+ssize_t
+pyro_read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t	n = -1;
+	int	fd;
+
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0) {
+		buf[0] = '\0';
+		return 0;
+	}
+	buf[n] = '\0';
+	return n;
+}

@@ -39,6 +39,13 @@ int	pyro_path_resolve(const char *in, size_t len, const char *base,
  */
 int	pyro_openat_beneath(int dirfd, const char *rel, int flags, mode_t mode);
 
+/*
+ * The first size - 1 bytes of a small file the host's kernel writes
+ * (/proc, /sys, cgroup files), NUL-terminated in buf: its length, 0 when
+ * nothing could be read, -1 when it cannot be opened (buf is "" then).
+ */
+ssize_t	pyro_read_small(const char *path, char *buf, size_t size);
+
 /* Random ids: 16 lowercase hex digits. */
 #define PYRO_ID_LEN		16
 int	pyro_id_new(char out[PYRO_ID_LEN + 1]);

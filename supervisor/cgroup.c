@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "pyrod.h"
 
 static const char *const v1_ctrl[] = { "memory", "cpu", "pids" };
@@ -36,16 +37,9 @@ static int
 has_controllers(const char *path)
 {
 	char	buf[512];
-	ssize_t	n;
-	int	fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (pyro_read_small(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	return strstr(buf, "memory") && strstr(buf, "pids") &&
 	    strstr(buf, "cpu");
 }

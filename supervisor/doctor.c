@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "log.h"
+#include "path.h"
 #include "pyrod.h"
 
 #define DOCTOR_TIMEOUT_MS	20000
@@ -38,14 +39,11 @@ struct doctor {
 static int
 read_flag(const char *path)
 {
-	char	buf[8] = { 0 };
-	int	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t	n;
+	char	buf[8];
+	ssize_t	n = pyro_read_small(path, buf, sizeof(buf));
 
-	if (fd < 0)
+	if (n < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	return n > 0 && buf[0] == '1';
 }
 

@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "netrule.h"
+#include "path.h"
 #include "pyrod.h"
 
 #define SWEEP_EVERY_MS	(5 * 60 * 1000)
@@ -302,15 +303,12 @@ net_info(cJSON *o, const struct record *r, const struct net_lease *l,
 int
 net_port_privileged(uint32_t port)
 {
-	char	buf[16] = { 0 };
-	int	fd, start = 1024;
+	char	buf[16];
+	int	start = 1024;
 
-	if ((fd = open("/proc/sys/net/ipv4/ip_unprivileged_port_start",
-	    O_RDONLY | O_CLOEXEC)) >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) > 0)
-			start = atoi(buf);
-		close(fd);
-	}
+	if (pyro_read_small("/proc/sys/net/ipv4/ip_unprivileged_port_start",
+	    buf, sizeof(buf)) > 0)
+		start = atoi(buf);
 	return (int)port < start;
 }
 

@@ -28,8 +28,10 @@ fail() {
 }
 pass() { echo "ok - $*"; }
 
+# PYROD_WRAP, when set, is a command pyrod runs under (ip netns exec NS).
 start_pyrod() {
-	"$PYRO_BUILDDIR/pyrod" -d --state-dir "$TMP/state" \
+	# shellcheck disable=SC2086
+	${PYROD_WRAP:-} "$PYRO_BUILDDIR/pyrod" -d --state-dir "$TMP/state" \
 	    --socket "$TMP/pyrod.sock" --libexec-dir "$PYRO_BUILDDIR" "$@" \
 	    2>"$TMP/pyrod.log" &
 	PYROD_PID=$!

@@ -81,16 +81,7 @@ socket.create_connection(("127.0.0.1", 9999), 1).close()' 2>/dev/null; then
 
 # pyrod inside NET_HOST, with CONF as its pyrod.conf.
 start_pyrod_net() {
-	ip netns exec "$NET_HOST" "$PYRO_BUILDDIR/pyrod" -d \
-	    --state-dir "$TMP/state" --socket "$TMP/pyrod.sock" \
-	    --libexec-dir "$PYRO_BUILDDIR" -f "$1" 2>>"$TMP/pyrod.log" &
-	PYROD_PID=$!
-	for _ in $(seq 100); do
-		[ -S "$TMP/pyrod.sock" ] && return 0
-		sleep 0.05
-	done
-	cat "$TMP/pyrod.log" >&2
-	fail "pyrod did not start"
+	PYROD_WRAP="ip netns exec $NET_HOST" start_pyrod -f "$1"
 }
 
 # What is left of pyro's in NET_HOST: TAP devices and nft tables.

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "vmhelper.h"
 
 static const char *const v1_ctrl[] = { "memory", "cpu", "pids", NULL };
@@ -132,21 +133,13 @@ int
 cg_oomed(void)
 {
 	char	path[160], buf[512], *p;
-	ssize_t	n;
-	int	fd;
 
 	if (!cg.made)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", cg.dir[0], cg.version == 1 ?
 	    "memory.oom_control" : "memory.events");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if ((p = strstr(buf, "oom_kill ")) == NULL)
+	if (pyro_read_small(path, buf, sizeof(buf)) <= 0 ||
+	    (p = strstr(buf, "oom_kill ")) == NULL)
 		return 0;
 	return atoi(p + strlen("oom_kill ")) > 0;
 }

@@ -63,6 +63,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "path.h"
 #include "vmhelper.h"
 
 #define RULESET_MAX	(24 * 1024)
@@ -592,18 +593,11 @@ is_live(const struct pyro_msg_net_sweep *s, const char *tap)
 static int
 tap_persistent(const char *name)
 {
-	char		path[96], buf[32] = { 0 };
-	unsigned long	flags;
-	int		fd;
+	char		path[96], buf[32];
 
 	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) <= 0)
-		buf[0] = '\0';
-	close(fd);
-	flags = strtoul(buf, NULL, 16);
-	return (flags & IFF_PERSIST) != 0;
+	(void)pyro_read_small(path, buf, sizeof(buf));
+	return (strtoul(buf, NULL, 16) & IFF_PERSIST) != 0;
 }
 
 static uint32_t
