@@ -91,8 +91,11 @@ cg_make(const struct pyro_vm_cgroup *c, pid_t pid, char *err, size_t errsz)
 		    "/sys/fs/cgroup/pyro/%016llx", (unsigned long long)c->id);
 		cg.ndir = 1;
 	}
+	/* A group a killed helper left behind is made anew: its counters
+	 * (an old oom_kill) must not speak for this VM. */
 	for (i = 0; i < cg.ndir; i++)
-		if (mkdir(cg.dir[i], 0755) < 0 && errno != EEXIST) {
+		if (mkdir(cg.dir[i], 0755) < 0 && (errno != EEXIST ||
+		    rmdir(cg.dir[i]) < 0 || mkdir(cg.dir[i], 0755) < 0)) {
 			rc = -errno;
 			snprintf(err, errsz, "cgroup %s: %s", cg.dir[i],
 			    strerror(errno));

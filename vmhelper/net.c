@@ -449,16 +449,28 @@ static struct {
 	long long	until;		/* monotonic ms; 0: never used */
 } adm[ADMIT_TRACK];
 
-/* The slot of addr (open addressing), or the free one it would take. */
+/*
+ * The slot of addr (open addressing on all 32 bits of it), or the free one
+ * it would take; never one of the taken[0..ntaken) this reply already
+ * claimed.  At most ADMIT_PROBES are looked at: past that an address
+ * reuses a slot, so its next answer is only added, not refreshed (the
+ * guest then asks again), and no reply costs a scan of the whole table.
+ */
+#define ADMIT_PROBES	64
 static int
-admit_slot(uint32_t addr, long long now)
+admit_slot(uint32_t addr, long long now, const int *taken, int ntaken)
 {
-	uint32_t	h = (addr * 2654435761u) % ADMIT_TRACK;
-	int		 free_i = -1;
+	uint32_t	h = (ntohl(addr) * 2654435761u) >> 16;
+	int		 free_i = -1, i;
 
-	for (uint32_t k = 0; k < ADMIT_TRACK; k++) {
-		int i = (int)((h + k) % ADMIT_TRACK);
+	for (uint32_t k = 0; k < ADMIT_PROBES; k++) {
+		int claimed = 0;
 
+		i = (int)((h + k) % ADMIT_TRACK);
+		for (int j = 0; j < ntaken; j++)
+			claimed |= taken[j] == i;
+		if (claimed)
+			continue;
 		if (adm[i].until == 0)
 			return free_i >= 0 ? free_i : i;
 		if (adm[i].addr == addr)
@@ -466,7 +478,18 @@ admit_slot(uint32_t addr, long long now)
 		if (adm[i].until <= now && free_i < 0)
 			free_i = i;	/* expired: reusable */
 	}
-	return free_i >= 0 ? free_i : (int)h;
+	if (free_i >= 0)
+		return free_i;
+	for (uint32_t k = 0; k < ADMIT_PROBES; k++) {
+		int claimed = 0;
+
+		i = (int)((h + k) % ADMIT_TRACK);
+		for (int j = 0; j < ntaken; j++)
+			claimed |= taken[j] == i;
+		if (!claimed)
+			return i;
+	}
+	return -1;
 }
 
 int
@@ -493,11 +516,12 @@ net_allow_addrs(const struct dns_a *a, int n)
 			;
 		if (j < i)
 			continue;	/* twice in one reply */
-		k = admit_slot(a[i].addr, now);
+		k = admit_slot(a[i].addr, now, slot, i);
 		ip(a[i].addr, ipb);
 		/* The kernel may keep an element a little past our clock:
 		 * treat one due within 2 s as still there. */
-		if (adm[k].addr == a[i].addr && adm[k].until + 2000 > now) {
+		if (k >= 0 && adm[k].addr == a[i].addr &&
+		    adm[k].until + 2000 > now) {
 			if (adm[k].until - now >= (long long)t * 500)
 				continue;	/* plenty of time left */
 			dl += (size_t)snprintf(del + dl, sizeof(del) - dl,

@@ -589,6 +589,8 @@ qemu_gone_check(void)
 static void
 vm_kill_now(void)
 {
+	/* Our own decision: its end is no unexpected death to report. */
+	vm.stopping = 1;
 	(void)kill(vm.qemu_pid, SIGKILL);
 	qemu_reap_and_finish(1);
 }
