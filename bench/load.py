@@ -4,10 +4,13 @@
                                 connection, loop over status, list and
                                 exec (true) on the workspaces for SECONDS
   soak CYCLES                   CYCLES of vm create, start, exec, delete
-                                (one-shot runs), one at a time
+                                (one-shot runs), one at a time; with
+                                PYROD_PID set, pyrod's RSS and fds every
+                                tenth of the way
 Both print JSON: throughput, latency percentiles, errors by code.
 """
 import json
+import os
 import sys
 import threading
 import time
@@ -71,10 +74,25 @@ def load(ws_ids, clients, seconds):
         "errors": errors}))
 
 
+def figures(pid):
+    """pyrod's RSS (KiB) and open fds, or None without PYROD_PID."""
+    if not pid:
+        return None
+    with open("/proc/%s/status" % pid) as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS"))
+    return rss, len(os.listdir("/proc/%s/fd" % pid))
+
+
 def soak(cycles):
     p = Pyro()
     ms, errors = [], {}
-    for _ in range(cycles):
+    pid = os.environ.get("PYROD_PID")
+    every = max(1, cycles // 10)
+    for n in range(cycles):
+        if n % every == 0 and pid:
+            rss, fds = figures(pid)
+            print(json.dumps({"cycle": n, "pyrod_rss_kib": rss,
+                              "pyrod_fds": fds}), flush=True)
         t = time.monotonic()
         try:
             r = p.run_in_vm("debian:12", ["true"], timeout_seconds=60)
