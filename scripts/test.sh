@@ -16,9 +16,9 @@ show_logs() {
 	return 1
 }
 
-echo "[test] build (-Werror)"
+echo "[test] build (-Werror, with the fault matrix's test points)"
 rm -rf build-ci && mkdir build-ci && cd build-ci
-../configure --enable-werror >/dev/null
+../configure --enable-werror --enable-test-points >/dev/null
 make -j"$jobs" >/dev/null
 cd "$top"
 

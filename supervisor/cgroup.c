@@ -126,9 +126,12 @@ cgroup_init(void)
 	return 0;
 }
 
-/* Remove every group beneath one parent that no live VM owns. */
+/*
+ * Remove every group beneath one parent that no live VM owns; count in
+ * *busy those that still hold a task (a VMM not yet reaped).
+ */
 static int
-sweep_dir(const char *parent)
+sweep_dir(const char *parent, int *busy)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -144,34 +147,62 @@ sweep_dir(const char *parent)
 		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
 		if (rmdir(path) == 0)
 			n++;
+		else if (errno == EBUSY)
+			(*busy)++;
 	}
 	closedir(d);
 	return n;
 }
 
-void
-cgroup_sweep(void)
+/* Sweeps; returns how many groups were still busy. */
+static int
+sweep(void)
 {
 	char	parent[64];
-	int	n = 0;
+	int	n = 0, busy = 0;
 
 	if (cg_version == 2)
-		n = sweep_dir("/sys/fs/cgroup/pyro");
+		n = sweep_dir("/sys/fs/cgroup/pyro", &busy);
 	else if (cg_version == 1)
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(parent, sizeof(parent),
 			    "/sys/fs/cgroup/%s/pyro", v1_ctrl[i]);
-			n += sweep_dir(parent);
+			n += sweep_dir(parent, &busy);
 		}
 	if (n > 0)
 		log_info("removed %d leftover cgroup(s)", n);
+	return busy;
 }
 
 void
-cgroup_sweep_cb(void *arg)
+cgroup_sweep(void)
+{
+	(void)sweep();
+}
+
+/*
+ * After a VM helper died without cleaning up: its VMM leaves a moment
+ * later (its parent-death signal), so sweep each second until no group of
+ * a dead VM holds a task, for at most a minute.
+ */
+static struct timer	*later;
+static int		 later_tries;
+
+static void
+sweep_later_cb(void *arg)
 {
 	(void)arg;
-	cgroup_sweep();
+	later = NULL;
+	if (sweep() > 0 && ++later_tries < 60)
+		later = timer_add(1000, sweep_later_cb, NULL);
+}
+
+void
+cgroup_sweep_later(void)
+{
+	later_tries = 0;
+	if (later == NULL)
+		later = timer_add(1000, sweep_later_cb, NULL);
 }
 
 /*

@@ -225,6 +225,8 @@ job_on_started(void *arg, uint32_t pid)
 	struct job	*j = arg;
 
 	j->pid = pid;
+	if (j->rq != NULL)
+		test_point(j->rq->op, "started");
 }
 
 /* The command ended (x) or its VM went away (x NULL): exactly once. */

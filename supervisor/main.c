@@ -262,6 +262,9 @@ main(int argc, char *argv[])
 		fatalx("configuration errors");
 
 	log_verbose_level = verbose;
+#ifdef PYRO_TEST_POINTS
+	log_warnx("built with --enable-test-points: a test build, not for use");
+#endif
 	if (!debug)
 		ready_fd = detach();
 	if (loop_init() < 0)
@@ -273,7 +276,7 @@ main(int argc, char *argv[])
 		fatal("state directory %s", conf.state_dir);
 	}
 	if ((n = store_recover()) > 0)
-		log_info("marked %d record(s) stopped after the restart", n);
+		log_info("recovered %d record(s) after the restart", n);
 
 	if (net_init() < 0)
 		fatal("network pool");

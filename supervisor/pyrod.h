@@ -105,6 +105,13 @@ long long	 now_us(void);
 /* Runs until *quit becomes nonzero. */
 void		 loop_run(volatile int *quit);
 
+/* testpoint.c: stop at a named step of op (test builds only). */
+#ifdef PYRO_TEST_POINTS
+void	test_point(const char *op, const char *step);
+#else
+#define test_point(op, step)	((void)0)
+#endif
+
 /* control.c: clients and requests. */
 struct client;
 struct request {
@@ -228,7 +235,7 @@ int	net_ports_arg(const cJSON *args, uint32_t ports[][2], int *n,
 enum { CG_AUTO, CG_REQUIRE, CG_OFF };
 int	cgroup_init(void);
 void	cgroup_sweep(void);
-void	cgroup_sweep_cb(void *);
+void	cgroup_sweep_later(void);
 void	cgroup_vm(const struct record *, unsigned mem_mib, unsigned vcpus,
 	    unsigned long long disk_bytes, int snapshot,
 	    struct pyro_vm_cgroup *);

@@ -144,6 +144,49 @@ read_json_at(int dirfd, const char *name)
 	return doc;
 }
 
+/*
+ * A snapshot archive its record does not list: pyrod died between putting
+ * it in place and saving the record that names it.  Nobody can see or
+ * reset to it, and it would hold bytes outside the snapshot budget.
+ */
+static void
+sweep_snapshots(int rfd, const char *id, const cJSON *doc)
+{
+	const cJSON	*arr = cJSON_GetObjectItem(doc, "snapshots"), *it;
+	struct dirent	*de;
+	DIR		*d;
+	size_t		 len;
+	int		 dfd, listed;
+	char		 name[80];
+
+	if ((dfd = dup(rfd)) < 0 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (strncmp(de->d_name, "snapshot-", 9) != 0 || len < 14 ||
+		    len - 13 >= sizeof(name) ||
+		    strcmp(de->d_name + len - 4, ".tar") != 0)
+			continue;
+		memcpy(name, de->d_name + 9, len - 13);
+		name[len - 13] = '\0';
+		listed = 0;
+		cJSON_ArrayForEach(it, arr) {
+			const cJSON *n = cJSON_GetObjectItem(it, "name");
+
+			if (cJSON_IsString(n) && strcmp(n->valuestring,
+			    name) == 0)
+				listed = 1;
+		}
+		if (!listed && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("workspace %s: removed %s, which its record "
+			    "does not list", id, de->d_name);
+	}
+	closedir(d);
+}
+
 static void
 load_kind(enum rec_kind k)
 {
@@ -178,6 +221,8 @@ load_kind(enum rec_kind k)
 			continue;
 		(void)pyro_atomic_sweep(rfd);
 		doc = read_json_at(rfd, kinds[k].file);
+		if (doc != NULL && k == REC_WORKSPACE)
+			sweep_snapshots(rfd, de->d_name, doc);
 		close(rfd);
 		id = cJSON_GetObjectItemCaseSensitive(doc, "id");
 		owner = cJSON_GetObjectItemCaseSensitive(doc, "owner_uid");
@@ -373,26 +418,34 @@ rec_set_state(struct record *r, enum rec_st st, const char *event,
 /*
  * After a restart no helper of ours is alive (they exit when pyrod's end of
  * their socket closes), so a record that claims a live VM is stale: it is
- * marked stopped, its disk untouched, and the event says why.
+ * marked stopped, its disk untouched, and the event says why.  Two are
+ * finished instead: a workspace caught mid-create (its client never learnt
+ * its id, and a failed create leaves nothing) and a record caught
+ * mid-delete (its VM is gone; the delete was asked for) are removed.
  */
 int
 store_recover(void)
 {
-	struct record	*r;
+	struct record	*r, *next;
 	enum rec_st	 st;
 	int		 n = 0;
 
-	LIST_FOREACH(r, &records, entry) {
-		if (!states[st = rec_st(r)].live)
+	for (r = LIST_FIRST(&records); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		st = rec_st(r);
+		if (st == ST_DELETING || (r->kind == REC_WORKSPACE &&
+		    st == ST_CREATING)) {
+			log_info("%s %s: was %s before the restart, now "
+			    "removed", kinds[r->kind].name, r->id,
+			    rec_st_name(st));
+			store_remove(r);
+			n++;
 			continue;
-		/* A workspace caught mid-create never got its baseline. */
-		if (r->kind == REC_WORKSPACE && st == ST_CREATING)
-			rec_set_state(r, ST_FAILED, "recovered", "pyrod "
-			    "restarted while the workspace was being created; "
-			    "delete it and create it again");
-		else
-			rec_set_state(r, ST_STOPPED, "recovered", "pyrod "
-			    "restarted; the VM was no longer running");
+		}
+		if (!states[st].live)
+			continue;
+		rec_set_state(r, ST_STOPPED, "recovered", "pyrod restarted; "
+		    "the VM was no longer running");
 		(void)store_save(r);
 		log_info("%s %s: was %s before the restart, now stopped",
 		    kinds[r->kind].name, r->id, rec_st_name(st));

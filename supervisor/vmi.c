@@ -474,7 +474,7 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 			net_lease_drop(&v->net);
 			net_sweep();
 		}
-		(void)timer_add(1000, cgroup_sweep_cb, NULL);
+		cgroup_sweep_later();
 	}
 	LIST_REMOVE(v, entry);
 	streams_gone(v);

@@ -236,6 +236,22 @@ lc_progress(struct ws *w, const char *phase)
 }
 
 void
+ws_test_point(const struct ws *w, const char *step)
+{
+	static const char *const names[] = {
+		[WSOP_CREATE] = "workspace.create",
+		[WSOP_START] = "workspace.start",
+		[WSOP_STOP] = "workspace.stop",
+		[WSOP_RESET] = "workspace.reset",
+		[WSOP_DELETE] = "workspace.delete",
+	};
+
+	(void)names;
+	if ((size_t)w->op < sizeof(names) / sizeof(names[0]))
+		test_point(names[w->op], step);
+}
+
+void
 lc_reply_ok(struct ws *w)
 {
 	struct request	*rq = w->rq;
@@ -267,7 +283,7 @@ cJSON *
 ws_status_json(struct ws *w)
 {
 	static const char *hidden[] = { "baseline_saved", "expiry_warned",
-	    "started_at_epoch", "events", NULL };
+	    "started_at_epoch", "events", "reset_pending", NULL };
 	cJSON		*o = cJSON_Duplicate(w->rec->doc, 1), *it;
 	const cJSON	*evs, *started;
 	int		 i, n;

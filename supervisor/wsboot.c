@@ -90,6 +90,7 @@ ws_boot(struct ws *w, struct pyro_status *st)
 	if ((w->v = vmi_start(w->rec, &env, disk, copy, &ws_vmi_ops, w,
 	    st)) == NULL)
 		return -1;
+	ws_test_point(w, "boot");
 	return 0;
 }
 
@@ -181,6 +182,7 @@ step_run(struct ws *w, const char *what, enum gs_script s,
 		boot_failed(w, &st);
 		return -1;
 	}
+	ws_test_point(w, what);
 	return 1;
 }
 
@@ -288,6 +290,7 @@ boot_next(struct ws *w)
 	}
 	rec_set_state(w->rec, ST_RUNNING, w->op == WSOP_CREATE ? "created" :
 	    w->op == WSOP_RESET ? "reset" : "started", NULL);
+	cJSON_DeleteItemFromObject(w->rec->doc, "reset_pending");
 	(void)store_save(w->rec);
 	lc_reply_ok(w);
 }
@@ -326,6 +329,7 @@ ws_deleted(struct ws *w)
 	char		 id[17];
 
 	pyro_strlcpy(id, w->rec->id, sizeof(id));
+	ws_test_point(w, "remove");
 	if (w->reaped)
 		log_info("workspace %s: TTL expired; deleted", id);
 	store_remove(w->rec);
@@ -524,6 +528,8 @@ ws_clean(struct ws *w, void (*done)(struct ws *, const struct pyro_status *,
 	if (dreq_start(w->rec, DISK_SCRUB, NULL, 0, 0, -1, &scrub_ops, w,
 	    &st) == NULL)
 		clean_finish(w, &st);
+	else
+		ws_test_point(w, "scrub");
 }
 
 /* A stop's cleanup ended: answer the stop (the scrub's outcome is in the

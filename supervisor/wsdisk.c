@@ -219,6 +219,8 @@ run(struct dctx *c)
 	 * the helper is only spawned yet, it has not been sent anything. */
 	if (c->d != NULL && c->op != DISK_LIST)
 		(void)dreq_set_secrets(c->d, ws_secrets(c->w));
+	if (c->d != NULL && c->rq != NULL)
+		test_point(c->rq->op, "running");
 	if (c->d == NULL) {
 		if (c->rq != NULL) {
 			c->rq->cancel = NULL;

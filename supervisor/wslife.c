@@ -140,6 +140,27 @@ boot_refused(struct ws *w, const struct pyro_status *st)
 	w->op = WSOP_NONE;
 }
 
+/*
+ * A reset that did not finish (its VM, helper or pyrod died between the
+ * old disk's end and the archive's restore): the disk may be the old one,
+ * a new one without /workspace, or half restored.  A start finishes the
+ * reset instead of booting that disk.
+ */
+static void
+resume_reset(struct ws *w)
+{
+	const cJSON	*p = cJSON_GetObjectItem(w->rec->doc, "reset_pending");
+
+	if (!cJSON_IsString(p) || p->valuestring[0] == '.' ||
+	    strchr(p->valuestring, '/') != NULL ||
+	    strlen(p->valuestring) >= sizeof(w->restore))
+		return;
+	pyro_strlcpy(w->restore, p->valuestring, sizeof(w->restore));
+	(void)store_unlink(w->rec, "rootfs.ext4");
+	ws_event(w, "reset_resumed", "the last reset did not finish; this "
+	    "start finishes it");
+}
+
 void
 op_workspace_start(struct request *rq, const cJSON *args)
 {
@@ -154,6 +175,7 @@ op_workspace_start(struct request *rq, const cJSON *args)
 	lc_attach(w, rq, WSOP_START);
 	rec_set_state(w->rec, ST_STARTING, "start", NULL);
 	(void)store_save(w->rec);
+	resume_reset(w);
 	if (ws_boot(w, &st) < 0)
 		boot_refused(w, &st);
 }
@@ -181,6 +203,7 @@ op_workspace_stop(struct request *rq, const cJSON *args)
 	rec_set_state(w->rec, ST_STOPPING, "stop", NULL);
 	(void)store_save(w->rec);
 	lc_progress(w, "stop");
+	ws_test_point(w, "halt");
 	vmi_stop(w->v);
 }
 
@@ -222,10 +245,14 @@ op_workspace_reset(struct request *rq, const cJSON *args)
 	pyro_strlcpy(w->restore, file, sizeof(w->restore));
 	lc_attach(w, rq, WSOP_RESET);
 	rec_set_state(w->rec, ST_RESETTING, "reset", snap ? snap : "baseline");
+	/* Until the archive is in, a start finishes the reset (below). */
+	cJSON_DeleteItemFromObject(w->rec->doc, "reset_pending");
+	cJSON_AddStringToObject(w->rec->doc, "reset_pending", file);
 	(void)store_save(w->rec);
 	lc_progress(w, "reset");
 	if (w->v != NULL) {
 		w->reboot = 1;
+		ws_test_point(w, "halt");
 		vmi_stop(w->v);		/* on_gone boots the new disk */
 		return;
 	}
@@ -253,6 +280,7 @@ ws_delete(struct ws *w, struct request *rq, int reaped)
 		rec_set_state(w->rec, ST_DELETING, "delete", reaped ?
 		    "TTL expired" : NULL);
 		(void)store_save(w->rec);
+		ws_test_point(w, "halt");
 		vmi_stop(w->v);		/* on_gone finishes the delete */
 		return;
 	}

@@ -86,6 +86,7 @@ snap_done(struct job *j, const struct pyro_msg_exec_exit *x)
 		job_free(j);
 		return;
 	}
+	test_point("workspace.snapshot_create", "commit");
 	iso_time(ts, sizeof(ts), time(NULL));
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", c->name);
