@@ -55,10 +55,15 @@ render_doctor(const cJSON *r)
 		printf("  reason: %s\n", jstr(k, "reason", ""));
 	printf("VMM:          %s (accel %s)\n", jstr(v, "selected", "none"),
 	    jstr(v, "accel", "none"));
+	if (jstr(v, "reason", NULL))
+		printf("  why: %s\n", jstr(v, "reason", ""));
+	it = cJSON_GetObjectItemCaseSensitive(v, "qemu");
+	printf("  qemu: %s\n", jbool(it, "found") ? "found" : "not found");
 	it = cJSON_GetObjectItemCaseSensitive(v, "firecracker");
-	printf("  firecracker: %s, jailer: %s\n",
+	printf("  firecracker: %s, jailer: %s, driver: %s\n",
 	    jbool(it, "found") ? "found" : "not found",
-	    jbool(it, "jailer_found") ? "found" : "not found");
+	    jbool(it, "jailer_found") ? "found" : "not found",
+	    jbool(it, "driver_ready") ? "ready" : "not yet (QEMU runs guests)");
 	printf("Capabilities: vm_boot=%s guest_exec=%s guest_network=%s\n",
 	    yesno(jbool(c, "vm_boot")), yesno(jbool(c, "guest_exec")),
 	    yesno(jbool(c, "guest_network")));
