@@ -9,6 +9,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
  dnsmasq-base
  mandoc jq nettle-dev libarchive-dev python3 binutils
  python3-pytest mypy python3-venv python3-wheel python3-setuptools
+ python3-yaml python3-jsonschema
  clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

@@ -24,7 +24,7 @@ shift $((OPTIND - 1))
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "[fuzz] no build dir" >&2; exit 1; }
 cd "$(dirname "$0")/.."
 top=$(pwd)
-targets=${*:-"frame msg guestproto unpack disk dns gsdiff conf mcp"}
+targets=${*:-"frame msg guestproto unpack disk dns gsdiff conf mcp fchttp"}
 
 if ! command -v clang >/dev/null ||
     ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
@@ -38,7 +38,7 @@ out="$build/fuzz"
 mkdir -p "$out"
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
  -I$build -I$top/common -I$top/include -I$top/libpyro -I$top/diskhelper
- -I$top/supervisor -I$top/mcp -DPYRO_LIBEXECDIR=\"/nonexistent\""
+ -I$top/supervisor -I$top/mcp -I$top/vmhelper -DPYRO_LIBEXECDIR=\"/nonexistent\""
 
 # NAME: sources and pkg-config modules.
 srcs() {
@@ -49,6 +49,7 @@ srcs() {
 	unpack) echo "libpyro/transfer.c libpyro/client.c common/frame.c common/path.c common/msg.c" ;;
 	disk) echo "diskhelper/ext4.c diskhelper/fdio.c diskhelper/scrub.c common/errcode.c common/redact.c common/utf8.c" ;;
 	dns) echo "common/netrule.c" ;;
+	fchttp) echo "vmhelper/fcapi.c" ;;
 	gsdiff) echo "supervisor/guestsh.c" ;;
 	conf) echo "supervisor/config.c common/log.c common/netrule.c" ;;
 	mcp) echo "mcp/server.c mcp/tools.c libpyro/client.c libpyro/env.c libpyro/ops.c libpyro/transfer.c libpyro/wsops.c common/frame.c common/path.c common/msg.c common/errcode.c common/escape.c common/utf8.c common/url.c common/catalog.c" ;;
@@ -60,7 +61,7 @@ pkgs() {
 	frame|msg|guestproto) echo "libcjson" ;;
 	unpack) echo "libcjson libarchive nettle" ;;
 	disk) echo "ext2fs com_err libcjson" ;;
-	dns|gsdiff|conf) echo "libcjson" ;;
+	dns|gsdiff|conf|fchttp) echo "libcjson" ;;
 	mcp) echo "libcjson libarchive nettle" ;;
 	esac
 }
