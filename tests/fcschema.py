@@ -66,33 +66,46 @@ def operation(spec, method, path):
     return None, None
 
 
-def check_request(spec, defs, r):
-    op, params = operation(spec, r["method"], r["path"])
+def validate(spec, defs, method, path, body):
+    """None when Firecracker would take the request, else why not."""
+    op, params = operation(spec, method, path)
     if op is None:
-        fail("%s %s: no such operation in the API" % (r["method"], r["path"]))
-    body = [p for p in op.get("parameters", []) if p.get("in") == "body"]
-    if not body:
-        if r["body"] is not None:
-            fail("%s %s takes no body" % (r["method"], r["path"]))
-        return
-    if r["body"] is None:
-        fail("%s %s: Firecracker refuses an empty %s" %
-             (r["method"], r["path"], r["method"]))
+        return "Invalid request method and/or path: %s %s." % (method, path)
+    param = [p for p in op.get("parameters", []) if p.get("in") == "body"]
+    if not param:
+        return None if body is None else "%s request cannot have a body." % method
+    if body is None:
+        return "Empty %s request." % method
     schema = {"definitions": defs}
-    schema.update(copy.deepcopy(body[0]["schema"]))
+    schema.update(copy.deepcopy(param[0]["schema"]))
     try:
-        jsonschema.Draft4Validator(strict(schema)).validate(r["body"])
+        jsonschema.Draft4Validator(strict(schema)).validate(body)
     except jsonschema.ValidationError as e:
-        fail("%s %s: %s" % (r["method"], r["path"], e.message))
+        return ("An error occurred when deserializing the json body of a "
+                "request: %s." % e.message)
     for name, value in params.items():
         if not re.match(r"^[A-Za-z0-9_]+$", value):
-            fail("%s: the id %r has more than letters, digits and _" %
-                 (r["path"], value))
-        if r["body"].get(name) != value:
-            fail("%s: the path's %s is not the body's" % (r["path"], name))
+            return ("API Resource IDs can only contain alphanumeric "
+                    "characters and underscores.")
+        if body.get(name) != value:
+            return "The id from the path does not match the id from the body!"
+    return None
+
+
+def schema_name(spec, method, path):
+    op, _ = operation(spec, method, path)
+    param = [p for p in (op or {}).get("parameters", []) if p.get("in") == "body"]
+    return param[0]["schema"].get("$ref", "its schema").split("/")[-1] \
+        if param else "no body"
+
+
+def check_request(spec, defs, r):
+    why = validate(spec, defs, r["method"], r["path"], r["body"])
+    if why:
+        fail("%s %s: %s" % (r["method"], r["path"], why))
     ok("%s %s (%s) is valid against %s" %
-          (r["method"], r["path"], r["shape"],
-           body[0]["schema"].get("$ref", "its schema").split("/")[-1]))
+       (r["method"], r["path"], r["shape"],
+        schema_name(spec, r["method"], r["path"])))
 
 
 BOOT_ORDER = ["/machine-config", "/boot-source", "/drives/",
