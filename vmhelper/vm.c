@@ -1,10 +1,9 @@
 /*
- * One VM under QEMU.  pyrod hands over the files (kernel, initramfs, the
- * environment's rootfs, the VM's own disk) as fds, then VM_START; we copy
- * the disk, start QEMU through the launcher, wait for the agent's hello,
- * relay execs, and stop the VM: agent power-off, then QMP quit, then
- * SIGKILL, each with a deadline.  The agent, console and QMP channels are
- * socketpairs, so QEMU leaves no socket file behind on any path.
+ * One VM under its VMM (a driver: QEMU in qemu.c).  pyrod hands over the
+ * files (kernel, initramfs, the environment's rootfs, the VM's own disk)
+ * as fds, then VM_START; we copy the disk, start the VMM through its
+ * driver, wait for the agent's hello, relay execs, and stop the VM: agent
+ * power-off, then the VMM's own quit, then SIGKILL, each with a deadline.
  *
  * Trust boundary: the guest agent's frames are checked with gp_check() and
  * gp_exec_parse() bounds; a guest that breaks the protocol gets its VM
@@ -42,49 +41,16 @@
 #include "log.h"
 #include "msg.h"
 #include "vmhelper.h"
+#include "vmint.h"
 
 #define POWEROFF_WAIT_MS	10000
 #define QUIT_WAIT_MS		3000
-#define STDIN_SOURCES_MAX	64
 #define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
 #define NET_POLL_MAX		(DNS_POLL_MAX + 16 + 2 * 64)	/* DNS, proxy */
 
-/*
- * An exec whose stdin comes from an fd pyrod passed (a client's pipe, an
- * archive in the state dir).  We read it only while the agent has acked
- * enough (GP_STDIN_WINDOW), so neither side buffers without bound.
- */
-struct stdin_src {
-	uint32_t	stream;		/* 0: slot free */
-	int		fd;
-	uint32_t	inflight;	/* sent, not yet acked */
-};
-
-struct vm {
-	int		 files[VM_FILE__MAX];
-	int		 launcher_sock;
-	pid_t		 qemu_pid;
-	int		 pidfd;
-	int		 agent, console, qmp;
-	uid_t		 uid;
-	gid_t		 gid;
-	int		 ready;
-	int		 stopping;	/* VM_STOP received */
-	long long	 started_ms;
-	long long	 deadline;	/* boot or stop deadline, 0: none */
-	int		 stop_stage;	/* 0 poweroff sent, 1 quit sent */
-	struct gp_reader rd;		/* the agent channel */
-	char		 con[1024];	/* the console's last bytes */
-	struct stdin_src src[STDIN_SOURCES_MAX];
-	/* Frames for the agent not yet written: the channel never blocks us. */
-	uint8_t		*outq;
-	size_t		 outlen, outcap;
-	size_t		 conlen;
-	struct pyro_msg_vm_start start;
-};
-
-static struct vm	vm;
-static pid_t		launcher_pid = -1;
+struct vm		vm;
+pid_t			launcher_pid = -1;
+static const struct vmm_driver *drv = &vmm_qemu;
 
 
 int
@@ -192,170 +158,6 @@ verify_part(int fd, const char *want)
 	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dg[i]);
 	return strncmp(hex, want, sizeof(hex)) == 0 ? 0 : -EBADMSG;
-}
-
-static int
-add_arg(char *buf, size_t *len, uint32_t *n, const char *fmt, ...)
-{
-	va_list	ap;
-	int	k;
-
-	if (*n >= LAUNCH_ARGS_MAX)
-		return -E2BIG;
-	va_start(ap, fmt);
-	k = vsnprintf(buf + *len, LAUNCH_STRINGS_MAX - *len, fmt, ap);
-	va_end(ap);
-	if (k < 0 || (size_t)k + 1 > LAUNCH_STRINGS_MAX - *len)
-		return -E2BIG;
-	*len += (size_t)k + 1;
-	(*n)++;
-	return 0;
-}
-
-/*
- * QEMU's command line; fds 3..7 are the disk (read-write), the agent,
- * console and QMP channels, and the disk again read-only.
- */
-static int
-build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
-    uint32_t *n)
-{
-	const char	*dir = s->hide[0];
-	int		 rc = 0;
-
-#define A(...) do { if (rc == 0) rc = add_arg(buf, len, n, __VA_ARGS__); } while (0)
-	A("%s", s->qemu);
-	A("-M");
-	A("microvm");
-	A("-accel");
-	A("%s", s->accel_kvm ? "kvm" : "tcg");
-	A("-cpu");
-	A("%s", s->accel_kvm ? "host" : "max");
-	A("-m");
-	A("%u", s->mem_mib);
-	A("-smp");
-	A("%u", s->vcpus);
-	A("-nodefaults");
-	A("-no-user-config");
-	A("-display");
-	A("none");
-	A("-no-reboot");
-	A("-kernel");
-	A("%s/vmlinux", dir);
-	A("-initrd");
-	A("%s/initramfs.cpio", dir);
-	A("-append");
-	if (s->net.enabled) {
-		char netarg[64];
-
-		net_guest_arg(netarg, sizeof(netarg));
-		A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable "
-		    "pyro.net=%s", s->tsc_khz, netarg);
-	} else
-		A("console=ttyS0 quiet panic=-1 tsc_early_khz=%u tsc=reliable",
-		    s->tsc_khz);
-	A("-add-fd");
-	A("fd=3,set=1");
-	A("-add-fd");
-	A("fd=7,set=1");
-	A("-drive");
-	/*
-	 * snapshot=on: the environment's image stays read-only and writes go
-	 * to a temporary overlay in QEMU's TMPDIR, the jail's own tmpfs.  A
-	 * one-shot VM needs no copy of the disk it throws away.
-	 */
-	A("id=root,file=/dev/fdset/1,format=raw,if=none%s",
-	    s->snapshot ? ",snapshot=on" : "");
-	A("-device");
-	A("virtio-blk-device,drive=root");
-	A("-device");
-	A("virtio-serial-device");
-	A("-chardev");
-	A("socket,id=agent,fd=4");
-	A("-device");
-	A("virtserialport,chardev=agent,name=%s", GP_PORT_NAME);
-	A("-chardev");
-	A("socket,id=con,fd=5");
-	A("-serial");
-	A("chardev:con");
-	A("-chardev");
-	A("socket,id=qmp,fd=6");
-	A("-mon");
-	A("chardev=qmp,mode=control");
-	if (s->net.enabled) {
-		/* The TAP is fd 8; the MAC is fixed and local (02:...). */
-		A("-netdev");
-		A("tap,id=net0,fd=8");
-		A("-device");
-		A("virtio-net-device,netdev=net0,mac=02:50:59:52:4f:01");
-	}
-	A("-sandbox");
-	A("on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
-	    "resourcecontrol=deny");
-#undef A
-	return rc;
-}
-
-static int
-vm_launch(void)
-{
-	static struct {
-		struct launch	l;
-		char		strings[LAUNCH_STRINGS_MAX];
-	} m;
-	int		 agent[2], con[2], qmp[2], fds[LFD__MAX], rc, ro, disk;
-	char		 self[64];
-	size_t		 len = 0;
-	struct iovec	 iov;
-	memset(&m.l, 0, sizeof(m.l));
-	m.l.uid = vm.uid;
-	m.l.gid = vm.gid;
-	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
-	if ((rc = build_argv(&vm.start, m.strings, &len, &m.l.nargs)) < 0)
-		return rc;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, con) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
-		return -errno;
-	/* Reopen our own disk read-only; we own it, no privilege needed. */
-	disk = vm.start.snapshot ? vm.files[VM_FILE_ROOTFS] :
-	    vm.files[VM_FILE_DISK];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", disk);
-	if ((ro = open(self, O_RDONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	fds[LFD_DISK] = disk;
-	fds[LFD_DISK_RO] = ro;
-	fds[LFD_AGENT] = agent[1];
-	fds[LFD_CONSOLE] = con[1];
-	fds[LFD_QMP] = qmp[1];
-	/* Without a network the slot carries a copy of ro; fd 8 is closed. */
-	m.l.tap = net_tap_fd() >= 0;
-	fds[LFD_TAP] = m.l.tap ? net_tap_fd() : ro;
-	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
-	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
-
-	iov.iov_base = &m;
-	iov.iov_len = sizeof(m.l) + len;
-	if ((rc = (int)pyro_sendmsg_fds(vm.launcher_sock, &iov, 1, fds,
-	    LFD__MAX)) < 0)
-		return rc;
-	close(agent[1]);
-	close(con[1]);
-	close(qmp[1]);
-	close(ro);
-	close(vm.launcher_sock);
-	vm.launcher_sock = -1;
-	vm.agent = agent[0];
-	vm.console = con[0];
-	vm.qmp = qmp[0];
-	/* The agent channel stays blocking: we read it only after POLLIN. */
-	(void)fcntl(vm.console, F_SETFL, O_NONBLOCK);
-	(void)fcntl(vm.qmp, F_SETFL, O_NONBLOCK);
-	vm.qemu_pid = launcher_pid;
-	vm.pidfd = (int)syscall(SYS_pidfd_open, launcher_pid, 0);
-	if (vm.pidfd < 0)
-		return -errno;
-	return 0;
 }
 
 /* Write what the agent channel takes now; keep the rest queued. */
@@ -492,20 +294,6 @@ console_keep(void)
 	}
 }
 
-static void
-qmp_drain(void)
-{
-	char	buf[4096];
-	ssize_t	n;
-
-	while ((n = read(vm.qmp, buf, sizeof(buf))) > 0)
-		;
-	if (n == 0) {
-		close(vm.qmp);
-		vm.qmp = -1;
-	}
-}
-
 /*
  * QEMU died without being asked: say why, an OOM kill in its cgroup as
  * vm_oom (never as a guest that broke the protocol).  Once.
@@ -526,12 +314,12 @@ vmm_death_report(int status)
 		    vm.start.mem_mib);
 	else if (WIFSIGNALED(status))
 		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
-		    "VMM (QEMU) exited: killed by signal %d (%s)",
+		    "VMM (%s) exited: killed by signal %d (%s)", drv->name,
 		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
 		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
-		    "VMM (QEMU) exited with status %d (wait status "
-		    "%#x)", WEXITSTATUS(status), status);
+		    "VMM (%s) exited with status %d (wait status "
+		    "%#x)", drv->name, WEXITSTATUS(status), status);
 }
 
 /* Report the end of the VM and exit: nothing of it is left behind. */
@@ -541,7 +329,7 @@ vm_finish(int forced, int status)
 	struct pyro_msg_vm_stopped	s;
 	size_t				k;
 
-	if (!vm.stopping && vm.qemu_pid > 0 && (WIFSIGNALED(status) ||
+	if (!vm.stopping && vm.vmm_pid > 0 && (WIFSIGNALED(status) ||
 	    !vm.ready))
 		vmm_death_report(status);
 	cg_remove();
@@ -560,11 +348,11 @@ vm_finish(int forced, int status)
 }
 
 static void
-qemu_reap_and_finish(int forced)
+vmm_reap_and_finish(int forced)
 {
 	int	status = 0;
 
-	(void)waitpid(vm.qemu_pid, &status, 0);
+	(void)waitpid(vm.vmm_pid, &status, 0);
 	vm_finish(forced, status);
 }
 
@@ -574,13 +362,13 @@ qemu_reap_and_finish(int forced)
  * guest.  Its exit and the channel's hangup race, so wait a little.
  */
 static void
-qemu_gone_check(void)
+vmm_gone_check(void)
 {
 	struct pollfd	p = { vm.pidfd, POLLIN, 0 };
 	int		status = 0;
 
-	if (vm.pidfd < 0 || vm.qemu_pid <= 0 || poll(&p, 1, 500) != 1 ||
-	    !(p.revents & POLLIN) || waitpid(vm.qemu_pid, &status, 0) < 0)
+	if (vm.pidfd < 0 || vm.vmm_pid <= 0 || poll(&p, 1, 500) != 1 ||
+	    !(p.revents & POLLIN) || waitpid(vm.vmm_pid, &status, 0) < 0)
 		return;
 	vmm_death_report(status);
 	vm_finish(vm.stop_stage > 0, status);
@@ -591,26 +379,23 @@ vm_kill_now(void)
 {
 	/* Our own decision: its end is no unexpected death to report. */
 	vm.stopping = 1;
-	(void)kill(vm.qemu_pid, SIGKILL);
-	qemu_reap_and_finish(1);
+	(void)kill(vm.vmm_pid, SIGKILL);
+	vmm_reap_and_finish(1);
 }
 
-/* Escalate: power-off was asked; then QMP quit; then SIGKILL. */
+/* Escalate: power-off was asked; then the VMM's own quit; then SIGKILL. */
 static void
 stop_escalate(void)
 {
-	static const char cmd[] = "{\"execute\":\"qmp_capabilities\"}\n"
-	    "{\"execute\":\"quit\"}\n";
-
 	if (vm.stop_stage == 0) {
-		log_warnx("guest did not power off in time; QMP quit");
-		if (vm.qmp >= 0)
-			(void)pyro_write_all(vm.qmp, cmd, sizeof(cmd) - 1);
+		log_warnx("guest did not power off in time; %s quit",
+		    drv->name);
+		drv->quit();
 		vm.stop_stage = 1;
 		vm.deadline = pyro_mono_ms() + QUIT_WAIT_MS;
 		return;
 	}
-	log_warnx("QEMU did not quit in time; SIGKILL");
+	log_warnx("%s did not quit in time; SIGKILL", drv->name);
 	vm_kill_now();
 }
 
@@ -818,7 +603,7 @@ on_pyrod(void)
 
 		memcpy(&f, m.payload, sizeof(f));
 		if (f.role == 0 || f.role >= VM_FILE__MAX ||
-		    vm.files[f.role] >= 0 || vm.qemu_pid > 0) {
+		    vm.files[f.role] >= 0 || vm.vmm_pid > 0) {
 			rc = -1;
 			break;
 		}
@@ -830,7 +615,7 @@ on_pyrod(void)
 		long long t0 = pyro_mono_ms();
 
 		memcpy(&vm.start, m.payload, sizeof(vm.start));
-		if (vm.qemu_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
+		if (vm.vmm_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
 		    vm.files[VM_FILE_INITRD] < 0 || (vm.start.snapshot ?
 		    vm.files[VM_FILE_ROOTFS] < 0 || vm.start.copy_rootfs :
 		    vm.files[VM_FILE_DISK] < 0)) {
@@ -893,9 +678,9 @@ on_pyrod(void)
 				}
 			}
 		}
-		if ((rc = vm_launch()) < 0) {
+		if ((rc = drv->launch()) < 0) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_INTERNAL,
-			    "starting QEMU: %s", strerror(-rc));
+			    "starting %s: %s", drv->name, strerror(-rc));
 			rc = -1;
 			break;
 		}
@@ -933,7 +718,7 @@ on_pyrod(void)
 		break;
 	}
 	case PYRO_MSG_VM_STOP:
-		if (vm.qemu_pid <= 0)
+		if (vm.vmm_pid <= 0)
 			return 1;
 		vm_stop();
 		break;
@@ -1009,7 +794,7 @@ vm_serve(uid_t uid, gid_t gid)
 
 	vm.uid = uid;
 	vm.gid = gid;
-	vm.agent = vm.console = vm.qmp = vm.pidfd = -1;
+	vm.agent = vm.console = vm.ctl = vm.pidfd = -1;
 	for (i = 0; i < VM_FILE__MAX; i++)
 		vm.files[i] = -1;
 	for (i = 0; i < STDIN_SOURCES_MAX; i++)
@@ -1024,7 +809,7 @@ vm_serve(uid_t uid, gid_t gid)
 		pfd[n++].events = POLLIN | (vm.outlen > 0 ? POLLOUT : 0);
 		pfd[n].fd = vm.console;
 		pfd[n++].events = POLLIN;
-		pfd[n].fd = vm.qmp;
+		pfd[n].fd = vm.ctl;
 		pfd[n++].events = POLLIN;
 		/* Sources only while the window is open and the queue short. */
 		for (i = 0; i < STDIN_SOURCES_MAX; i++) {
@@ -1053,7 +838,7 @@ vm_serve(uid_t uid, gid_t gid)
 			wait = dwait;
 		rc = poll(pfd, (nfds_t)n, wait);
 		if (rc < 0 && errno != EINTR) {
-			if (vm.qemu_pid > 0)
+			if (vm.vmm_pid > 0)
 				vm_kill_now();
 			net_teardown();
 			return -1;
@@ -1069,11 +854,11 @@ vm_serve(uid_t uid, gid_t gid)
 			stop_escalate();
 		}
 		if (pfd[1].revents & POLLIN)
-			qemu_reap_and_finish(vm.stop_stage > 0);
+			vmm_reap_and_finish(vm.stop_stage > 0);
 		if (pfd[3].revents & (POLLIN | POLLHUP))
 			console_keep();
 		if (pfd[4].revents & (POLLIN | POLLHUP))
-			qmp_drain();
+			drv->ctl_event();
 		if ((pfd[2].revents & POLLOUT) && agent_flush() < 0)
 			pfd[2].revents |= POLLHUP;
 		if (rc > 0 && ndns)
@@ -1094,7 +879,7 @@ vm_serve(uid_t uid, gid_t gid)
 		}
 		if ((pfd[2].revents & (POLLIN | POLLHUP)) && read_agent() < 0) {
 			/* A broken or vanished agent: stop the VM for good. */
-			qemu_gone_check();
+			vmm_gone_check();
 			console_keep();
 			if (!vm.stopping)
 				log_warnx("agent channel lost; console ends: "
@@ -1122,7 +907,7 @@ vm_serve(uid_t uid, gid_t gid)
 			 * off as on a stop, so its disk is flushed and whole
 			 * for the next start; we exit when QEMU does.
 			 */
-			if (rc < 0 && vm.qemu_pid > 0 && vm.ready &&
+			if (rc < 0 && vm.vmm_pid > 0 && vm.ready &&
 			    !vm.stopping) {
 				log_warnx("pyrod is gone; powering the guest off");
 				pyrod_gone = 1;
@@ -1131,7 +916,7 @@ vm_serve(uid_t uid, gid_t gid)
 			}
 			if (rc != 0) {
 				/* Asked to go (or nothing to save): no VM lives on. */
-				if (vm.qemu_pid > 0)
+				if (vm.vmm_pid > 0)
 					vm_kill_now();
 				net_teardown();
 				return rc > 0 ? 0 : -1;
