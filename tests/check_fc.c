@@ -163,6 +163,8 @@ START_TEST(http_responses)
 	ck_assert_int_eq(resp("HTTP/1.1 200 \r\nTransfer-Encoding: chunked"
 	    "\r\n\r\n", &rp), -1);
 	ck_assert_int_eq(resp("HTTP/1.1 200 \r\nbroken\r\n\r\n", &rp), -1);
+	ck_assert_int_eq(resp("HTTP/1.1 200 OK\nX: a\r\n\r\n", &rp), -1);
+	ck_assert_int_eq(rp.status, 0);
 	ck_assert_int_eq(resp("HTTP/1.1 200 \r\nX: a\nb\r\n\r\n", &rp), -1);
 	ck_assert_int_eq(resp("HTTP/1.1 200 \r\nX: \033[2J\r\n\r\n", &rp), -1);
 	/* A hostile error text reaches no terminal as control bytes. */
@@ -217,6 +219,12 @@ START_TEST(jailer_argv)
 	ck_assert(!fc_jail_id_ok("pyro_0123"));
 	ck_assert(!fc_jail_id_ok(""));
 	ck_assert(!fc_jail_id_ok("a/../b"));
+	ck_assert(!fc_jail_id_ok("--daemonize"));
+	ck_assert(!fc_jail_id_ok("-x"));
+	j.uid = 0;
+	ck_assert_int_eq(fc_jailer_argv(&j, buf, sizeof(buf), argv,
+	    FC_ARGV_MAX), -1);
+	j = jail_v1;
 	j.id = "../x";
 	ck_assert_int_eq(fc_jailer_argv(&j, buf, sizeof(buf), argv,
 	    FC_ARGV_MAX), -1);

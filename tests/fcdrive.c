@@ -51,7 +51,7 @@ api(int run)
 	int	fd;
 
 	for (int i = 0; i < 100; i++) {
-		if ((fd = fc_connect(run, "firecracker.sock")) >= 0)
+		if ((fd = fc_connect(run, "firecracker.sock", 1000)) >= 0)
 			return fd;
 		usleep(50000);
 	}
@@ -107,6 +107,14 @@ boot(int run)
 	if (strstr(err, "refused") == NULL)
 		die("vsock 99", err);
 	ok("vsock: a port nobody listens on is refused, not hung");
+	/* A symlink in the jail's /run (a VMM may write there) is not
+	 * followed to whatever socket it names. */
+	(void)unlinkat(run, "link.sock", 0);
+	if (symlinkat("firecracker.sock", run, "link.sock") < 0)
+		die("symlink", "cannot make one");
+	if ((v = fc_connect(run, "link.sock", 1000)) >= 0)
+		die("symlink", "fc_connect followed a symlink");
+	ok("a symlink where a socket should be is refused");
 	if (fc_req_action(&r[0], "SendCtrlAltDel") < 0)
 		die("ctrl-alt-del", "refused");
 	call_ok(fd, &r[0]);

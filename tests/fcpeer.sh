@@ -42,6 +42,7 @@ drive boot
 # SendCtrlAltDel ends the peer as a rebooting guest ends Firecracker; it
 # exits 1 if any request was one Firecracker would refuse for its form.
 for _ in $(seq 50); do kill -0 "$peer_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$peer_pid" 2>/dev/null && fail "SendCtrlAltDel did not end the peer"
 rc=0; wait "$peer_pid" || rc=$?
 [ "$rc" = 0 ] || fail "the peer saw a request Firecracker refuses: $(cat "$TMP/peer-normal.log")"
 [ -f "$root/vm.state" ] && [ -f "$root/vm.mem" ] || fail "no snapshot files in the jail"
@@ -50,12 +51,13 @@ jq -r .path "$TMP/peer-normal.log" | tr '\n' ' ' >"$TMP/order"
     fail "the requests' order: $(cat "$TMP/order")"
 n=$((n+1)); pass "the peer took every request as Firecracker would, in order: $(cat "$TMP/order")"
 
-# A second Firecracker on a socket that exists refuses to start.
+# The peer is faithful here too: like Firecracker, it refuses to start on
+# an API socket that exists (which is why the driver removes stale ones).
 "$py" "$PYRO_SRCDIR/tests/fcpeer.py" --yaml "$yaml" --root "$root" \
     --api-sock /run/firecracker.sock --log "$TMP/x.log" 2>"$TMP/x.err" &&
     fail "a peer started on a socket that exists"
 grep -q "Failed to open the API socket" "$TMP/x.err" || fail "$(cat "$TMP/x.err")"
-n=$((n+1)); pass "an existing API socket stops a new Firecracker (the driver removes stale ones)"
+n=$((n+1)); pass "the peer, like Firecracker, refuses to start on an existing API socket"
 
 for m in fail-boot-source garbage silent; do
 	peer "$m"

@@ -115,6 +115,11 @@ BOOT_ORDER = ["/machine-config", "/boot-source", "/drives/",
 def check_order(reqs):
     for shape in sorted({r["shape"] for r in reqs} - {"snapshot"}):
         paths = [r["path"] for r in reqs if r["shape"] == shape]
+        need = ["/machine-config", "/boot-source", "/drives/rootfs", "/vsock",
+                "/actions"] + (["/network-interfaces/eth0"]
+                               if shape == "network" else [])
+        if sorted(need) != sorted(paths):
+            fail("%s: the cold boot sends %s, not %s" % (shape, paths, need))
         rank = [next(i for i, p in enumerate(BOOT_ORDER) if path.startswith(p))
                 for path in paths]
         if rank != sorted(rank) or paths[-1] != "/actions":

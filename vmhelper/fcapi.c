@@ -240,6 +240,7 @@ fc_http_request(const struct fc_req *r, char *buf, size_t size)
 static int
 bad(struct fc_resp *rp, const char *why)
 {
+	rp->status = 0;
 	snprintf(rp->fault, sizeof(rp->fault), "%s", why);
 	return -1;
 }
@@ -307,7 +308,7 @@ fc_http_response(const char *buf, size_t len, struct fc_resp *rp)
 	if (rp->status < 200 || rp->status > 599)
 		return bad(rp, "an HTTP status Firecracker does not send");
 	if ((eol = memchr(buf, '\r', (size_t)(end - buf) + 1)) == NULL ||
-	    eol[1] != '\n')
+	    eol[1] != '\n' || memchr(buf, '\n', (size_t)(eol - buf)) != NULL)
 		return bad(rp, "a status line without CRLF");
 	for (p = eol + 2; p < end + 2; p = eol + 2) {
 		const char	*colon, *v;
@@ -341,8 +342,10 @@ fc_http_response(const char *buf, size_t len, struct fc_resp *rp)
 	}
 	if (rp->status == 204 && cl != 0)
 		return bad(rp, "a 204 with a body");
-	if (len - hlen < cl)
+	if (len - hlen < cl) {
+		rp->status = 0;
 		return 0;
+	}
 	rp->body_len = (size_t)cl;
 	if (rp->status >= 300)
 		fault_text(rp, buf + hlen, (size_t)cl);
@@ -356,8 +359,10 @@ fc_jail_id_ok(const char *id)
 {
 	size_t	n = id ? strlen(id) : 0;
 
-	return n >= 1 && n <= FC_ID_MAX && strspn(id, "abcdefghijklmnopqrstuv"
-	    "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == n;
+	/* Not "-" first: the jailer would take "--x" for an option. */
+	return n >= 1 && n <= FC_ID_MAX && id[0] != '-' && strspn(id,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+	    n;
 }
 
 /* An absolute path the jailer takes as one value (not "--..."). */
@@ -401,6 +406,7 @@ fc_jailer_argv(const struct fc_jail *j, char *buf, size_t size, char **argv,
 } while (0)
 	if (!path_ok(j->jailer) || !path_ok(j->exec_file) ||
 	    !fc_jail_id_ok(j->id) || !path_ok(j->chroot_base) ||
+	    j->uid == 0 || j->gid == 0 ||	/* never Firecracker as root */
 	    (j->netns != NULL && !path_ok(j->netns)) ||
 	    j->cgroup_version > 2 ||
 	    (j->cgroup_version != 0 && !cgroup_rel_ok(j->parent_cgroup)))

@@ -66,7 +66,7 @@ void	fc_req_free(struct fc_req *);
 int	fc_http_request(const struct fc_req *, char *buf, size_t size);
 
 struct fc_resp {
-	int		status;			/* 100..599 */
+	int		status;			/* 200..599; 0: none */
 	size_t		body_len;
 	char		fault[256];		/* the error's text, printable */
 };
@@ -82,10 +82,10 @@ int	fc_http_response(const char *buf, size_t len, struct fc_resp *);
 struct fc_jail {
 	const char	*jailer;		/* its path */
 	const char	*exec_file;		/* firecracker's path */
-	const char	*id;			/* [A-Za-z0-9-], 1..64 */
+	const char	*id;			/* [A-Za-z0-9-], 1..64, not "-" first */
 	const char	*chroot_base;
 	const char	*netns;			/* NULL: the host's */
-	unsigned	 uid, gid;
+	unsigned	 uid, gid;		/* not 0 */
 	unsigned	 cgroup_version;	/* 1 or 2; 0: no cgroup */
 	const char	*parent_cgroup;		/* relative, e.g. "pyro" */
 	unsigned long long mem_max;		/* bytes; 0: no limit */

@@ -2,16 +2,19 @@
  * Talking to one Firecracker: its API socket (one request, one response,
  * on a kept-alive connection) and its hybrid vsock (CONNECT, then a byte
  * stream to the guest's agent).  The sockets live in the jail, whose path
- * can be longer than sun_path's 108 bytes: they are reached through
- * /proc/self/fd/N of the jail directory's fd.  Every wait has a deadline;
- * every answer goes through fcapi.c's strict readers.
+ * can be longer than sun_path's 108 bytes: each is opened O_PATH (never
+ * through a symlink) and reached through /proc/self/fd/N.  Every wait,
+ * the connect's too, has a deadline; every answer goes through fcapi.c's
+ * strict readers.  Not reentrant (one VM per helper).
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,29 +23,6 @@
 #include "clock.h"
 #include "fcapi.h"
 #include "fcclient.h"
-
-int
-fc_connect(int dirfd, const char *name)
-{
-	struct sockaddr_un	sa;
-	int			fd;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strchr(name, '/') != NULL || (size_t)snprintf(sa.sun_path,
-	    sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name) >=
-	    sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
 
 /* Wait for fd until the deadline: 1 ready, 0 timed out, -errno. */
 static int
@@ -62,6 +42,60 @@ wait_fd(int fd, short ev, long long deadline)
 		if (rc < 0 && errno != EINTR)
 			return -errno;
 	}
+}
+
+/*
+ * A stream socket to dirfd/name, in timeout_ms: the fd, or -errno.  name
+ * must be a socket itself, not a symlink: Firecracker may write the
+ * jail's /run, and a VMM a guest took over could otherwise point us at
+ * any socket of the host.  The connect does not block: a listener whose
+ * backlog is full would hold a blocking one forever.
+ */
+int
+fc_connect(int dirfd, const char *name, int timeout_ms)
+{
+	struct sockaddr_un	sa;
+	struct stat		st;
+	long long		deadline = pyro_mono_ms() + timeout_ms;
+	socklen_t		len = sizeof(int);
+	int			fd, pfd, e = 0, rc;
+
+	if (strchr(name, '/') != NULL)
+		return -EINVAL;
+	if ((pfd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(pfd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		close(pfd);
+		return -ENOTSOCK;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d", pfd);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0) {
+		e = errno;
+		close(pfd);
+		return -e;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		if (e == EINPROGRESS || e == EAGAIN) {
+			if ((rc = wait_fd(fd, POLLOUT, deadline)) <= 0)
+				e = rc < 0 ? -rc : ETIMEDOUT;
+			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
+			    &len) < 0)
+				e = errno;
+		}
+	}
+	close(pfd);
+	/* Connected: a blocking fd, as the agent's channel is read. */
+	if (e == 0 && fcntl(fd, F_SETFL, 0) < 0)
+		e = errno;
+	if (e != 0) {
+		close(fd);
+		return -e;
+	}
+	return fd;
 }
 
 static int
@@ -152,7 +186,7 @@ fc_vsock_open(int dirfd, const char *name, unsigned port, int timeout_ms,
 	ssize_t		k;
 	int		fd, n, rc;
 
-	if ((fd = fc_connect(dirfd, name)) < 0) {
+	if ((fd = fc_connect(dirfd, name, timeout_ms)) < 0) {
 		snprintf(err, errsz, "connecting to the vsock socket: %s",
 		    strerror(-fd));
 		return -1;

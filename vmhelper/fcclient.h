@@ -9,11 +9,14 @@
 struct fc_req;
 struct fc_resp;
 
-/* A stream socket to dirfd/name (no "/" in name): the fd, or -errno. */
-int	fc_connect(int dirfd, const char *name);
+/*
+ * A stream socket to the socket dirfd/name (no "/" in name, no symlink),
+ * within timeout_ms: the fd, or -errno.
+ */
+int	fc_connect(int dirfd, const char *name, int timeout_ms);
 /*
  * One request on an API connection and its answer: 0 for a 2xx, -1
- * otherwise (rp->status 0 when there was no answer; the text in
+ * otherwise (rp->status is 0 when no whole answer came; the text is in
  * rp->fault, printable).
  */
 int	fc_call(int fd, const struct fc_req *, struct fc_resp *, int timeout_ms);
