@@ -221,9 +221,6 @@ load_kind(enum rec_kind k)
 			continue;
 		(void)pyro_atomic_sweep(rfd);
 		doc = read_json_at(rfd, kinds[k].file);
-		if (doc != NULL && k == REC_WORKSPACE)
-			sweep_snapshots(rfd, de->d_name, doc);
-		close(rfd);
 		id = cJSON_GetObjectItemCaseSensitive(doc, "id");
 		owner = cJSON_GetObjectItemCaseSensitive(doc, "owner_uid");
 		if (doc == NULL || !cJSON_IsString(id) ||
@@ -234,8 +231,12 @@ load_kind(enum rec_kind k)
 			log_warnx("ignoring %s/%s: unreadable or inconsistent "
 			    "record", kinds[k].dir, de->d_name);
 			cJSON_Delete(doc);
+			close(rfd);
 			continue;
 		}
+		if (k == REC_WORKSPACE)
+			sweep_snapshots(rfd, de->d_name, doc);
+		close(rfd);
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			fatal("calloc");
 		r->kind = k;
@@ -418,10 +419,9 @@ rec_set_state(struct record *r, enum rec_st st, const char *event,
 /*
  * After a restart no helper of ours is alive (they exit when pyrod's end of
  * their socket closes), so a record that claims a live VM is stale: it is
- * marked stopped, its disk untouched, and the event says why.  Two are
- * finished instead: a workspace caught mid-create (its client never learnt
- * its id, and a failed create leaves nothing) and a record caught
- * mid-delete (its VM is gone; the delete was asked for) are removed.
+ * marked stopped (a workspace caught mid-create: failed), its disk
+ * untouched, and the event says why.  A record caught mid-delete is
+ * removed: its VM is gone and the delete was asked for.
  */
 int
 store_recover(void)
@@ -433,8 +433,7 @@ store_recover(void)
 	for (r = LIST_FIRST(&records); r != NULL; r = next) {
 		next = LIST_NEXT(r, entry);
 		st = rec_st(r);
-		if (st == ST_DELETING || (r->kind == REC_WORKSPACE &&
-		    st == ST_CREATING)) {
+		if (st == ST_DELETING) {
 			log_info("%s %s: was %s before the restart, now "
 			    "removed", kinds[r->kind].name, r->id,
 			    rec_st_name(st));
@@ -444,8 +443,14 @@ store_recover(void)
 		}
 		if (!states[st].live)
 			continue;
-		rec_set_state(r, ST_STOPPED, "recovered", "pyrod restarted; "
-		    "the VM was no longer running");
+		/* A workspace caught mid-create never got its baseline. */
+		if (r->kind == REC_WORKSPACE && st == ST_CREATING)
+			rec_set_state(r, ST_FAILED, "recovered", "pyrod "
+			    "restarted while the workspace was being created; "
+			    "delete it and create it again");
+		else
+			rec_set_state(r, ST_STOPPED, "recovered", "pyrod "
+			    "restarted; the VM was no longer running");
 		(void)store_save(r);
 		log_info("%s %s: was %s before the restart, now stopped",
 		    kinds[r->kind].name, r->id, rec_st_name(st));
@@ -515,11 +520,17 @@ store_remove(struct record *r)
 		rfd = openat(kfd, r->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 		    O_NOFOLLOW);
 		if (rfd >= 0 && (d = fdopendir(rfd)) != NULL) {
-			/* Record directories are flat: files only. */
+			/*
+			 * Record directories are flat: files only.  The
+			 * record's own file goes last, so a crash in between
+			 * leaves a record that still says "deleting".
+			 */
 			while ((de = readdir(d)) != NULL)
 				if (strcmp(de->d_name, ".") != 0 &&
-				    strcmp(de->d_name, "..") != 0)
+				    strcmp(de->d_name, "..") != 0 &&
+				    strcmp(de->d_name, kinds[r->kind].file) != 0)
 					(void)unlinkat(dirfd(d), de->d_name, 0);
+			(void)unlinkat(dirfd(d), kinds[r->kind].file, 0);
 			closedir(d);
 		} else if (rfd >= 0)
 			close(rfd);

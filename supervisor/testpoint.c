@@ -11,6 +11,8 @@
 #include "config.h"
 
 #ifdef PYRO_TEST_POINTS
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,12 +29,17 @@ test_point(const char *op, const char *step)
 {
 	const char	*file = getenv("PYRO_TEST_POINT_FILE");
 	char		 want[128], here[128];
+	struct stat	 st;
 	ssize_t		 n;
 	int		 fd;
 
-	if (file == NULL || op == NULL ||
-	    (fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if (file == NULL || op == NULL || (fd = open(file, O_RDONLY |
+	    O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
 		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
 	n = read(fd, want, sizeof(want) - 1);
 	close(fd);
 	if (n <= 0)

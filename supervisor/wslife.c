@@ -146,19 +146,30 @@ boot_refused(struct ws *w, const struct pyro_status *st)
  * a new one without /workspace, or half restored.  A start finishes the
  * reset instead of booting that disk.
  */
-static void
-resume_reset(struct ws *w)
+static int
+resume_reset(struct ws *w, struct pyro_status *st)
 {
 	const cJSON	*p = cJSON_GetObjectItem(w->rec->doc, "reset_pending");
+	int		 fd;
 
-	if (!cJSON_IsString(p) || p->valuestring[0] == '.' ||
-	    strchr(p->valuestring, '/') != NULL ||
+	if (!cJSON_IsString(p))
+		return 0;
+	if (p->valuestring[0] == '.' || strchr(p->valuestring, '/') != NULL ||
 	    strlen(p->valuestring) >= sizeof(w->restore))
-		return;
+		return pyro_fail(st, PYRO_E_INTERNAL, "workspace %s: a bad "
+		    "unfinished reset in its record", w->rec->id);
+	/* The archive first: the disk goes only if it can be restored. */
+	if ((fd = store_openat(w->rec, p->valuestring, O_RDONLY, 0)) < 0)
+		return pyro_fail(st, PYRO_E_NOT_FOUND, "workspace %s: the "
+		    "archive its unfinished reset restores (%s) is gone; "
+		    "reset it to another snapshot", w->rec->id,
+		    p->valuestring);
+	close(fd);
 	pyro_strlcpy(w->restore, p->valuestring, sizeof(w->restore));
 	(void)store_unlink(w->rec, "rootfs.ext4");
 	ws_event(w, "reset_resumed", "the last reset did not finish; this "
 	    "start finishes it");
+	return 0;
 }
 
 void
@@ -168,14 +179,13 @@ op_workspace_start(struct request *rq, const cJSON *args)
 	struct ws		*w = rq->obj;
 
 	(void)args;
-	if (admit_record(w->rec, &st) < 0) {
+	if (admit_record(w->rec, &st) < 0 || resume_reset(w, &st) < 0) {
 		ctl_reply_status(rq, &st);
 		return;
 	}
 	lc_attach(w, rq, WSOP_START);
 	rec_set_state(w->rec, ST_STARTING, "start", NULL);
 	(void)store_save(w->rec);
-	resume_reset(w);
 	if (ws_boot(w, &st) < 0)
 		boot_refused(w, &st);
 }
@@ -284,6 +294,10 @@ ws_delete(struct ws *w, struct request *rq, int reaped)
 		vmi_stop(w->v);		/* on_gone finishes the delete */
 		return;
 	}
+	/* Said on disk first: a crash mid-removal is finished at start. */
+	rec_set_state(w->rec, ST_DELETING, "delete", reaped ? "TTL expired" :
+	    NULL);
+	(void)store_save(w->rec);
 	ws_deleted(w);
 }
 

@@ -95,6 +95,21 @@ snap_done(struct job *j, const struct pyro_msg_exec_exit *x)
 	if ((arr = cJSON_GetObjectItem(w->rec->doc, "snapshots")) == NULL)
 		arr = cJSON_AddArrayToObject(w->rec->doc, "snapshots");
 	cJSON_AddItemToArray(arr, o);
+	/* Listed on disk before anyone is told: an unlisted archive is
+	 * removed at pyrod's next start. */
+	if (store_save(w->rec) < 0) {
+		cJSON_DetachItemViaPointer(arr, o);
+		cJSON_Delete(o);
+		(void)store_unlink(w->rec, c->file);
+		if (rq != NULL) {
+			rq->cancel = NULL;
+			ctl_reply_err(rq, PYRO_E_IO, "cannot record the "
+			    "snapshot in the state directory; it was not kept");
+		}
+		free(c);
+		job_free(j);
+		return;
+	}
 	ws_event(w, "snapshot_created", c->name);
 	if (rq != NULL) {
 		cJSON *res = cJSON_Duplicate(o, 1);
@@ -223,6 +238,7 @@ op_snapshot_delete(struct request *rq, const cJSON *args)
 	const char		*name;
 	struct ws		*w;
 	cJSON			*it, *res;
+	const cJSON		*it2;
 	char			 file[96];
 
 	if (snap_name(args, &name, &st) < 0) {
@@ -236,6 +252,14 @@ op_snapshot_delete(struct request *rq, const cJSON *args)
 		return;
 	}
 	snprintf(file, sizeof(file), "snapshot-%s.tar", name);
+	it2 = cJSON_GetObjectItem(w->rec->doc, "reset_pending");
+	if (cJSON_IsString(it2) && strcmp(it2->valuestring, file) == 0) {
+		ctl_reply_err(rq, PYRO_E_BUSY, "workspace %s has a reset to "
+		    "snapshot \"%s\" that did not finish; start it (which "
+		    "finishes the reset) before deleting the snapshot",
+		    w->rec->id, name);
+		return;
+	}
 	(void)store_unlink(w->rec, file);
 	cJSON_DetachItemViaPointer(cJSON_GetObjectItem(w->rec->doc,
 	    "snapshots"), it);

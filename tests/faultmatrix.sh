@@ -27,9 +27,15 @@ start_pyrod
 export PYRO_SOCKET="$TMP/pyrod.sock"
 n=0
 
-state() {	# ID: its state, or "absent"
-	j=$(pyro --json workspace status "$1" 2>/dev/null) || j=
-	if [ -n "$j" ]; then echo "$j" | jq -r .state; else echo absent; fi
+state() {	# ID: its state, or "absent" (not_found); any other error fails
+	if j=$(pyro --json workspace status "$1" 2>"$TMP/st.err"); then
+		echo "$j" | jq -r .state
+	elif [ "$(echo "$j" | jq -r .error.code 2>/dev/null)" = not_found ]
+	then
+		echo absent
+	else
+		fail "workspace status $1: $j $(cat "$TMP/st.err")"
+	fi
 }
 vmhelper() { pgrep -P "$PYROD_PID" -f pyro-vmhelper | head -n 1; }
 diskhelper() { pgrep -P "$PYROD_PID" -f pyro-diskhelper | head -n 1; }
@@ -37,12 +43,22 @@ target_pid() {	# pyrod|vmhelper|vmm|diskhelper
 	case $1 in
 	pyrod) echo "$PYROD_PID" ;;
 	vmhelper) vmhelper ;;
-	vmm) h=$(vmhelper); [ -n "$h" ] && pgrep -P "$h" | head -n 1 ;;
+	vmm)	# the helper's one child: QEMU, or at a boot step possibly
+		# still its launcher, the same process before its exec
+		h=$(vmhelper)
+		[ -z "$h" ] || for c in $(pgrep -P "$h"); do
+			case $(cat "/proc/$c/comm") in
+			qemu-system-x86|pyro-vmhelper) echo "$c" ;;
+			esac
+		done | head -n 1 ;;
 	diskhelper) diskhelper ;;
 	esac
 }
 stopped() { [ "$(awk '{ print $3 }' "/proc/$PYROD_PID/stat")" = T ]; }
-fds() { ls "/proc/$PYROD_PID/fd" | wc -l; }
+fds() {
+	[ -d "/proc/$PYROD_PID/fd" ] || fail "pyrod ($PYROD_PID) is gone"
+	ls "/proc/$PYROD_PID/fd" | wc -l
+}
 helpers() { pgrep -c -f "pyro-(vm|disk)helper.*$TMP/" || true; }
 
 mkdir -p "$TMP/seed" "$TMP/pre" "$TMP/big"
@@ -143,17 +159,27 @@ run_op() {	# POINT
 	esac
 }
 
-# One cell: POINT TARGET.
+# One cell: POINT TARGET STATE, STATE being what docs/reliability.md
+# says the workspace is after that fault (absent: no such workspace).
 cell() {
-	point=$1 target=$2
+	point=$1 target=$2 want=$3
 	if [ -n "${FAULTMATRIX_ONLY:-}" ] &&
 	    ! echo "$point $target" | grep -Eq "$FAULTMATRIX_ONLY"; then
 		return 0
 	fi
 	case $point in
-	workspace.start:*|workspace.disk_export:*|workspace.create:*)
+	workspace.start:*|workspace.disk_export:*|workspace.create:*|\
+	workspace.delete:remove)
 		want_stopped ;;
 	*)	want_running ;;
+	esac
+	# What a reset throws away: a file synced after the baseline.
+	case $point in
+	workspace.reset:*)
+		[ "$has_pre" = 1 ] || pyro workspace sync push "$ws" \
+		    "$TMP/pre" --dest /workspace >/dev/null 2>&1 ||
+		    fail "push pre"
+		has_pre=1 ;;
 	esac
 	before=$(ls "$TMP/state/workspaces")
 	echo "$point" >"$PYRO_TEST_POINT_FILE"
@@ -203,13 +229,10 @@ without a code: $(cat "$TMP/op.err")"
 		    head -n 1) || true
 		st=absent
 		[ -z "$cws" ] || { echo "$cws" >>"$TMP/ids"; st=$(state "$cws"); }
-		case $st in
-		absent) ;;
-		running)
-			pyro workspace delete "$cws" >/dev/null 2>&1 ||
-			    fail "$point: delete the half-made workspace" ;;
-		*)	fail "$point, $target killed: the new workspace is $st" ;;
-		esac
+		[ "$st" = "$want" ] || fail "$point, $target killed: the new \
+workspace is $st, docs/reliability.md says $want"
+		[ "$st" = absent ] || pyro workspace delete "$cws" \
+		    >/dev/null 2>&1 || fail "$point: delete the $st workspace"
 		leaks "$point $target"
 		echo "  $point $target: client $said; new workspace $st" \
 		    "(deleted)" >>"$TMP/table"
@@ -217,6 +240,8 @@ without a code: $(cat "$TMP/op.err")"
 		return 0 ;;
 	esac
 	st=$(state "$ws")
+	[ "$st" = "$want" ] || fail "$point, $target killed: the workspace \
+is $st, docs/reliability.md says $want"
 	case $point:$st in
 	workspace.delete:*:absent)
 		leaks "$point $target"
@@ -242,13 +267,16 @@ without a code: $(cat "$TMP/op.err")"
 		pyro workspace start "$ws" >/dev/null 2>"$TMP/rerr" ||
 		    fail "$point: start to recover: $(cat "$TMP/rerr")" ;;
 	esac
-	# A reset's fault: the reset happened, or the start finishes it.
+	# A reset's fault: the reset happened, or the start finished it.
 	case $point in
 	workspace.reset:*)
 		has_pre=0
 		pyro workspace exec "$ws" -- test -e pre 2>/dev/null &&
 		    fail "$point, $target killed: the file synced after the \
-baseline outlived the reset" ;;
+baseline outlived the reset"
+		[ "$how" != start ] || pyro --json workspace logs "$ws" |
+		    jq -e '[.events[].event] | index("reset_resumed")' \
+		    >/dev/null || fail "$point: no reset_resumed event" ;;
 	esac
 	intact "$point, $target killed"
 	settle "$point $target"
@@ -263,21 +291,63 @@ new_ws
 want_stopped
 fd0=$(fds)
 
-for p in workspace.create:boot workspace.create:seed \
-    workspace.sync_push:started workspace.exec:started \
-    workspace.snapshot_create:started workspace.reset:halt \
-    workspace.reset:restore workspace.stop:halt workspace.start:boot \
-    workspace.delete:halt; do
-	for t in pyrod vmhelper vmm; do
-		cell "$p" "$t"
-	done
+# The matrix: each point with, for each process killed there, the state
+# docs/reliability.md names (pyrod killed: what the restarted pyrod says).
+for p in workspace.create:boot workspace.create:seed; do
+	cell "$p" pyrod failed
+	cell "$p" vmhelper absent
+	cell "$p" vmm absent
 done
-cell workspace.snapshot_create:commit pyrod
+for p in workspace.sync_push:started workspace.exec:started \
+    workspace.snapshot_create:started workspace.reset:restore \
+    workspace.start:boot; do
+	cell "$p" pyrod stopped
+	cell "$p" vmhelper failed
+	cell "$p" vmm failed
+done
+cell workspace.reset:halt pyrod stopped
+cell workspace.reset:halt vmhelper running
+cell workspace.reset:halt vmm running
+for t in pyrod vmhelper vmm; do
+	cell workspace.stop:halt "$t" stopped
+	cell workspace.delete:halt "$t" absent
+done
+cell workspace.snapshot_create:commit pyrod stopped
 for t in pyrod diskhelper; do
-	cell workspace.stop:scrub "$t"
-	cell workspace.disk_export:running "$t"
+	cell workspace.stop:scrub "$t" stopped
+	cell workspace.disk_export:running "$t" stopped
 done
-cell workspace.delete:remove pyrod
+# The codes the table names where a helper or the VMM dies mid-way.
+[ -n "${FAULTMATRIX_ONLY:-}" ] || for c in \
+    "workspace.disk_export:running diskhelper: client helper_failed;" \
+    "workspace.create:boot vmm: client helper_failed;" \
+    "workspace.start:boot vmm: client helper_failed;" \
+    "workspace.exec:started vmm: client workspace_not_running;"; do
+	grep -qF "$c" "$TMP/table" || fail "not in the matrix: $c"
+done
+cell workspace.delete:remove pyrod absent
+
+# A reset to a named snapshot, interrupted: the snapshot it restores
+# cannot be deleted until a start has finished the reset.
+if [ -z "${FAULTMATRIX_ONLY:-}" ]; then
+	want_running
+	pyro workspace snapshot create "$ws" keep >/dev/null || fail "snapshot keep"
+	echo workspace.reset:restore >"$PYRO_TEST_POINT_FILE"
+	pyro workspace reset "$ws" --snapshot keep >/dev/null 2>&1 &
+	op=$!
+	for _ in $(seq 1200); do stopped && break; sleep 0.1; done
+	stopped || fail "the reset to keep never reached its restore"
+	kill -9 "$(vmhelper)"
+	kill -CONT "$PYROD_PID"
+	wait "$op" && fail "the interrupted reset succeeded"
+	[ "$(state "$ws")" = failed ] || fail "after the interrupted reset: $(state "$ws")"
+	expect_error busy pyro workspace snapshot delete "$ws" keep
+	pyro workspace start "$ws" >/dev/null 2>&1 || fail "start to finish the reset"
+	intact "the reset to keep, finished by start"
+	pyro workspace snapshot delete "$ws" keep >/dev/null ||
+	    fail "delete keep once the reset is done"
+	n=$((n+1)); pass "an unfinished reset's snapshot is busy until a start finishes the reset"
+fi
 
 pyro workspace delete "$ws" >/dev/null || fail "the last delete"
 leaks "the end"

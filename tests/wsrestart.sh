@@ -55,6 +55,10 @@ pyro workspace start "$id" >/dev/null 2>&1 || fail "start after kill -9"
 [ "$(pyro workspace exec "$id" -- cat k9.txt)" = k9 ] || fail "k9 lost"
 pyro workspace exec "$id" -- sha256sum -c r1.sum >/dev/null || fail "r1 lost (2)"
 n=$((n+1)); pass "pyrod kill -9: workspace recovered as stopped, starts with its files"
+# The restart's sweep of unlisted archives kept the listed one.
+[ -f "$TMP/state/workspaces/$id/snapshot-before.tar" ] ||
+    fail "the listed snapshot's archive went at the restart"
+n=$((n+1)); pass "a snapshot its record lists keeps its archive across restarts"
 
 # ---- stop/start: states, refusals, and the same disk ----
 pyro workspace stop "$id" | grep -q '^State: *stopped$' || fail "stop"

@@ -679,7 +679,8 @@ on_pyrod(void)
 			}
 		}
 		if ((rc = drv->launch()) < 0) {
-			(void)helper_send_error(m.hdr.id, PYRO_E_INTERNAL,
+			/* Its launcher died (killed) or would not take it. */
+			(void)helper_send_error(m.hdr.id, PYRO_E_HELPER_FAILED,
 			    "starting %s: %s", drv->name, strerror(-rc));
 			rc = -1;
 			break;
