@@ -85,6 +85,36 @@ pass "run without --network has only lo and fails fast"
 FAIL gaierror" ] || fail "CIDR rules only: $(cat "$TMP/o")"
 pass "with address rules only, the CIDR is reachable and no name resolves (DNS is no way out)"
 
+# --- the same through MCP: vm_run's network and allow_egress ---
+FETCH="python3 -c \"import sys, urllib.request as u; print(u.urlopen(sys.argv[1], timeout=4).read().decode().strip())\" \"\$0\" || echo FAIL"
+mcp_run() {	# ID URL ALLOW(JSON): one vm_run request
+	jq -cn --argjson id "$1" --arg cmd "$FETCH" --arg url "$2" \
+	    --argjson allow "$3" '{jsonrpc: "2.0", id: $id,
+	    method: "tools/call", params: {name: "vm_run", arguments: {
+	    environment: "debian:12", command: ($cmd | sub("\\$0"; $url)),
+	    network: true, allow_egress: $allow, timeout_seconds: 60}}}'
+}
+{
+	echo '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}'
+	echo '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+	mcp_run 2 http://198.51.100.10/ '["198.51.100.10/32"]'
+	mcp_run 3 http://198.51.100.11/ '["198.51.100.10/32"]'
+	# Stay connected until both answered (a client that goes, cancels).
+	for _ in $(seq 900); do
+		[ "$(grep -c '"id":[23],' "$TMP/mcpnet.out" 2>/dev/null)" = 2 ] &&
+		    break
+		sleep 0.2
+	done
+} | "$PYRO" mcp serve >"$TMP/mcpnet.out" 2>"$TMP/mcpnet.err" ||
+    fail "mcp serve: $(cat "$TMP/mcpnet.err")"
+mcp_out() { grep "\"id\":$1," "$TMP/mcpnet.out" |
+    jq -r '.result.structuredContent.stdout'; }
+[ "$(mcp_out 2)" = outside ] ||
+    fail "MCP vm_run with allow_egress to the address: $(grep '"id":2,' "$TMP/mcpnet.out")"
+[ "$(mcp_out 3)" = FAIL ] ||
+    fail "MCP vm_run to an address outside allow_egress: $(grep '"id":3,' "$TMP/mcpnet.out")"
+pass "MCP vm_run with network and allow_egress: the allowed address answers, another does not"
+
 # --- workspaces: egress+published-ports, egress with allow rules, off ---
 A=$("$PYRO" workspace create debian:12 \
     --network-policy egress+published-ports) || fail "create A"
