@@ -182,27 +182,76 @@ cgroup_sweep(void)
 
 /*
  * After a VM helper died without cleaning up: its VMM leaves a moment
- * later (its parent-death signal), so sweep each second until no group of
- * a dead VM holds a task, for at most a minute.
+ * later (its parent-death signal), so that VM's groups, and only those
+ * (another pyrod on the host, as in tests, owns groups this one does not
+ * know), are removed each second until they are empty, for at most a
+ * minute; not if a VM of the same id has started again meanwhile.
  */
+#define LATER_MAX	64
+static struct {
+	char	id[17];
+	int	tries;
+}			 later_ids[LATER_MAX];
 static struct timer	*later;
-static int		 later_tries;
+
+/* Remove id's groups: 1 while one still holds a task. */
+static int
+remove_id(const char *id)
+{
+	char	path[200];
+	int	busy = 0;
+
+	if (cg_version == 2) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/pyro/%.16s", id);
+		busy = rmdir(path) < 0 && errno == EBUSY;
+	} else if (cg_version == 1)
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/pyro/"
+			    "%.16s", v1_ctrl[i], id);
+			if (rmdir(path) < 0 && errno == EBUSY)
+				busy = 1;
+		}
+	return busy;
+}
 
 static void
-sweep_later_cb(void *arg)
+later_cb(void *arg)
 {
+	int	left = 0;
+
 	(void)arg;
 	later = NULL;
-	if (sweep() > 0 && ++later_tries < 60)
-		later = timer_add(1000, sweep_later_cb, NULL);
+	for (size_t i = 0; i < LATER_MAX; i++) {
+		if (later_ids[i].id[0] == '\0')
+			continue;
+		if (vmi_owns_id(later_ids[i].id) ||
+		    !remove_id(later_ids[i].id) || ++later_ids[i].tries >= 60)
+			later_ids[i].id[0] = '\0';
+		else
+			left = 1;
+	}
+	if (left)
+		later = timer_add(1000, later_cb, NULL);
 }
 
 void
-cgroup_sweep_later(void)
+cgroup_remove_later(const char *id)
 {
-	later_tries = 0;
+	size_t	i;
+
+	if (cg_version == 0 || strlen(id) != 16)
+		return;
+	for (i = 0; i < LATER_MAX && later_ids[i].id[0] != '\0' &&
+	    strcmp(later_ids[i].id, id) != 0; i++)
+		;
+	if (i == LATER_MAX) {
+		cgroup_sweep();		/* full: the old way, once */
+		return;
+	}
+	memcpy(later_ids[i].id, id, 17);
+	later_ids[i].tries = 0;
 	if (later == NULL)
-		later = timer_add(1000, sweep_later_cb, NULL);
+		later = timer_add(1000, later_cb, NULL);
 }
 
 /*

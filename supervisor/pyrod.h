@@ -235,7 +235,7 @@ int	net_ports_arg(const cJSON *args, uint32_t ports[][2], int *n,
 enum { CG_AUTO, CG_REQUIRE, CG_OFF };
 int	cgroup_init(void);
 void	cgroup_sweep(void);
-void	cgroup_sweep_later(void);
+void	cgroup_remove_later(const char *vm_id);
 void	cgroup_vm(const struct record *, unsigned mem_mib, unsigned vcpus,
 	    unsigned long long disk_bytes, int snapshot,
 	    struct pyro_vm_cgroup *);

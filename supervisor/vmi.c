@@ -474,7 +474,7 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 			net_lease_drop(&v->net);
 			net_sweep();
 		}
-		cgroup_sweep_later();
+		cgroup_remove_later(v->rec->id);
 	}
 	LIST_REMOVE(v, entry);
 	streams_gone(v);

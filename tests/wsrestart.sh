@@ -51,7 +51,9 @@ for _ in $(seq 100); do [ "$(qemus)" = 0 ] && break; sleep 0.2; done
 start_pyrod
 [ "$(state "$id")" = stopped ] || fail "after kill -9: $(state "$id")"
 pyro workspace status "$id" | grep -q 'recovered' || fail "no recovered event"
-pyro workspace start "$id" >/dev/null 2>&1 || fail "start after kill -9"
+pyro workspace start "$id" >/dev/null 2>"$TMP/start.err" ||
+    fail "start after kill -9: $(cat "$TMP/start.err"; pyro --json \
+    workspace logs "$id" | jq -c '.events[-3:]')"
 [ "$(pyro workspace exec "$id" -- cat k9.txt)" = k9 ] || fail "k9 lost"
 pyro workspace exec "$id" -- sha256sum -c r1.sum >/dev/null || fail "r1 lost (2)"
 n=$((n+1)); pass "pyrod kill -9: workspace recovered as stopped, starts with its files"
