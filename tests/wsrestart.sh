@@ -48,6 +48,9 @@ PYROD_PID=
 # The VM helper notices and powers the guest off by itself.
 for _ in $(seq 100); do [ "$(qemus)" = 0 ] && break; sleep 0.2; done
 [ "$(qemus)" = 0 ] || fail "QEMU outlived pyrod's kill -9"
+# A killed pyrod leaves its socket: without this, start_pyrod would take
+# the stale file for the new pyrod being up and ask too early.
+rm -f "$TMP/pyrod.sock"
 start_pyrod
 [ "$(state "$id")" = stopped ] || fail "after kill -9: $(state "$id")"
 pyro workspace status "$id" | grep -q 'recovered' || fail "no recovered event"
