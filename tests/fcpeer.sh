@@ -7,17 +7,7 @@
 # garbage and one that never answers.  No Firecracker can run here (see
 # docs/host-requirements.md).
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
-yaml=${PYRO_FC_API_YAML:-}
-for f in "$PYRO_SRCDIR/../shared/reference/firecracker/firecracker-api.yaml" \
-    /work/shared/reference/firecracker/firecracker-api.yaml; do
-	[ -n "$yaml" ] || { [ -f "$f" ] && yaml=$f; }
-done
-if [ -z "$yaml" ] || [ ! -f "$yaml" ]; then
-	echo "SKIP: Firecracker's API description not found (set PYRO_FC_API_YAML)"
-	exit 77
-fi
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
+need_fc_api
 n=0
 
 peer() {	# MODE: a fresh jail root with a peer serving it

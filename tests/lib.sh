@@ -49,6 +49,23 @@ qemus() { pgrep -c -f "qemu-system-x86_64 .*$TMP/state/" || true; }
 
 # Guest tests: root (for pyrod), the test environments, then a private
 # pyrod the pyro commands of the test talk to (pyro on PATH).
+# The Firecracker tests: $yaml, Firecracker's published API description
+# (PYRO_FC_API_YAML, or the shared reference beside the repository; read
+# there, never copied), and $py, the Python that reads it; else a skip.
+need_fc_api() {
+	yaml=${PYRO_FC_API_YAML:-}
+	for f in "$PYRO_SRCDIR/../shared/reference/firecracker/firecracker-api.yaml" \
+	    /work/shared/reference/firecracker/firecracker-api.yaml; do
+		[ -n "$yaml" ] || { [ -f "$f" ] && yaml=$f; }
+	done
+	if [ -z "$yaml" ] || [ ! -f "$yaml" ]; then
+		echo "SKIP: Firecracker's API description not found (set PYRO_FC_API_YAML)"
+		exit 77
+	fi
+	py=/usr/bin/python3
+	[ -x "$py" ] || py=python3
+}
+
 need_guests() {
 	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for pyrod"; exit 77; }
 	if [ -z "${PYRO_TEST_ENV_CACHE:-}" ] ||
