@@ -126,12 +126,9 @@ cgroup_init(void)
 	return 0;
 }
 
-/*
- * Remove every group beneath one parent that no live VM owns; count in
- * *busy those that still hold a task (a VMM not yet reaped).
- */
+/* Remove every group beneath one parent that no live VM owns. */
 static int
-sweep_dir(const char *parent, int *busy)
+sweep_dir(const char *parent)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -147,37 +144,27 @@ sweep_dir(const char *parent, int *busy)
 		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
 		if (rmdir(path) == 0)
 			n++;
-		else if (errno == EBUSY)
-			(*busy)++;
 	}
 	closedir(d);
 	return n;
 }
 
-/* Sweeps; returns how many groups were still busy. */
-static int
-sweep(void)
+void
+cgroup_sweep(void)
 {
 	char	parent[64];
-	int	n = 0, busy = 0;
+	int	n = 0;
 
 	if (cg_version == 2)
-		n = sweep_dir("/sys/fs/cgroup/pyro", &busy);
+		n = sweep_dir("/sys/fs/cgroup/pyro");
 	else if (cg_version == 1)
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(parent, sizeof(parent),
 			    "/sys/fs/cgroup/%s/pyro", v1_ctrl[i]);
-			n += sweep_dir(parent, &busy);
+			n += sweep_dir(parent);
 		}
 	if (n > 0)
 		log_info("removed %d leftover cgroup(s)", n);
-	return busy;
-}
-
-void
-cgroup_sweep(void)
-{
-	(void)sweep();
 }
 
 /*
