@@ -64,6 +64,12 @@ render_doctor(const cJSON *r)
 	    jbool(it, "found") ? "found" : "not found",
 	    jbool(it, "jailer_found") ? "found" : "not found",
 	    jbool(it, "driver_ready") ? "ready" : "not yet (QEMU runs guests)");
+	it = cJSON_GetObjectItemCaseSensitive(r, "host_compat");
+	printf("Host-compat:  policy=%s usable=%s, used when %s\n",
+	    jstr(it, "policy", "?"), yesno(jbool(it, "usable")),
+	    jstr(it, "used_when", "?"));
+	if (jstr(it, "reason", NULL))
+		printf("  reason: %s\n", jstr(it, "reason", ""));
 	printf("Capabilities: vm_boot=%s guest_exec=%s guest_network=%s\n",
 	    yesno(jbool(c, "vm_boot")), yesno(jbool(c, "guest_exec")),
 	    yesno(jbool(c, "guest_network")));

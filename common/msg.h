@@ -176,6 +176,15 @@ struct pyro_msg_vm_start {
 	char		hide[2][256];	/* directories QEMU must not see */
 	struct pyro_vm_net net;
 	struct pyro_vm_cgroup cg;
+	/*
+	 * Host-compat (no VMM): pyro-agent runs on the host as run_uid and
+	 * run_gid (never 0) in its own namespaces over the disk; agent is
+	 * its path.
+	 */
+	uint32_t	host_compat;
+	uint32_t	run_uid;
+	uint32_t	run_gid;
+	char		agent[256];
 };
 
 struct pyro_msg_vm_ready {
@@ -285,7 +294,7 @@ struct pyro_msg_net_swept {
 };
 
 /* The most NUL-terminated string fields one message type may have. */
-#define PYRO_MSG_STRS_MAX	8
+#define PYRO_MSG_STRS_MAX	10
 
 struct pyro_msg_spec {
 	uint16_t	 type;

@@ -631,6 +631,18 @@ main(int argc, char *argv[])
 		    "guest\n");
 		return 2;
 	}
+	/*
+	 * Host-compat: pyro-vmhelper made our namespaces, root and mounts
+	 * and dropped every privilege; the host channel is fd 3.
+	 */
+	if (argc == 2 && strcmp(argv[1], "--host-compat") == 0) {
+		agent_host_compat = 1;
+		(void)fcntl(3, F_SETFD, FD_CLOEXEC);
+		(void)fcntl(3, F_SETFL, O_NONBLOCK);
+		alog("pyro-agent: serving on the host channel (host-compat)");
+		agent_serve(3);
+		init_poweroff();
+	}
 	if (access("/etc/pyro/modules", F_OK) == 0 && init_stage1() < 0)
 		init_poweroff();
 	init_stage2_mounts();

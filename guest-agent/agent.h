@@ -9,6 +9,7 @@ int	init_stage2_mounts(void);
 void	init_loopback(void);
 void	init_network(void);
 void	init_poweroff(void) __attribute__((noreturn));
+extern int agent_host_compat;
 void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The virtio-serial port named GP_PORT_NAME, opened; -1 after 5 s. */

@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@
 #define ROOT_DEV	"/dev/vda"
 #define NEWROOT		"/newroot"
 #define MODULES_LIST	"/etc/pyro/modules"
+
+/* Set by --host-compat: no kernel of our own, no /dev/kmsg, no reboot. */
+int	agent_host_compat;
 
 void
 alog(const char *fmt, ...)
@@ -50,6 +54,11 @@ alog(const char *fmt, ...)
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
+	/* Host-compat: stderr is the console pyro-vmhelper reads. */
+	if (agent_host_compat) {
+		(void)write(2, buf, (size_t)n);
+		return;
+	}
 	/* /dev/kmsg reaches the serial console with the kernel's lines. */
 	if ((fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC)) >= 0) {
 		(void)write(fd, buf, (size_t)n);
@@ -283,6 +292,15 @@ init_stage2_mounts(void)
 void
 init_poweroff(void)
 {
+	/*
+	 * Host-compat: our end ends the pid namespace, whose processes the
+	 * kernel kills; the disk is flushed when its mount goes.
+	 */
+	if (agent_host_compat) {
+		(void)kill(-1, SIGKILL);
+		sync();
+		_exit(0);
+	}
 	sync();
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		alog("pyro-agent: remount / read-only: %s", strerror(errno));

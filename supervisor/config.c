@@ -56,6 +56,7 @@ static const struct {
 	{ "helper_user", STR(helper_user) },
 	{ "pid_file", STR(pid_file) },
 	{ "vmm", STR(vmm) },
+	{ "host_compat", STR(host_compat) },
 	{ "qemu_path", STR(qemu_path) },
 	{ "firecracker_path", STR(firecracker_path) },
 	{ "jailer_path", STR(jailer_path) },
@@ -159,6 +160,7 @@ config_defaults(struct pyrod_config *c)
 	snprintf(c->group, sizeof(c->group), "%s", "pyro");
 	snprintf(c->helper_user, sizeof(c->helper_user), "%s", "nobody");
 	snprintf(c->vmm, sizeof(c->vmm), "%s", "auto");
+	snprintf(c->host_compat, sizeof(c->host_compat), "%s", "fallback");
 	c->socket_mode = 0660;
 	c->boot_timeout_s = 60;
 	c->group_gid = (gid_t)-1;
@@ -549,6 +551,12 @@ config_resolve(struct pyrod_config *c)
 	if (strcmp(c->vmm, "auto") != 0 && strcmp(c->vmm, "qemu") != 0 &&
 	    strcmp(c->vmm, "firecracker") != 0) {
 		log_warnx("vmm must be auto, qemu or firecracker");
+		return -1;
+	}
+	if (strcmp(c->host_compat, "fallback") != 0 &&
+	    strcmp(c->host_compat, "prefer") != 0 &&
+	    strcmp(c->host_compat, "off") != 0) {
+		log_warnx("host_compat must be fallback, prefer or off");
 		return -1;
 	}
 	if ((pw = getpwnam(c->helper_user)) == NULL) {

@@ -83,32 +83,12 @@ doctor_vmm(cJSON *res, int kvm_ok)
 	const char	*sel, *why;
 	cJSON		*vmm, *hl;
 
-	have_qemu = host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
-	    sizeof(qemu));
+	sel = host_vmm(qemu, sizeof(qemu), &why);
+	have_qemu = qemu[0] != '\0' && access(qemu, X_OK) == 0;
 	have_fc = host_find_exe(conf.firecracker_path, "firecracker", fc,
 	    sizeof(fc));
 	have_jailer = host_find_exe(conf.jailer_path, "jailer", jailer,
 	    sizeof(jailer));
-	/*
-	 * Firecracker needs a working KVM, its jailer and its driver, whose
-	 * API and jailer layer (vmhelper/fcapi.c) exists but which does not
-	 * yet start VMs (issue 17): until it does, neither `auto` nor
-	 * `firecracker` picks it, and doctor says why.  QEMU runs with KVM
-	 * where it works and with TCG (software emulation) everywhere else.
-	 */
-	if (strcmp(conf.vmm, "firecracker") == 0) {
-		sel = NULL;
-		why = "vmm = firecracker, but the Firecracker driver does not "
-		    "start VMs yet in this release; set vmm = auto or qemu";
-	} else if (strcmp(conf.vmm, "qemu") == 0) {
-		sel = have_qemu ? "qemu" : NULL;
-		why = have_qemu ? "vmm = qemu" : "vmm = qemu, but QEMU is "
-		    "not installed";
-	} else {
-		sel = have_qemu ? "qemu" : NULL;
-		why = have_qemu ? "auto: QEMU (the Firecracker driver does not "
-		    "start VMs yet)" : "auto: no usable VMM";
-	}
 	vmm = cJSON_AddObjectToObject(res, "vmm");
 	cJSON_AddStringToObject(vmm, "configured", conf.vmm);
 	cJSON_AddStringToObject(vmm, "reason", why);
@@ -130,6 +110,52 @@ doctor_vmm(cJSON *res, int kvm_ok)
 	cJSON_AddBoolToObject(hl, "driver_ready", 0);
 	(void)kvm_ok;
 	return sel != NULL;
+}
+
+/*
+ * Host-compat (--allow-host-compat): what it needs here (unprivileged user
+ * namespaces, loop devices, overlayfs, pyro-agent) and the policy.
+ */
+static void
+doctor_host_compat(cJSON *res, int vm_ok, int have_agent)
+{
+	cJSON		*hc = cJSON_AddObjectToObject(res, "host_compat");
+	const char	*why = NULL;
+	FILE		*f;
+	char		 line[256];
+	int		 overlay = 0;
+
+	if ((f = fopen("/proc/filesystems", "re")) != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL)
+			if (strstr(line, "\toverlay") != NULL)
+				overlay = 1;
+		fclose(f);
+	}
+	if (read_flag("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+		why = "unprivileged user namespaces are off "
+		    "(kernel.unprivileged_userns_clone = 0)";
+	else if (pyro_read_small("/proc/sys/user/max_user_namespaces", line,
+	    sizeof(line)) > 0 && line[0] == '0')
+		why = "user namespaces are off (user.max_user_namespaces = 0)";
+	else if (access("/dev/loop-control", F_OK) < 0)
+		why = "no /dev/loop-control (loop devices)";
+	else if (!overlay)
+		why = "the kernel has no overlayfs";
+	else if (!have_agent)
+		why = "pyro-agent is not installed";
+	cJSON_AddStringToObject(hc, "policy", conf.host_compat);
+	cJSON_AddBoolToObject(hc, "usable", why == NULL &&
+	    strcmp(conf.host_compat, "off") != 0);
+	if (why != NULL)
+		cJSON_AddStringToObject(hc, "reason", why);
+	else if (strcmp(conf.host_compat, "off") == 0)
+		cJSON_AddStringToObject(hc, "reason", "host_compat = off in "
+		    "pyrod.conf");
+	cJSON_AddStringToObject(hc, "used_when", strcmp(conf.host_compat,
+	    "off") == 0 ? "never" : strcmp(conf.host_compat, "prefer") == 0 ?
+	    "asked (--allow-host-compat)" : vm_ok ? "asked "
+	    "(--allow-host-compat) and no VMM is usable (now: one is)" :
+	    "asked (--allow-host-compat): no VMM is usable");
 }
 
 /* The runtime's verdict, with its reasons. */
@@ -206,6 +232,7 @@ doctor_finish(struct doctor *d)
 	if (!have_agent)
 		cJSON_AddStringToObject(caps, "guest_exec_reason",
 		    "pyro-agent is not installed");
+	doctor_host_compat(res, vm_ok, have_agent);
 	/* Forwarding that pyrod may turn on when a VM needs it counts. */
 	cJSON_AddBoolToObject(caps, "guest_network", tun_ok && nft_ok &&
 	    (fwd == 1 || (fwd == 0 && conf.net_forward_enable)));

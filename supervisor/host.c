@@ -43,6 +43,77 @@ host_find_exe(const char *configured, const char *name, char *out,
 }
 
 /*
+ * The VMM that runs guests under pyrod.conf's vmm: "qemu" with its path,
+ * or NULL; why says which and why (doctor prints it).  Firecracker needs
+ * a working KVM, its jailer and its driver, whose API and jailer layer
+ * (vmhelper/fcapi.c) exists but which does not yet start VMs: until it
+ * does, neither `auto` nor `firecracker` picks it.  QEMU runs with KVM
+ * where it works and with TCG everywhere else.
+ */
+const char *
+host_vmm(char *path, size_t size, const char **why)
+{
+	int	have_qemu = host_find_exe(conf.qemu_path,
+		    "qemu-system-x86_64", path, size);
+
+	if (strcmp(conf.vmm, "firecracker") == 0) {
+		*why = "vmm = firecracker, but the Firecracker driver does "
+		    "not start VMs yet in this release; set vmm = auto or qemu";
+		return NULL;
+	}
+	if (strcmp(conf.vmm, "qemu") == 0) {
+		*why = have_qemu ? "vmm = qemu" : "vmm = qemu, but QEMU is "
+		    "not installed";
+		return have_qemu ? "qemu" : NULL;
+	}
+	*why = have_qemu ? "auto: QEMU (the Firecracker driver does not "
+	    "start VMs yet)" : "auto: no usable VMM";
+	return have_qemu ? "qemu" : NULL;
+}
+
+/*
+ * Does a request run on the host?  Only with the caller's explicit
+ * allow_host_compat, and then only when no guest can be booted or
+ * pyrod.conf prefers it (host_compat = fallback | prefer | off).
+ * 1: host-compat, 0: a guest, -1: refused (st says why).
+ */
+int
+host_compat_pick(int allow, int network, struct pyro_status *st)
+{
+	char		 path[4200];
+	const char	*why;
+	int		 vmm = host_vmm(path, sizeof(path), &why) != NULL;
+
+	if (!allow || (vmm && strcmp(conf.host_compat, "prefer") != 0))
+		return 0;
+	if (strcmp(conf.host_compat, "off") == 0)
+		return vmm ? 0 : pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no "
+		    "usable VMM (%s), and host_compat = off in pyrod.conf "
+		    "refuses host execution", why);
+	if (network)
+		return pyro_fail(st, PYRO_E_UNSUPPORTED, "host-compat has no "
+		    "network in this release: run without --network (or on "
+		    "a host with a VMM)");
+	return 1;
+}
+
+int
+rec_host_compat(const struct record *r)
+{
+	return strcmp(rec_exec_mode(r), "host_compat") == 0;
+}
+
+/* guest_serial or host_compat, as the record was created. */
+const char *
+rec_exec_mode(const struct record *r)
+{
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(r->doc,
+	    "execution_mode"));
+
+	return m != NULL ? m : "guest_serial";
+}
+
+/*
  * The guest kernel calibrates its clock against this; without it, a TCG
  * guest sometimes hangs at calibration under host load (measured: 1 in 4).
  */

@@ -29,6 +29,7 @@ struct pyrod_config {
 	char	 helper_user[64];	/* unprivileged uid for helpers */
 	char	 pid_file[4096];
 	char	 vmm[16];		/* auto, qemu, firecracker */
+	char	 host_compat[16];	/* fallback, prefer, off */
 	char	 qemu_path[4096];
 	char	 firecracker_path[4096];
 	char	 jailer_path[4096];
@@ -392,6 +393,11 @@ int		 vmi_shutting_down(void);
 unsigned	 host_tsc_khz(void);
 int		 host_find_exe(const char *configured, const char *name,
 		    char *out, size_t size);
+const char	*host_vmm(char *path, size_t size, const char **why);
+int		 host_compat_pick(int allow, int network,
+		    struct pyro_status *st);
+int		 rec_host_compat(const struct record *);
+const char	*rec_exec_mode(const struct record *);
 int		 host_kvm_usable(void);		/* last probe: -1 unknown */
 void		 host_set_kvm_usable(int);
 

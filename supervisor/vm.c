@@ -174,7 +174,7 @@ exec_result(struct vmctx *c)
 
 	cJSON_AddStringToObject(res, "vm_id", c->rec->id);
 	cJSON_AddStringToObject(res, "environment", rec_env(c->rec));
-	cJSON_AddStringToObject(res, "execution_mode", "guest_serial");
+	cJSON_AddStringToObject(res, "execution_mode", rec_exec_mode(c->rec));
 	cJSON_AddNumberToObject(res, "exit_code", c->exit.exit_code);
 	if (c->exit.signal != 0)
 		cJSON_AddNumberToObject(res, "signal", c->exit.signal);
@@ -415,7 +415,8 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 		    "pyrod's environment cache");
 		return NULL;
 	}
-	if (env_open(envname, cache, &env, st) < 0) {
+	if ((host_compat = host_compat_pick(host_compat, network, st)) < 0 ||
+	    env_open(envname, cache, &env, st) < 0) {
 		cJSON_Delete(rules);
 		return NULL;
 	}
@@ -433,7 +434,8 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	cJSON_AddNumberToObject(r->doc, "ttl_seconds", (double)ttl);
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + ttl));
-	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
+	cJSON_AddStringToObject(r->doc, "execution_mode", host_compat ?
+	    "host_compat" : "guest_serial");
 	cJSON_AddBoolToObject(r->doc, "network", network);
 	if (cJSON_GetObjectItem(rules, "allow_egress") != NULL)
 		cJSON_AddItemToObject(r->doc, "allow_egress",

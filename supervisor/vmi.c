@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -359,6 +360,29 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 	}
 }
 
+/*
+ * Host-compat runs pyro-agent as the record's owner, never as root: a
+ * root caller's commands run as nobody (65534).  The group is the owner's
+ * primary one unless that is root's.
+ */
+static void
+host_compat_user(const struct record *r, struct pyro_msg_vm_start *s)
+{
+	struct passwd	pw, *res = NULL;
+	char		buf[4096];
+
+	s->host_compat = 1;
+	s->run_uid = r->owner != 0 ? (uint32_t)r->owner : 65534;
+	s->run_gid = 65534;
+	if (r->owner != 0 && getpwuid_r(r->owner, &pw, buf, sizeof(buf),
+	    &res) == 0 && res != NULL && pw.pw_gid != 0)
+		s->run_gid = (uint32_t)pw.pw_gid;
+	/* Too long a path leaves it empty: the helper refuses the start. */
+	if (snprintf(s->agent, sizeof(s->agent), "%s/pyro-agent",
+	    conf.libexec_dir) >= (int)sizeof(s->agent))
+		s->agent[0] = '\0';
+}
+
 static void
 vmi_send_files(struct helper *h, struct vmi *v)
 {
@@ -426,6 +450,8 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
 		memcpy(s.sha256[k], v->env.sha256[k], sizeof(s.sha256[k]));
 	memcpy(s.qemu, v->qemu, sizeof(s.qemu));
+	if (rec_host_compat(v->rec))
+		host_compat_user(v->rec, &s);
 	/* QEMU sees neither the state directory nor pyrod's run dir. */
 	pyro_strlcpy(s.hide[0], conf.state_dir, sizeof(s.hide[0]));
 	pyro_strlcpy(s.hide[1], conf.socket_path, sizeof(s.hide[1]));
@@ -559,17 +585,23 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 {
 	struct vmi	*v;
 	char		 qemu[4200];
+	const char	*why = "";
 	int		 k;
 
-	/* Every boot comes through here: refuse plainly without a VMM. */
-	if (!host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
-	    sizeof(qemu)) || strlen(qemu) >= sizeof(v->qemu)) {
+	/*
+	 * Every boot comes through here: refuse plainly without a VMM.  A
+	 * host-compat record (made only with --allow-host-compat) needs
+	 * none, and boots nothing else: a guest never writes its disk.
+	 */
+	qemu[0] = '\0';
+	if (!rec_host_compat(rec) && (host_vmm(qemu, sizeof(qemu),
+	    &why) == NULL || strlen(qemu) >= sizeof(v->qemu))) {
 		env_close(env);
 		if (disk >= 0)
 			close(disk);
-		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM: install "
-		    "qemu-system-x86 or set qemu_path in pyrod.conf (pyro "
-		    "doctor explains)");
+		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM (%s): "
+		    "install qemu-system-x86 or set qemu_path in pyrod.conf, "
+		    "or allow host-compat (pyro doctor explains)", why);
 		return NULL;
 	}
 	if ((v = calloc(1, sizeof(*v))) == NULL) {

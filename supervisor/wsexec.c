@@ -108,7 +108,8 @@ exec_result(struct job *j, const struct pyro_msg_exec_exit *x,
 	if (x->signal)
 		cJSON_AddNumberToObject(res, "signal", x->signal);
 	cJSON_AddNumberToObject(res, "duration_ms", (double)dur);
-	cJSON_AddStringToObject(res, "execution_mode", "guest_serial");
+	cJSON_AddStringToObject(res, "execution_mode",
+	    rec_exec_mode(c->w->rec));
 	return res;
 }
 

@@ -61,6 +61,9 @@ create_args(struct request *rq, const cJSON *args, struct create_args *a,
 	if (a->seeded != (rq->fd >= 0))
 		return pyro_fail(st, PYRO_E_BAD_REQUEST, "\"seed\": true comes "
 		    "with the seed archive's fd, and only then");
+	if ((a->host_compat = host_compat_pick(a->host_compat,
+	    strcmp(a->policy, "off") != 0, st)) < 0)
+		return -1;
 	if (env_open(a->env, NULL, &env, st) < 0)
 		return -1;
 	env_close(&env);
@@ -76,7 +79,8 @@ create_record(struct record *r, const struct create_args *a)
 	cJSON_AddNumberToObject(r->doc, "ttl_seconds", (double)a->ttl);
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + a->ttl));
-	cJSON_AddStringToObject(r->doc, "execution_mode", "guest_serial");
+	cJSON_AddStringToObject(r->doc, "execution_mode", a->host_compat ?
+	    "host_compat" : "guest_serial");
 	cJSON_AddStringToObject(r->doc, "network_policy", a->policy);
 	cJSON_AddStringToObject(r->doc, "workdir", PYRO_GUEST_WORKDIR);
 	cJSON_AddStringToObject(r->doc, "seed", a->seeded ? (a->seed_kind ?

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,7 @@ qemu_launch(void)
 	size_t		 len = 0;
 	struct iovec	 iov;
 	memset(&m.l, 0, sizeof(m.l));
+	m.l.mode = LAUNCH_QEMU;
 	m.l.uid = vm.uid;
 	m.l.gid = vm.gid;
 	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
@@ -213,6 +215,12 @@ qemu_quit(void)
 		(void)pyro_write_all(vm.ctl, cmd, sizeof(cmd) - 1);
 }
 
+static void
+qemu_kill(void)
+{
+	(void)kill(vm.vmm_pid, SIGKILL);
+}
+
 const struct vmm_driver vmm_qemu = {
-	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event
+	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill
 };

@@ -295,6 +295,39 @@ console_keep(void)
 }
 
 /*
+ * Host-compat: the console's last line (its launcher says there why it
+ * could not start the sandbox), printable and bounded, as "; it said:
+ * ...".  The sandbox can write there too: it is shown, never trusted.
+ */
+static const char *
+console_last_line(void)
+{
+	static char	out[220];
+	size_t		end, start, i, k;
+
+	out[0] = '\0';
+	if (drv != &vmm_host_compat)
+		return out;
+	console_keep();
+	end = vm.conlen;
+	while (end > 0 && (vm.con[end - 1] == '\n' || vm.con[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && vm.con[start - 1] != '\n')
+		start--;
+	if (end - start > 160)
+		start = end - 160;
+	if (start == end)
+		return out;
+	k = (size_t)snprintf(out, sizeof(out), "; it said: ");
+	for (i = start; i < end && k < sizeof(out) - 1; i++)
+		out[k++] = vm.con[i] >= 0x20 && vm.con[i] < 0x7f ?
+		    vm.con[i] : '?';
+	out[k] = '\0';
+	return out;
+}
+
+/*
  * QEMU died without being asked: say why, an OOM kill in its cgroup as
  * vm_oom (never as a guest that broke the protocol).  Once.
  */
@@ -319,7 +352,8 @@ vmm_death_report(int status)
 	else
 		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
 		    "VMM (%s) exited with status %d (wait status "
-		    "%#x)", drv->name, WEXITSTATUS(status), status);
+		    "%#x)%s", drv->name, WEXITSTATUS(status), status,
+		    console_last_line());
 }
 
 /* Report the end of the VM and exit: nothing of it is left behind. */
@@ -379,7 +413,7 @@ vm_kill_now(void)
 {
 	/* Our own decision: its end is no unexpected death to report. */
 	vm.stopping = 1;
-	(void)kill(vm.vmm_pid, SIGKILL);
+	drv->kill();
 	vmm_reap_and_finish(1);
 }
 
@@ -615,6 +649,7 @@ on_pyrod(void)
 		long long t0 = pyro_mono_ms();
 
 		memcpy(&vm.start, m.payload, sizeof(vm.start));
+		drv = vm.start.host_compat ? &vmm_host_compat : &vmm_qemu;
 		if (vm.vmm_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
 		    vm.files[VM_FILE_INITRD] < 0 || (vm.start.snapshot ?
 		    vm.files[VM_FILE_ROOTFS] < 0 || vm.start.copy_rootfs :

@@ -23,14 +23,22 @@ enum {
 	LFD_INITRD,
 	LFD__MAX
 };
+#define LAUNCH_QEMU		0
+#define LAUNCH_HOST_COMPAT	1	/* hostcompat.c: no VMM */
 struct launch {
+	uint32_t	mode;		/* LAUNCH_* */
 	uint32_t	uid;
 	uint32_t	gid;
 	uint32_t	nargs;
 	uint32_t	tap;		/* LFD_TAP is the VM's TAP */
+	uint32_t	readonly;	/* host-compat: the disk is the image */
+	uint32_t	tmp_mib;	/* host-compat: /tmp's size */
 	char		hide[2][256];
 };
 void	launcher_main(int sock) __attribute__((noreturn));
+/* hostcompat.c: the launcher's part of a host-compat start. */
+void	hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
+	    __attribute__((noreturn));
 
 /* vm.c: one VM under QEMU. */
 int	vm_launcher_fork(void);

@@ -59,14 +59,17 @@ extern pid_t		launcher_pid;	/* the pre-sandbox launcher */
  * sets vm.agent (the agent's stream), vm.console (or -1), vm.ctl (or -1),
  * vm.vmm_pid and vm.pidfd: 0 or -errno.  quit() asks the VMM to end the VM
  * after the guest did not power off in time.  ctl_event() is called when
- * vm.ctl is readable or hung up.
+ * vm.ctl is readable or hung up.  kill() ends it now; vm.vmm_pid is then
+ * reaped.
  */
 struct vmm_driver {
 	const char	*name;
 	int		(*launch)(void);
 	void		(*quit)(void);
 	void		(*ctl_event)(void);
+	void		(*kill)(void);
 };
 extern const struct vmm_driver	vmm_qemu;
+extern const struct vmm_driver	vmm_host_compat;
 
 #endif
