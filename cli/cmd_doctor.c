@@ -60,10 +60,10 @@ render_doctor(const cJSON *r)
 	it = cJSON_GetObjectItemCaseSensitive(v, "qemu");
 	printf("  qemu: %s\n", jbool(it, "found") ? "found" : "not found");
 	it = cJSON_GetObjectItemCaseSensitive(v, "firecracker");
-	printf("  firecracker: %s, jailer: %s, driver: %s\n",
+	printf("  firecracker: %s, jailer: %s (needs %s)\n",
 	    jbool(it, "found") ? "found" : "not found",
 	    jbool(it, "jailer_found") ? "found" : "not found",
-	    jbool(it, "driver_ready") ? "ready" : "not yet (QEMU runs guests)");
+	    jstr(it, "needs", "?"));
 	it = cJSON_GetObjectItemCaseSensitive(r, "host_compat");
 	printf("Host-compat:  policy=%s usable=%s, used when %s\n",
 	    jstr(it, "policy", "?"), yesno(jbool(it, "usable")),

@@ -22,6 +22,8 @@
 #define GP_VERSION		2
 #define GP_MAXPAYLOAD		(64 * 1024)
 #define GP_PORT_NAME		"org.pyro.agent.0"
+/* Under Firecracker: the agent's vsock port (the host's CONNECT 1024). */
+#define GP_VSOCK_PORT		1024
 #define GP_ARGS_MAX		4096	/* argv + env entries */
 /*
  * Stdin credit: the host keeps at most this many bytes of one exec's stdin

@@ -185,6 +185,16 @@ struct pyro_msg_vm_start {
 	uint32_t	run_uid;
 	uint32_t	run_gid;
 	char		agent[256];
+	/*
+	 * Firecracker (firecracker != 0): its binary and jailer, and the
+	 * jail's base directory (the record's own, in the state directory);
+	 * Firecracker runs as run_uid and run_gid (never 0).
+	 */
+	uint32_t	firecracker;
+	char		vm_id[17];	/* the record's id: the jail's */
+	char		fc_exec[256];
+	char		fc_jailer[256];
+	char		fc_base[256];
 };
 
 struct pyro_msg_vm_ready {
@@ -294,7 +304,7 @@ struct pyro_msg_net_swept {
 };
 
 /* The most NUL-terminated string fields one message type may have. */
-#define PYRO_MSG_STRS_MAX	10
+#define PYRO_MSG_STRS_MAX	16
 
 struct pyro_msg_spec {
 	uint16_t	 type;

@@ -649,7 +649,9 @@ main(int argc, char *argv[])
 	init_loopback();
 	init_network();
 	(void)sethostname("pyro", 4);
-	if ((fd = agent_find_channel()) < 0) {
+	if ((fd = agent_vsock_channel()) == -2)
+		init_poweroff();
+	if (fd < 0 && (fd = agent_find_channel()) < 0) {
 		alog("pyro-agent: no virtio-serial port named %s",
 		    GP_PORT_NAME);
 		init_poweroff();

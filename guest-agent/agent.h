@@ -14,6 +14,8 @@ void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The virtio-serial port named GP_PORT_NAME, opened; -1 after 5 s. */
 int	agent_find_channel(void);
+/* Under Firecracker: the host's vsock connection; -1 not asked, -2 error. */
+int	agent_vsock_channel(void);
 
 /* agent.c: serve the host channel; returns when asked to power off. */
 int	agent_serve(int chan);

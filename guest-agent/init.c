@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
+#include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
@@ -308,6 +309,52 @@ init_poweroff(void)
 	reboot(RB_AUTOBOOT);
 	for (;;)
 		pause();
+}
+
+/*
+ * Under Firecracker (the host wrote "pyro.channel=vsock" on the command
+ * line) the host's channel is vsock: listen on port GP_VSOCK_PORT and take
+ * the first connection the host makes (through Firecracker's hybrid vsock).
+ * -1 when the command line says nothing of it, or on an error.
+ */
+int
+agent_vsock_channel(void)
+{
+	struct sockaddr_vm	sa;
+	char			buf[1024];
+	ssize_t			n;
+	int			fd, lfd;
+
+	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (strstr(buf, "pyro.channel=vsock") == NULL)
+		return -1;
+	if ((lfd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		alog("pyro-agent: vsock: %s", strerror(errno));
+		return -2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.svm_family = AF_VSOCK;
+	sa.svm_cid = VMADDR_CID_ANY;
+	sa.svm_port = GP_VSOCK_PORT;
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(lfd, 1) < 0) {
+		alog("pyro-agent: vsock port %u: %s", GP_VSOCK_PORT,
+		    strerror(errno));
+		close(lfd);
+		return -2;
+	}
+	/* The host connects as soon as we listen; only the host can. */
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	close(lfd);
+	if (fd < 0)
+		alog("pyro-agent: vsock accept: %s", strerror(errno));
+	return fd < 0 ? -2 : fd;
 }
 
 /* The agent's virtio-serial port, found by name (its number varies). */

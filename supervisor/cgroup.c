@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +182,28 @@ static struct {
 }			 later_ids[LATER_MAX];
 static struct timer	*later;
 
+/*
+ * SIGKILL every task of a dead helper's VM group: a Firecracker (its
+ * jailer's orphan, with no parent-death signal) or a host-compat sandbox
+ * outlives its helper otherwise.  Only that VM's group: nothing else runs
+ * there.
+ */
+static void
+kill_tasks(const char *dir)
+{
+	char	path[220], line[32];
+	FILE	*f;
+	long	pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if ((pid = strtol(line, NULL, 10)) > 1)
+			(void)kill((pid_t)pid, SIGKILL);
+	fclose(f);
+}
+
 /* Remove id's groups: 1 while one still holds a task. */
 static int
 remove_id(const char *id)
@@ -190,13 +213,18 @@ remove_id(const char *id)
 
 	if (cg_version == 2) {
 		snprintf(path, sizeof(path), "/sys/fs/cgroup/pyro/%.16s", id);
-		busy = rmdir(path) < 0 && errno == EBUSY;
+		if (rmdir(path) < 0 && errno == EBUSY) {
+			kill_tasks(path);
+			busy = 1;
+		}
 	} else if (cg_version == 1)
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s/pyro/"
 			    "%.16s", v1_ctrl[i], id);
-			if (rmdir(path) < 0 && errno == EBUSY)
+			if (rmdir(path) < 0 && errno == EBUSY) {
+				kill_tasks(path);
 				busy = 1;
+			}
 		}
 	return busy;
 }

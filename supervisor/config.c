@@ -54,6 +54,7 @@ static const struct {
 	{ "libexec_dir", STR(libexec_dir) },
 	{ "group", STR(group) },
 	{ "helper_user", STR(helper_user) },
+	{ "firecracker_user", STR(firecracker_user) },
 	{ "pid_file", STR(pid_file) },
 	{ "vmm", STR(vmm) },
 	{ "host_compat", STR(host_compat) },
@@ -569,7 +570,18 @@ config_resolve(struct pyrod_config *c)
 	}
 	c->helper_uid = pw->pw_uid;
 	c->helper_gid = pw->pw_gid;
-	if ((gr = getgrnam(c->group)) != NULL)
+	c->fc_uid = pw->pw_uid;
+	c->fc_gid = pw->pw_gid;
+	if (c->firecracker_user[0] != '\0') {
+		if ((pw = getpwnam(c->firecracker_user)) == NULL ||
+		    pw->pw_uid == 0 || pw->pw_gid == 0) {
+			log_warnx("firecracker_user %s does not exist or is "
+			    "root", c->firecracker_user);
+			return -1;
+		}
+		c->fc_uid = pw->pw_uid;
+		c->fc_gid = pw->pw_gid;
+	}	if ((gr = getgrnam(c->group)) != NULL)
 		c->group_gid = gr->gr_gid;
 	else
 		log_info("group %s does not exist: only root may use pyrod",

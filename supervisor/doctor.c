@@ -84,7 +84,8 @@ doctor_vmm(cJSON *res, int kvm_ok)
 	cJSON		*vmm, *hl;
 
 	sel = host_vmm(qemu, sizeof(qemu), &why);
-	have_qemu = qemu[0] != '\0' && access(qemu, X_OK) == 0;
+	have_qemu = host_find_exe(conf.qemu_path, "qemu-system-x86_64", qemu,
+	    sizeof(qemu));
 	have_fc = host_find_exe(conf.firecracker_path, "firecracker", fc,
 	    sizeof(fc));
 	have_jailer = host_find_exe(conf.jailer_path, "jailer", jailer,
@@ -107,7 +108,9 @@ doctor_vmm(cJSON *res, int kvm_ok)
 	cJSON_AddStringToObject(hl, "path", fc);
 	cJSON_AddBoolToObject(hl, "jailer_found", have_jailer);
 	cJSON_AddStringToObject(hl, "jailer_path", jailer);
-	cJSON_AddBoolToObject(hl, "driver_ready", 0);
+	cJSON_AddBoolToObject(hl, "driver_ready", 1);
+	cJSON_AddStringToObject(hl, "needs", "firecracker and jailer (1.8 "
+	    "or later), a usable KVM, an environment built with vsock");
 	(void)kvm_ok;
 	return sel != NULL;
 }

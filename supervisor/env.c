@@ -185,6 +185,14 @@ env_open(const char *name, const char *cache, struct env *e,
 	if (cJSON_IsString(kv))
 		snprintf(e->kernel_version, sizeof(e->kernel_version), "%s",
 		    kv->valuestring);
+	/* Environments built before "vmms" run under QEMU only. */
+	kv = cJSON_GetObjectItemCaseSensitive(m, "vmms");
+	e->firecracker = 0;
+	for (p = kv != NULL ? kv->child : NULL; cJSON_IsArray(kv) && p != NULL;
+	    p = p->next)
+		if (cJSON_IsString(p) && strcmp(p->valuestring,
+		    "firecracker") == 0)
+			e->firecracker = 1;
 	parts = cJSON_GetObjectItemCaseSensitive(m, "parts");
 	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++) {
 		const cJSON *sz, *dg;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,21 +54,46 @@ host_find_exe(const char *configured, const char *name, char *out,
 const char *
 host_vmm(char *path, size_t size, const char **why)
 {
+	char	fc[4200], jailer[4200];
+	int	have_fc = host_find_exe(conf.firecracker_path, "firecracker",
+		    fc, sizeof(fc)) && host_find_exe(conf.jailer_path, "jailer",
+		    jailer, sizeof(jailer));
+	int	kvm = host_kvm_usable() == 1;
+
+#ifdef PYRO_TEST_POINTS
+	/*
+	 * A test build only: tests/fcdriver.sh runs the Firecracker driver
+	 * against a Firecracker peer on a host whose KVM cannot run guests.
+	 */
+	if (getenv("PYRO_TEST_FIRECRACKER_WITHOUT_KVM") != NULL)
+		kvm = 1;
+#endif
 	int	have_qemu = host_find_exe(conf.qemu_path,
 		    "qemu-system-x86_64", path, size);
 
-	if (strcmp(conf.vmm, "firecracker") == 0) {
-		*why = "vmm = firecracker, but the Firecracker driver does "
-		    "not start VMs yet in this release; set vmm = auto or qemu";
-		return NULL;
+	if (strcmp(conf.vmm, "firecracker") == 0 ||
+	    (strcmp(conf.vmm, "auto") == 0 && have_fc && kvm)) {
+		if (!have_fc)
+			*why = "vmm = firecracker, but firecracker or its "
+			    "jailer is not installed";
+		else if (!kvm)
+			*why = "vmm = firecracker, but KVM is not usable "
+			    "(Firecracker has no software emulation)";
+		else
+			*why = strcmp(conf.vmm, "auto") == 0 ? "auto: "
+			    "Firecracker and its jailer are installed and KVM "
+			    "works" : "vmm = firecracker";
+		snprintf(path, size, "%s", have_fc ? fc : "");
+		return have_fc && kvm ? "firecracker" : NULL;
 	}
 	if (strcmp(conf.vmm, "qemu") == 0) {
 		*why = have_qemu ? "vmm = qemu" : "vmm = qemu, but QEMU is "
 		    "not installed";
 		return have_qemu ? "qemu" : NULL;
 	}
-	*why = have_qemu ? "auto: QEMU (the Firecracker driver does not "
-	    "start VMs yet)" : "auto: no usable VMM";
+	*why = have_qemu ? (have_fc ? "auto: QEMU (Firecracker is installed "
+	    "but KVM is not usable)" : "auto: QEMU (Firecracker and its "
+	    "jailer are not installed)") : "auto: no usable VMM";
 	return have_qemu ? "qemu" : NULL;
 }
 
@@ -95,6 +121,21 @@ host_compat_pick(int allow, int network, struct pyro_status *st)
 		    "network in this release: run without --network (or on "
 		    "a host with a VMM)");
 	return 1;
+}
+
+/* What a new record says it runs on: host_compat, guest_vsock (the agent
+ * over Firecracker's vsock) or guest_serial (QEMU's virtio-serial). */
+const char *
+host_exec_mode(int host_compat)
+{
+	char		 path[4200];
+	const char	*why, *kind;
+
+	if (host_compat)
+		return "host_compat";
+	kind = host_vmm(path, sizeof(path), &why);
+	return kind != NULL && strcmp(kind, "firecracker") == 0 ?
+	    "guest_vsock" : "guest_serial";
 }
 
 int

@@ -37,6 +37,9 @@ struct pyrod_config {
 	unsigned boot_timeout_s;	/* guest hello deadline */
 	uid_t	 helper_uid;
 	gid_t	 helper_gid;
+	char	 firecracker_user[64];	/* Firecracker's uid; "": helper_user */
+	uid_t	 fc_uid;
+	gid_t	 fc_gid;
 	gid_t	 group_gid;		/* (gid_t)-1: no such group */
 	/* Clients (client.c, control.c): see pyrod.conf(5). */
 	unsigned max_clients;		/* connections in all */
@@ -261,6 +264,8 @@ int		 store_open(const char *state_dir);
 void		 store_close(void);
 struct record	*store_find(enum rec_kind, const char *id);
 struct record	*store_create(enum rec_kind, uid_t owner);
+int		 fc_jail_remove(const char *id);
+void		 fc_disk_reclaim(struct record *);
 int		 store_save(struct record *);
 const char	*rec_state(const struct record *);
 /* t as the registry writes times: "2026-11-29T01:02:03Z" (UTC). */
@@ -318,6 +323,7 @@ struct env {
 	int		fd[VM_FILE__MAX];
 	char		sha256[VM_FILE__MAX][65];
 	uint32_t	verify_mask;
+	int		firecracker;	/* its manifest lists it in "vmms" */
 };
 const char	*env_cache_dir(void);
 int		 env_open(const char *name, const char *cache, struct env *,
@@ -397,6 +403,7 @@ const char	*host_vmm(char *path, size_t size, const char **why);
 int		 host_compat_pick(int allow, int network,
 		    struct pyro_status *st);
 int		 rec_host_compat(const struct record *);
+const char	*host_exec_mode(int host_compat);
 const char	*rec_exec_mode(const struct record *);
 int		 host_kvm_usable(void);		/* last probe: -1 unknown */
 void		 host_set_kvm_usable(int);

@@ -264,6 +264,7 @@ store_open(const char *dir)
 		return rc;
 	load_kind(REC_VM);
 	load_kind(REC_WORKSPACE);
+	(void)fc_jail_remove(NULL);
 	return 0;
 }
 
@@ -457,6 +458,86 @@ store_recover(void)
 		n++;
 	}
 	return n;
+}
+
+/*
+ * Remove dirfd/name and everything beneath it without following a
+ * symlink: a Firecracker jail is written by the VMM (its chroot), so it
+ * may hold anything.  Depth-bounded; 1 when something was removed.
+ */
+static int
+rmtree_at(int dirfd, const char *name, int depth)
+{
+	struct stat	 st;
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) == 0;
+	if (depth > 32 || (fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name,
+		    "..") != 0)
+			(void)rmtree_at(fd, de->d_name, depth + 1);
+	closedir(d);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
+		log_warn("removing %s", name);
+	return 1;
+}
+
+/*
+ * Firecracker jails: <state>/jail/firecracker/<id> (the jailer's
+ * layout), removed after each run; all of them at start (id NULL), when
+ * no VM runs.  1 when one was there.
+ */
+int
+fc_jail_remove(const char *id)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, n = 0;
+
+	if ((fd = openat(state_fd, "jail/firecracker", O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	if (id != NULL) {
+		n = rmtree_at(fd, id, 0);
+		close(fd);
+		return n;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n += rmtree_at(dirfd(d), de->d_name, 0);
+	closedir(d);
+	if (n > 0)
+		log_info("removed %d Firecracker jail(s) of an earlier run", n);
+	return n;
+}
+
+/* After a Firecracker run: the disk the jail shared is root's again. */
+void
+fc_disk_reclaim(struct record *r)
+{
+	int	fd = store_openat(r, "rootfs.ext4", O_RDONLY, 0);
+
+	if (fd >= 0) {
+		if (fchown(fd, 0, 0) < 0)
+			log_warn("%s: giving the disk back to root", r->id);
+		close(fd);
+	}
 }
 
 int

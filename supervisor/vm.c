@@ -434,8 +434,8 @@ new_vm(struct request *rq, const cJSON *args, struct pyro_status *st)
 	cJSON_AddNumberToObject(r->doc, "ttl_seconds", (double)ttl);
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + ttl));
-	cJSON_AddStringToObject(r->doc, "execution_mode", host_compat ?
-	    "host_compat" : "guest_serial");
+	cJSON_AddStringToObject(r->doc, "execution_mode",
+	    host_exec_mode(host_compat));
 	cJSON_AddBoolToObject(r->doc, "network", network);
 	if (cJSON_GetObjectItem(rules, "allow_egress") != NULL)
 		cJSON_AddItemToObject(r->doc, "allow_egress",

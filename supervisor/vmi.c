@@ -53,6 +53,7 @@ struct vmi {
 	int			 forced;
 	struct timer		*timer;
 	char			 qemu[256];	/* found once, at start */
+	int			 fc;		/* qemu[] is Firecracker */
 	struct net_lease	 net;		/* slot -1: no network */
 	int			 wait_sweep;	/* start once the sweep ends */
 };
@@ -383,6 +384,33 @@ host_compat_user(const struct record *r, struct pyro_msg_vm_start *s)
 		s->agent[0] = '\0';
 }
 
+/*
+ * Firecracker: its binary (found at start), its jailer, the jail's base
+ * (<state>/jail; the jailer makes firecracker/<id>/root under it) and the
+ * jail's uid.  A jail of the same id left by a crash goes first.
+ */
+static int
+fc_fields(struct vmi *v, struct pyro_msg_vm_start *s)
+{
+	char	jailer[4200];
+
+	if (!host_find_exe(conf.jailer_path, "jailer", jailer,
+	    sizeof(jailer)) || strlen(jailer) >= sizeof(s->fc_jailer) ||
+	    snprintf(s->fc_base, sizeof(s->fc_base), "%s/jail",
+	    conf.state_dir) >= (int)sizeof(s->fc_base) - 40)
+		return -1;
+	s->firecracker = 1;
+	s->run_uid = (uint32_t)conf.fc_uid;
+	s->run_gid = (uint32_t)conf.fc_gid;
+	memcpy(s->fc_exec, v->qemu, sizeof(s->fc_exec));
+	memcpy(s->fc_jailer, jailer, strlen(jailer) + 1);
+	memcpy(s->vm_id, v->rec->id, sizeof(s->vm_id));
+	if (fc_jail_remove(v->rec->id) > 0)
+		log_info("%s: removed a Firecracker jail left by an earlier run",
+		    v->rec->id);
+	return 0;
+}
+
 static void
 vmi_send_files(struct helper *h, struct vmi *v)
 {
@@ -452,6 +480,12 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	memcpy(s.qemu, v->qemu, sizeof(s.qemu));
 	if (rec_host_compat(v->rec))
 		host_compat_user(v->rec, &s);
+	else if (v->fc && fc_fields(v, &s) < 0) {
+		vmi_fail(v, PYRO_E_VMM_UNAVAILABLE, "Firecracker's jailer or "
+		    "its jail directory is not usable here");
+		helper_kill(h, "cannot start Firecracker");
+		return;
+	}
 	/* QEMU sees neither the state directory nor pyrod's run dir. */
 	pyro_strlcpy(s.hide[0], conf.state_dir, sizeof(s.hide[0]));
 	pyro_strlcpy(s.hide[1], conf.socket_path, sizeof(s.hide[1]));
@@ -493,6 +527,10 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	v->h = NULL;
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
+	if (v->fc) {
+		(void)fc_jail_remove(v->rec->id);
+		fc_disk_reclaim(v->rec);
+	}
 	/* A helper that did not exit by itself may have left its table
 	 * and its VMM's cgroup (removable once QEMU is gone too). */
 	if (strcmp(why, "exited") != 0) {
@@ -585,7 +623,7 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 {
 	struct vmi	*v;
 	char		 qemu[4200];
-	const char	*why = "";
+	const char	*why = "", *kind = NULL;
 	int		 k;
 
 	/*
@@ -594,14 +632,26 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	 * none, and boots nothing else: a guest never writes its disk.
 	 */
 	qemu[0] = '\0';
-	if (!rec_host_compat(rec) && (host_vmm(qemu, sizeof(qemu),
-	    &why) == NULL || strlen(qemu) >= sizeof(v->qemu))) {
+	if (!rec_host_compat(rec) && ((kind = host_vmm(qemu, sizeof(qemu),
+	    &why)) == NULL || strlen(qemu) >= sizeof(v->qemu))) {
 		env_close(env);
 		if (disk >= 0)
 			close(disk);
 		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM (%s): "
 		    "install qemu-system-x86 or set qemu_path in pyrod.conf, "
 		    "or allow host-compat (pyro doctor explains)", why);
+		return NULL;
+	}
+	/* A mismatch is a clear error, never a guest that cannot answer. */
+	if (kind != NULL && strcmp(kind, "firecracker") == 0 &&
+	    !env->firecracker) {
+		pyro_fail(st, PYRO_E_UNSUPPORTED, "environment %s was built "
+		    "without Firecracker support (no vsock in its initramfs): "
+		    "rebuild it with this pyro (pyro env pull %s --force), or "
+		    "set vmm = qemu", env->name, env->name);
+		env_close(env);
+		if (disk >= 0)
+			close(disk);
 		return NULL;
 	}
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
@@ -612,6 +662,7 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		return NULL;
 	}
 	memcpy(v->qemu, qemu, strlen(qemu) + 1);
+	v->fc = kind != NULL && strcmp(kind, "firecracker") == 0;
 	v->rec = rec;
 	v->env = *env;		/* takes the fds */
 	for (k = 0; k < VM_FILE__MAX; k++)

@@ -62,6 +62,9 @@ remove_stale(struct ws *w)
 				    sizeof(removed) - strlen(removed), "%s%s",
 				    removed[0] ? " " : "", stale_runtime[i]);
 		}
+	if (fc_jail_remove(w->rec->id) > 0)
+		snprintf(removed + strlen(removed), sizeof(removed) -
+		    strlen(removed), "%sfirecracker-jail", removed[0] ? " " : "");
 	if (removed[0] != '\0')
 		ws_event(w, "stale_removed", removed);
 }

@@ -79,8 +79,8 @@ create_record(struct record *r, const struct create_args *a)
 	cJSON_AddNumberToObject(r->doc, "ttl_seconds", (double)a->ttl);
 	cJSON_AddNumberToObject(r->doc, "expires_at",
 	    (double)(time(NULL) + a->ttl));
-	cJSON_AddStringToObject(r->doc, "execution_mode", a->host_compat ?
-	    "host_compat" : "guest_serial");
+	cJSON_AddStringToObject(r->doc, "execution_mode",
+	    host_exec_mode(a->host_compat));
 	cJSON_AddStringToObject(r->doc, "network_policy", a->policy);
 	cJSON_AddStringToObject(r->doc, "workdir", PYRO_GUEST_WORKDIR);
 	cJSON_AddStringToObject(r->doc, "seed", a->seeded ? (a->seed_kind ?

@@ -17,7 +17,15 @@ initrd and drive files exist in DIR; binds the vsock's uds_path when PUT
 /vsock comes; answers "CONNECT <port>" with "OK 1073741824" once the VM
 runs and the port is the agent's (1024), closing otherwise; and exits 0
 on SendCtrlAltDel (as Firecracker does when its guest reboots).  Behind
-the vsock the agent is scripted: it echoes.
+the vsock the agent is scripted: it echoes.  With --agent PYRO_AGENT the
+guest is real instead: at InstanceStart the drive is mounted (a loop
+device, in its own mount and pid namespaces) and the real pyro-agent runs
+there as PID 1 (its --host-compat mode: the channel on fd 3), so pyrod's
+whole protocol runs end to end; when that agent powers off, the peer exits
+0, as Firecracker does when its guest reboots with reboot=k.  Modes for
+the driver's failure paths: no-socket never makes the API socket,
+vsock-garbage answers CONNECT with bytes that are not "OK <n>", no-boot
+never starts the guest.
 
 Every request goes to FILE as a JSON line {method, path, body, status,
 fault}; the peer exits 1 after any request Firecracker would have refused
@@ -26,9 +34,11 @@ Modes make it misbehave: fail-boot-source answers that PUT with a 400,
 garbage answers with bytes no Firecracker sends, silent never answers.
 """
 import argparse
+import ctypes
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -56,6 +66,10 @@ class Peer:
         self.conf = {}
         self.bad = False
         self.vsock = None
+        self.agent = a.agent
+        self.guest = None
+        self.gsock = None
+        self.bridged = False
 
     def jail(self, p):
         return os.path.join(self.root, p.lstrip("/"))
@@ -99,13 +113,21 @@ class Peer:
                     return 400, "The requested operation is not supported after starting the microVM.", True
                 if "/boot-source" not in self.conf:
                     return 400, "Cannot start microvm without kernel configuration.", True
+                args = self.conf["/boot-source"].get("boot_args", "")
+                if self.agent and ("pyro.channel=vsock" not in args or
+                                   "reboot=k" not in args):
+                    return 400, "boot_args without pyro.channel=vsock reboot=k", True
                 self.state = "Running"
+                if self.agent and self.mode != "no-boot":
+                    self.start_guest()
                 return 204, None, False
             if not started:
                 return 400, ("The requested operation is not supported "
                              "before starting the microVM."), True
             if t == "SendCtrlAltDel":
                 self.state = "Exiting"
+                if self.guest is not None:
+                    self.guest.kill()
             return 204, None, False
         if method == "PATCH" and path == "/vm":
             if not started:
@@ -128,6 +150,54 @@ class Peer:
             self.state = "Running" if body.get("resume_vm") else "Paused"
             return 204, None, False
         return 400, "Invalid request method and/or path: %s %s." % (method, path), True
+
+    def start_guest(self):
+        """The guest: the drive mounted, the real pyro-agent as PID 1."""
+        disk = self.jail(self.conf["/drives/rootfs"]["path_on_host"])
+        a, b = socket.socketpair()
+        script = (
+            'set -e; m=$(mktemp -d); '
+            'mount -o loop,nosuid,nodev "$1" "$m"; '
+            'mount -t proc proc "$m/proc"; '
+            'mount -t tmpfs tmpfs "$m/run"; '
+            'mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"; '
+            'mount --rbind /dev "$m/dev"; '
+            'cp "$2" "$m/run/pyro-agent"; '
+            'exec chroot "$m" /run/pyro-agent --host-compat')
+        libc = ctypes.CDLL(None, use_errno=True)
+
+        def child():
+            libc.prctl(1, 9)        # PR_SET_PDEATHSIG, SIGKILL
+            os.dup2(b.fileno(), 3)  # the agent's channel (inheritable)
+        # Our other fds are close-on-exec: the guest gets 0-3 only.
+        self.guest = subprocess.Popen(
+            ["unshare", "--pid", "--fork", "--mount", "--kill-child", "sh",
+             "-c", script, "sh", disk, self.agent],
+            close_fds=False, preexec_fn=child, stdin=subprocess.DEVNULL)
+        b.close()
+        self.gsock = a
+
+        def watch():
+            self.guest.wait()
+            os._exit(0)             # the guest rebooted: Firecracker exits
+        threading.Thread(target=watch, daemon=True).start()
+
+    def bridge(self, c):
+        def pump(src, dst):
+            while True:
+                try:
+                    b = src.recv(65536)
+                except OSError:
+                    b = b""
+                if not b:
+                    try:
+                        dst.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    return
+                dst.sendall(b)
+        threading.Thread(target=pump, args=(self.gsock, c), daemon=True).start()
+        pump(c, self.gsock)
 
     def bind_vsock(self, uds):
         path = self.jail(uds)
@@ -159,10 +229,23 @@ class Peer:
             line += b
         parts = line.decode(errors="replace").split()
         if (len(parts) != 2 or parts[0].upper() != "CONNECT" or
-                parts[1] != str(AGENT_PORT) or self.state not in ("Running",)):
+                parts[1] != str(AGENT_PORT) or self.state not in ("Running",)
+                or (self.agent and self.gsock is None)):
             c.close()          # as Firecracker does: no answer, a close
             return
+        if self.mode == "vsock-garbage":
+            c.sendall(b"\x1b[2JOK maybe\n")
+            c.close()
+            return
         c.sendall(b"OK 1073741824\n")
+        if self.agent:
+            with self.lock:
+                taken, self.bridged = self.bridged, True
+            if taken:           # one host connection per boot
+                c.close()
+                return
+            self.bridge(c)
+            return
         while True:            # the scripted agent: an echo
             b = c.recv(4096)
             if not b:
@@ -221,7 +304,10 @@ def main():
     ap.add_argument("--api-sock", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--mode", default="normal")
+    ap.add_argument("--agent", default=None)
     a = ap.parse_args()
+    if a.mode == "no-socket":
+        threading.Event().wait()
     peer = Peer(a)
     path = peer.jail(a.api_sock)
     if os.path.exists(path):

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,9 +65,15 @@ put(const char *dir, const char *file, const char *fmt, ...)
 void
 cg_remove(void)
 {
+	/* Its last tasks may still be leaving (a VMM's children): 1 s. */
 	for (int i = 0; i < cg.ndir; i++)
-		if (rmdir(cg.dir[i]) < 0 && errno != ENOENT)
-			log_warn("removing cgroup %s", cg.dir[i]);
+		for (int t = 0; rmdir(cg.dir[i]) < 0 && errno != ENOENT; t++) {
+			if (errno != EBUSY || t == 50) {
+				log_warn("removing cgroup %s", cg.dir[i]);
+				break;
+			}
+			(void)poll(NULL, 0, 20);
+		}
 	cg.ndir = 0;
 	cg.made = 0;
 }

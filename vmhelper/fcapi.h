@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "guestproto.h"
+
 /* Paths inside the jail (the jailer's chroot). */
 #define FC_API_SOCK		"/run/firecracker.sock"
 #define FC_VSOCK_UDS		"/run/firecracker.vsock"
@@ -25,7 +27,7 @@
 #define FC_ROOTFS		"/rootfs.ext4"
 #define FC_GUEST_CID		3
 /* The agent's vsock port in the guest. */
-#define FC_AGENT_PORT		1024
+#define FC_AGENT_PORT		GP_VSOCK_PORT
 #define FC_ID_MAX		64
 #define FC_BODY_MAX		(50 * 1024)	/* Firecracker takes 51200 */
 #define FC_RESP_MAX		(64 * 1024)	/* more is not Firecracker */

@@ -179,18 +179,27 @@ int
 fc_vsock_open(int dirfd, const char *name, unsigned port, int timeout_ms,
     char *err, size_t errsz)
 {
-	long long	deadline = pyro_mono_ms() + timeout_ms;
-	char		line[32], in[32];
-	unsigned	host_port;
-	size_t		have = 0;
-	ssize_t		k;
-	int		fd, n, rc;
+	int	fd;
 
 	if ((fd = fc_connect(dirfd, name, timeout_ms)) < 0) {
 		snprintf(err, errsz, "connecting to the vsock socket: %s",
 		    strerror(-fd));
 		return -1;
 	}
+	return fc_vsock_handshake(fd, port, timeout_ms, err, errsz);
+}
+
+int
+fc_vsock_handshake(int fd, unsigned port, int timeout_ms, char *err,
+    size_t errsz)
+{
+	long long	deadline = pyro_mono_ms() + timeout_ms;
+	char		line[32], in[32];
+	unsigned	host_port;
+	size_t		have = 0;
+	ssize_t		k;
+	int		n, rc;
+
 	if ((n = fc_vsock_connect_line(port, line, sizeof(line))) < 0 ||
 	    send_all(fd, line, (size_t)n, deadline) < 0) {
 		snprintf(err, errsz, "sending CONNECT %u", port);

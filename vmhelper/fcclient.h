@@ -20,6 +20,12 @@ int	fc_connect(int dirfd, const char *name, int timeout_ms);
  * rp->fault, printable).
  */
 int	fc_call(int fd, const struct fc_req *, struct fc_resp *, int timeout_ms);
+/*
+ * The hybrid vsock on a connection to its socket: "CONNECT port" and the
+ * "OK n" line; fd itself, or -1 with fd closed (why in err).
+ */
+int	fc_vsock_handshake(int fd, unsigned port, int timeout_ms, char *err,
+	    size_t errsz);
 /* The hybrid vsock: a stream to the guest's port, or -1 (why in err). */
 int	fc_vsock_open(int dirfd, const char *name, unsigned port,
 	    int timeout_ms, char *err, size_t errsz);

@@ -213,8 +213,12 @@ launcher_main(int sock)
 	for (i = 0; i < 2; i++)
 		if (memchr(m.l.hide[i], '\0', sizeof(m.l.hide[i])) == NULL)
 			launcher_fail("unterminated directory");
+	if (memchr(m.l.jail, '\0', sizeof(m.l.jail)) == NULL)
+		launcher_fail("unterminated jail");
 	if (m.l.mode == LAUNCH_HOST_COMPAT)
 		hc_launcher(sock, &m.l, m.strings, fds);
+	if (m.l.mode == LAUNCH_FIRECRACKER)
+		fc_launcher(sock, &m.l, m.strings, fds);
 	if (m.l.mode != LAUNCH_QEMU)
 		launcher_fail("unknown launch mode");
 	close(sock);

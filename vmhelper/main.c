@@ -10,6 +10,9 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
+
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +26,12 @@ vmh_sandbox(const struct pyro_msg_hello *hello)
 {
 	int	rc;
 
+	/*
+	 * A child subreaper: Firecracker, orphaned when its jailer exits, is
+	 * reparented to us, and we wait for it as for QEMU.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return -errno;
 	if ((rc = vm_launcher_fork()) < 0)
 		return rc;
 	/* A write to a dead QEMU's channel must fail, not kill us. */

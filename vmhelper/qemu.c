@@ -222,5 +222,5 @@ qemu_kill(void)
 }
 
 const struct vmm_driver vmm_qemu = {
-	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill
+	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill, NULL, NULL
 };

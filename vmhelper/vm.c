@@ -93,7 +93,7 @@ copy_plain(int src, int dst, off_t off, size_t len)
  * Copy the environment's image into the VM's disk without reading holes:
  * a reflink where the filesystem can, else data extents only.
  */
-static int
+int
 copy_sparse(int src, int dst)
 {
 	struct stat	st;
@@ -306,7 +306,7 @@ console_last_line(void)
 	size_t		end, start, i, k;
 
 	out[0] = '\0';
-	if (drv != &vmm_host_compat)
+	if (drv == &vmm_qemu)
 		return out;
 	console_keep();
 	end = vm.conlen;
@@ -366,6 +366,15 @@ vm_finish(int forced, int status)
 	if (!vm.stopping && vm.vmm_pid > 0 && (WIFSIGNALED(status) ||
 	    !vm.ready))
 		vmm_death_report(status);
+	/* A launcher that outlives its VMM (Firecracker's jail connector)
+	 * leaves with our word, before its group goes. */
+	if (vm.launcher_sock >= 0) {
+		close(vm.launcher_sock);
+		vm.launcher_sock = -1;
+	}
+	for (int t = 0; launcher_pid > 0 && launcher_pid != vm.vmm_pid &&
+	    t < 50 && waitpid(launcher_pid, NULL, WNOHANG) == 0; t++)
+		(void)poll(NULL, 0, 20);
 	cg_remove();
 	memset(&s, 0, sizeof(s));
 	s.forced = (uint32_t)forced;
@@ -649,7 +658,8 @@ on_pyrod(void)
 		long long t0 = pyro_mono_ms();
 
 		memcpy(&vm.start, m.payload, sizeof(vm.start));
-		drv = vm.start.host_compat ? &vmm_host_compat : &vmm_qemu;
+		drv = vm.start.host_compat ? &vmm_host_compat :
+		    vm.start.firecracker ? &vmm_firecracker : &vmm_qemu;
 		if (vm.vmm_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
 		    vm.files[VM_FILE_INITRD] < 0 || (vm.start.snapshot ?
 		    vm.files[VM_FILE_ROOTFS] < 0 || vm.start.copy_rootfs :
@@ -715,8 +725,11 @@ on_pyrod(void)
 		}
 		if ((rc = drv->launch()) < 0) {
 			/* Its launcher died (killed) or would not take it. */
+			const char *why = drv->error ? drv->error() : "";
+
 			(void)helper_send_error(m.hdr.id, PYRO_E_HELPER_FAILED,
-			    "starting %s: %s", drv->name, strerror(-rc));
+			    "starting %s: %s%s", drv->name, why[0] ? why :
+			    strerror(-rc), console_last_line());
 			rc = -1;
 			break;
 		}
@@ -825,7 +838,7 @@ vm_serve(uid_t uid, gid_t gid)
 {
 	struct pollfd		 pfd[5 + STDIN_SOURCES_MAX + NET_POLL_MAX];
 	struct stdin_src	*map[5 + STDIN_SOURCES_MAX];
-	int			 i, n, nsrc, ndns, nproxy, rc, wait, dwait;
+	int			 i, n, nsrc, ndns, nproxy, rc, wait, dwait, twait;
 	int			 pyrod_gone = 0;
 
 	vm.uid = uid;
@@ -836,6 +849,8 @@ vm_serve(uid_t uid, gid_t gid)
 	for (i = 0; i < STDIN_SOURCES_MAX; i++)
 		vm.src[i].fd = -1;
 	for (;;) {
+		/* First: the driver may open the agent's channel here. */
+		twait = drv->tick != NULL ? drv->tick() : -1;
 		n = 0;
 		pfd[n].fd = pyrod_gone ? -1 : PYRO_HELPER_FD;
 		pfd[n++].events = POLLIN;
@@ -872,6 +887,8 @@ vm_serve(uid_t uid, gid_t gid)
 		if ((dwait = dns_next_deadline()) >= 0 && (wait < 0 ||
 		    dwait < wait))
 			wait = dwait;
+		if (twait >= 0 && (wait < 0 || twait < wait))
+			wait = twait;
 		rc = poll(pfd, (nfds_t)n, wait);
 		if (rc < 0 && errno != EINTR) {
 			if (vm.vmm_pid > 0)

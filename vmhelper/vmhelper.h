@@ -25,6 +25,7 @@ enum {
 };
 #define LAUNCH_QEMU		0
 #define LAUNCH_HOST_COMPAT	1	/* hostcompat.c: no VMM */
+#define LAUNCH_FIRECRACKER	2	/* firecracker.c: the jailer */
 struct launch {
 	uint32_t	mode;		/* LAUNCH_* */
 	uint32_t	uid;
@@ -34,11 +35,17 @@ struct launch {
 	uint32_t	readonly;	/* host-compat: the disk is the image */
 	uint32_t	tmp_mib;	/* host-compat: /tmp's size */
 	char		hide[2][256];
+	char		jail[256];	/* Firecracker: <base>/firecracker/<id> */
 };
 void	launcher_main(int sock) __attribute__((noreturn));
 /* hostcompat.c: the launcher's part of a host-compat start. */
 void	hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 	    __attribute__((noreturn));
+/* firecracker.c: the launcher's part of a Firecracker start. */
+void	fc_launcher(int sock, struct launch *l, char *strings, int *fds)
+	    __attribute__((noreturn));
+/* vm.c: a sparse copy of src into dst (a reflink where it can). */
+int	copy_sparse(int src, int dst);
 
 /* vm.c: one VM under QEMU. */
 int	vm_launcher_fork(void);

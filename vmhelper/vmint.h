@@ -60,7 +60,8 @@ extern pid_t		launcher_pid;	/* the pre-sandbox launcher */
  * vm.vmm_pid and vm.pidfd: 0 or -errno.  quit() asks the VMM to end the VM
  * after the guest did not power off in time.  ctl_event() is called when
  * vm.ctl is readable or hung up.  kill() ends it now; vm.vmm_pid is then
- * reaped.
+ * reaped.  tick(), when set, is called each turn of the loop: the longest
+ * wait (ms) it allows, or -1.  error(), when set, says why launch failed.
  */
 struct vmm_driver {
 	const char	*name;
@@ -68,8 +69,11 @@ struct vmm_driver {
 	void		(*quit)(void);
 	void		(*ctl_event)(void);
 	void		(*kill)(void);
+	int		(*tick)(void);
+	const char	*(*error)(void);
 };
 extern const struct vmm_driver	vmm_qemu;
 extern const struct vmm_driver	vmm_host_compat;
+extern const struct vmm_driver	vmm_firecracker;
 
 #endif
