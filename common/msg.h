@@ -177,13 +177,14 @@ struct pyro_msg_vm_start {
 	struct pyro_vm_net net;
 	struct pyro_vm_cgroup cg;
 	/*
-	 * Host-compat (no VMM): pyro-agent runs on the host as run_uid and
-	 * run_gid (never 0) in its own namespaces over the disk; agent is
-	 * its path.
+	 * Host-compat (no VMM): pyro-agent runs on the host in its own
+	 * namespaces over the disk, as run_uid and run_gid (the caller's,
+	 * never 0) inside, host_id outside; agent is its path.
 	 */
 	uint32_t	host_compat;
-	uint32_t	run_uid;
+	uint32_t	run_uid;	/* inside the sandbox: the caller's */
 	uint32_t	run_gid;
+	uint32_t	host_id;	/* on the host: the workspace's own */
 	char		agent[256];
 	/*
 	 * Firecracker (firecracker != 0): its binary and jailer, and the

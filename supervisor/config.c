@@ -87,6 +87,7 @@ static const struct {
 	{ "snapshot_budget_kib", STR(snapshot_budget_kib), 1, 1ULL << 40 },
 	{ "network_dns_qps", STR(dns_qps), 1, 100000 },
 	{ "vmm_memory_overhead_mib", STR(vmm_overhead_mib), 16, 65536 },
+	{ "host_compat_id_base", STR(hc_id_base), 65536, 4294901760ULL },
 };
 
 /* MemTotal in MiB, or 0 if /proc/meminfo does not say. */
@@ -162,6 +163,7 @@ config_defaults(struct pyrod_config *c)
 	snprintf(c->helper_user, sizeof(c->helper_user), "%s", "nobody");
 	snprintf(c->vmm, sizeof(c->vmm), "%s", "auto");
 	snprintf(c->host_compat, sizeof(c->host_compat), "%s", "fallback");
+	c->hc_id_base = 1500000000;
 	c->socket_mode = 0660;
 	c->boot_timeout_s = 60;
 	c->group_gid = (gid_t)-1;

@@ -364,7 +364,10 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 /*
  * Host-compat runs pyro-agent as the record's owner, never as root: a
  * root caller's commands run as nobody (65534).  The group is the owner's
- * primary one unless that is root's.
+ * primary one unless that is root's.  Those are the ids inside; on the
+ * host the sandbox runs as an id of its own, the same for a workspace on
+ * every start (its files on the disk keep their owner): host_compat_id_base
+ * plus 16 bits of the record's id, which no host process uses.
  */
 static void
 host_compat_user(const struct record *r, struct pyro_msg_vm_start *s)
@@ -373,6 +376,8 @@ host_compat_user(const struct record *r, struct pyro_msg_vm_start *s)
 	char		buf[4096];
 
 	s->host_compat = 1;
+	s->host_id = conf.hc_id_base + (uint32_t)(strtoull(r->id + 12, NULL,
+	    16) & 0xffff);
 	s->run_uid = r->owner != 0 ? (uint32_t)r->owner : 65534;
 	s->run_gid = 65534;
 	if (r->owner != 0 && getpwuid_r(r->owner, &pw, buf, sizeof(buf),

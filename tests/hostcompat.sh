@@ -32,9 +32,17 @@ as_user() {
 	    PYRO_ENVIRONMENT_CACHE_DIR="$PYRO_ENVIRONMENT_CACHE_DIR" \
 	    "$TMP/u/pyro" "$@"
 }
+# Sandboxes run on the host as ids of their own: host_compat_id_base
+# (1500000000 by default) plus 16 bits of the record's id.
+sandbox_procs() {	# [NAME]: how many processes run as a sandbox id
+	ps -eo uid=,comm= | awk -v n="${1:-}" '$1 >= 1500000000 &&
+	    $1 < 1500065536 && (n == "" || $2 == n)' | wc -l
+}
 leftovers() {	# what a stopped or deleted sandbox must not leave
+	p=$(sandbox_procs)
+	[ "$p" = 0 ] || fail "$1: $p sandbox processes left: $(ps -eo uid,pid,cmd | awk '$1 >= 1500000000')"
 	p=$(pgrep -u $U -c . || true)
-	[ "$p" = 0 ] || fail "$1: $p processes of uid $U left: $(ps -u $U -o pid,cmd)"
+	[ "$p" = 0 ] || fail "$1: $p processes of uid $U left"
 	l=$(losetup -a | grep -c "$TMP/state" || true)
 	[ "$l" = 0 ] || fail "$1: loop devices left: $(losetup -a | grep "$TMP/state")"
 	m=$(grep -c "$TMP/state" /proc/self/mountinfo || true)
@@ -79,6 +87,7 @@ as_user run debian:12 --allow-host-compat -- sh -c '
 	grep -c ":" /proc/net/dev | sed "s/^/ifaces=/"
 	if bash -c "echo >/dev/tcp/127.0.0.1/'"$PYRO_TEST_PORT"'" 2>/dev/null; then echo tcp=reached; else echo tcp=refused; fi
 	if unshare -U true 2>/dev/null; then echo unshare=allowed; else echo unshare=refused; fi
+	if python3 -c "import socket; socket.socket(40, 1)" 2>/dev/null; then echo vsock=allowed; else echo vsock=refused; fi
 	ls '"$TMP"' >/dev/null 2>&1 && echo hosttmp=visible || echo hosttmp=absent
 ' >"$TMP/run.out" 2>"$TMP/run.err" || fail "run: $(cat "$TMP/run.err")"
 kill "$marker" "$listener"
@@ -93,6 +102,7 @@ want "CapEff:	0000000000000000"
 want "ifaces=1"
 want "tcp=refused"
 want "unshare=refused"
+want "vsock=refused"
 want "hosttmp=absent"
 pids=$(sed -n 's/^pids=//p' "$TMP/run.out")
 [ "$pids" -le 6 ] || fail "the sandbox sees $pids processes"
@@ -187,6 +197,21 @@ expect_error not_guest_backed as_user workspace disk list "$id"
 expect_error not_guest_backed as_user workspace disk read "$id" /etc/hostname
 n=$((n+1)); pass "status says host_compat; disk tools: not_guest_backed"
 
+# On the host the sandbox is not the caller: its own id, a user namespace
+# of root's, so the caller's host processes cannot enter or trace it.
+hid=$((1500000000 + 0x$(echo "$id" | cut -c13-16)))
+agent=$(ps -eo pid=,uid=,args= | awk -v u="$hid" '$2 == u && $3 == "pyro-agent" { print $1 }')
+[ -n "$agent" ] || fail "no pyro-agent runs as host uid $hid: $(ps -eo uid,pid,args | grep pyro-agent)"
+if setpriv --reuid=$U --regid=65534 --clear-groups nsenter -t "$agent" -U -m true 2>/dev/null; then
+	fail "uid $U entered the sandbox's namespaces"
+fi
+if setpriv --reuid=$U --regid=65534 --clear-groups cat "/proc/$agent/environ" >/dev/null 2>&1; then
+	fail "uid $U read the sandbox's environment"
+fi
+[ "$(as_user workspace exec "$id" -- sh -c 'echo x >/workspace/own; stat -c %u /workspace/own')" = $U ] ||
+    fail "a file the command writes is not the caller's inside"
+n=$((n+1)); pass "on the host the sandbox runs as uid $hid, not the caller's: uid $U cannot enter or read it; inside, files are uid $U's"
+
 as_user workspace exec "$id" --timeout-seconds 60 -- sh -c '
 	n=0; while [ $n -lt 2000 ]; do sleep 5 </dev/null >/dev/null 2>&1 & n=$((n+1)); done
 	echo "forked $n"' >"$TMP/bomb.out" 2>"$TMP/bomb.err" || true
@@ -195,7 +220,7 @@ grep -q 'forked 2000' "$TMP/bomb.out" && fail "fork bomb: 2000 processes made"
 out=$(as_user workspace exec "$id" -- sh -c 'echo alive' 2>&1)
 [ "$out" = alive ] || fail "after the fork bomb: $out"
 for _ in $(seq 30); do	# the bomb's sleeps end within 5 s
-	[ "$(pgrep -u $U -c -x sleep || true)" = 0 ] && break
+	[ "$(sandbox_procs sleep)" = 0 ] && break
 	sleep 1
 done
 n=$((n+1)); pass "a fork bomb meets the pids limit; the workspace answers"
@@ -237,6 +262,12 @@ out=$(as_user run debian:12 --allow-host-compat -- id -u 2>"$TMP/pref.err") ||
     fail "prefer: $(cat "$TMP/pref.err")"
 [ "$out" = $U ] && grep -q 'execution_mode=host_compat' "$TMP/pref.err" ||
     fail "prefer: $out $(cat "$TMP/pref.err")"
-n=$((n+1)); pass "host_compat = off refuses the flag (vmm_unavailable); prefer uses it with a VMM"
+kill "$PYROD_PID"; wait "$PYROD_PID" 2>/dev/null || true
+rm -f "$TMP/pyrod.sock"
+printf 'qemu_path = /nonexistent\ncgroups = off\n' >"$TMP/pyrod.conf"
+start_pyrod -f "$TMP/pyrod.conf" --group "$grp"
+expect_error unsupported as_user run debian:12 --allow-host-compat -- true
+grep -q 'host-compat needs cgroups' "$TMP/xe" || fail "no cgroups: $(cat "$TMP/xe")"
+n=$((n+1)); pass "host_compat = off refuses the flag (vmm_unavailable); prefer uses it with a VMM; without cgroups host-compat does not start (unsupported)"
 leftovers "at the end"
 echo "summary: $n passed"

@@ -42,13 +42,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/loop.h>
 #include <net/if.h>
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -81,7 +85,7 @@ hc_launch(void)
 	struct iovec	 iov;
 
 	if (vm.start.run_uid == 0 || vm.start.run_gid == 0 ||
-	    vm.start.agent[0] != '/')
+	    vm.start.host_id < 65536 || vm.start.agent[0] != '/')
 		return -EINVAL;
 	memset(&m.l, 0, sizeof(m.l));
 	m.l.mode = LAUNCH_HOST_COMPAT;
@@ -89,6 +93,7 @@ hc_launch(void)
 	m.l.gid = vm.start.run_gid;
 	m.l.readonly = vm.start.snapshot;
 	m.l.tmp_mib = vm.start.mem_mib;
+	m.l.host_id = vm.start.host_id;
 	m.l.nargs = 1;
 	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
 	len = strlen(vm.start.agent) + 1;
@@ -321,7 +326,16 @@ hc_seccomp(void)
 	    "io_uring_setup", "io_uring_enter", "io_uring_register",
 	    "fsopen", "fsmount", "fsconfig", "fspick", "move_mount",
 	    "open_tree", "mount_setattr", "quotactl", "syslog", "vhangup",
-	    "lookup_dcookie", "uselib", NULL };
+	    "lookup_dcookie", "uselib", "quotactl_fd", NULL };
+	/*
+	 * Socket families a contained process has no business with: vsock
+	 * is not namespaced (it would reach the host's and other VMs'
+	 * listeners), the others only widen the kernel it reaches.
+	 */
+	static const int bad_af[] = { AF_VSOCK, AF_ALG, AF_KEY, AF_PACKET,
+	    AF_XDP, AF_BLUETOOTH, AF_TIPC, AF_RDS, AF_CAN, AF_LLC, AF_NFC,
+	    AF_APPLETALK, AF_X25, AF_AX25, AF_IEEE802154, AF_PPPOX, AF_RXRPC,
+	    AF_ISDN, AF_PHONET, AF_CAIF, AF_KCM, AF_QIPCRTR, AF_SMC };
 	static const unsigned long ns_flags[] = { CLONE_NEWUSER, CLONE_NEWNS,
 	    CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
 	    CLONE_NEWCGROUP, CLONE_NEWTIME };
@@ -344,6 +358,11 @@ hc_seccomp(void)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
+	for (i = 0; i < (int)(sizeof(bad_af) / sizeof(bad_af[0])) &&
+	    rc == 0; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EAFNOSUPPORT),
+		    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ,
+		    (scmp_datum_t)bad_af[i]));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -356,12 +375,8 @@ drop_all_caps(void)
 	struct __user_cap_header_struct	hdr = {
 		_LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct	data[2];
-	int				cap;
 
-	for (cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-		    errno != EINVAL)
-			hc_fail("host-compat: dropping capability %d", cap);
+	/* The bounding set went before the uid change (hc_init). */
 	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
@@ -386,21 +401,29 @@ lo_up(void)
 }
 
 /*
- * B: PID 1 of the sandbox, until it becomes pyro-agent.  Its working
- * directory is the root (A entered it by fd: the caller's uid may not
- * search the state directory above it), and paths are relative to it.
+ * B: PID 1 of the sandbox, until it becomes pyro-agent.  It starts with
+ * every capability in the new user namespace (root's, not the caller's:
+ * no host process of the caller can enter or trace it) and host uid 0,
+ * unmapped there.  Its working directory is the root (A entered it by fd
+ * before the namespaces), and paths are relative to it.
  */
 static void __attribute__((noreturn))
-hc_init(const struct launch *l, int agent_fd, int chan, int con)
+hc_init(const struct launch *l, int agent_fd, int chan, int con, int life)
 {
 	static char	*const argv[] = { "pyro-agent", "--host-compat", NULL };
 	static char	*const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:"
 			    "/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	char		 opts[64];
-	int		 null, rc;
+	struct pollfd	 p = { life, POLLIN, 0 };
+	struct rlimit	 none = { 0, 0 };
+	char		 opts[96];
+	int		 null, rc, cap;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		hc_fail("host-compat: PR_SET_PDEATHSIG");
+	/* Dies with A; and if A is already gone, now. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || poll(&p, 1, 0) != 0)
+		_exit(122);
+	close(life);
+	/* No controlling terminal of pyrod's, ever (TIOCSTI). */
+	(void)setsid();
 	xmount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
 	/*
 	 * The root as this namespace's own mount (the copies of the
@@ -416,14 +439,26 @@ hc_init(const struct launch *l, int agent_fd, int chan, int con)
 	snprintf(opts, sizeof(opts), "mode=1777,size=%um", l->tmp_mib);
 	xmount("tmpfs", "tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	xmount("tmpfs", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts);
-	xmount("tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV,
-	    "mode=0755,size=64m");
+	snprintf(opts, sizeof(opts), "mode=0755,size=64m,uid=%u,gid=%u",
+	    l->uid, l->gid);
+	xmount("tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	if (sethostname("pyro", 4) < 0)
 		hc_fail("host-compat: sethostname");
 	lo_up();
 	if (syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		hc_fail("host-compat: pivot_root");
+	/* No core dump of attacker memory to the host's handler. */
+	if (setrlimit(RLIMIT_CORE, &none) < 0)
+		hc_fail("host-compat: RLIMIT_CORE");
+	/* The bounding set while CAP_SETPCAP lasts; then the caller's ids. */
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			hc_fail("host-compat: dropping capability %d", cap);
+	if (setgroups(0, NULL) < 0 || setresgid(l->gid, l->gid, l->gid) < 0 ||
+	    setresuid(l->uid, l->uid, l->uid) < 0)
+		hc_fail("host-compat: becoming uid %u", l->uid);
 	drop_all_caps();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		hc_fail("host-compat: no_new_privs");
@@ -435,7 +470,8 @@ hc_init(const struct launch *l, int agent_fd, int chan, int con)
 	    dup2(22, 2) < 0 || dup2(23, 3) < 0 || dup2(24, 4) < 0 ||
 	    fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
 		hc_fail("host-compat: dup2");
-	(void)close_range(5, ~0U, 0);
+	if (close_range(5, ~0U, 0) < 0)
+		hc_fail("host-compat: close_range");
 	hc_console = 2;
 	if ((rc = hc_seccomp()) < 0) {
 		errno = -rc;
@@ -445,37 +481,25 @@ hc_init(const struct launch *l, int agent_fd, int chan, int con)
 	hc_fail("host-compat: exec pyro-agent");
 }
 
-static void
-write_file(const char *path, const char *s)
-{
-	int	fd;
-
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
-	    write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		hc_fail("host-compat: writing %s", path);
-	close(fd);
-}
-
-/* A: the caller's uid; the namespaces; B; then B's wait status as ours. */
+/*
+ * A: still root; makes the namespaces (their user namespace is root's),
+ * lets the launcher write the id maps (the caller's ids inside, the
+ * workspace's own host ids outside), forks B, then passes B's wait status
+ * on as its own.
+ */
 static void __attribute__((noreturn))
-hc_sandbox(const struct launch *l, int rootfd, int agent_fd,
-    int chan, int con, int report)
+hc_sandbox(const struct launch *l, pid_t launcher, int rootfd, int agent_fd,
+    int chan, int con, int report, int maps)
 {
-	char	map[64];
 	pid_t	b;
-	int	status;
+	int	status, life[2];
+	char	c;
 
-	if (setgroups(0, NULL) < 0 || setresgid(l->gid, l->gid, l->gid) < 0 ||
-	    setresuid(l->uid, l->uid, l->uid) < 0)
-		hc_fail("host-compat: becoming uid %u", l->uid);
-	if (setuid(0) == 0) {
-		errno = EPERM;
-		hc_fail("host-compat: still able to become root");
-	}
-	/* Cleared by the uid change; the uid and gid maps need dumpable. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
-	    prctl(PR_SET_DUMPABLE, 1) < 0)
-		hc_fail("host-compat: prctl");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != launcher)
+		_exit(122);
+	/* A keyring of its own, not pyrod's session keyring. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0)
+		hc_fail("host-compat: a session keyring");
 	/*
 	 * Into the root by fd, before the new mount namespace: unshare()
 	 * moves the working directory to its copy there (an fd would keep
@@ -486,20 +510,19 @@ hc_sandbox(const struct launch *l, int rootfd, int agent_fd,
 	close(rootfd);
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
 	    CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
-		hc_fail("host-compat: new namespaces (are unprivileged user "
-		    "namespaces allowed? pyro doctor says)");
-	write_file("/proc/self/setgroups", "deny");
-	snprintf(map, sizeof(map), "%u %u 1\n", l->uid, l->uid);
-	write_file("/proc/self/uid_map", map);
-	snprintf(map, sizeof(map), "%u %u 1\n", l->gid, l->gid);
-	write_file("/proc/self/gid_map", map);
-	if ((b = fork()) < 0)
+		hc_fail("host-compat: new namespaces");
+	c = 'u';
+	if (write(report, &c, 1) != 1 || read(maps, &c, 1) != 1 || c != 'm')
+		_exit(122);	/* the launcher could not write the maps */
+	close(maps);
+	if (pipe2(life, O_CLOEXEC) < 0 || (b = fork()) < 0)
 		hc_fail("host-compat: fork");
 	if (b == 0) {
 		close(report);
-		hc_init(l, agent_fd, chan, con);
+		close(life[1]);
+		hc_init(l, agent_fd, chan, con, life[0]);
 	}
-	(void)prctl(PR_SET_DUMPABLE, 0);
+	close(life[0]);
 	if (write(report, &b, sizeof(b)) != sizeof(b))
 		hc_fail("host-compat: reporting");
 	close(report);
@@ -512,19 +535,86 @@ hc_sandbox(const struct launch *l, int rootfd, int agent_fd,
 	    128 + WTERMSIG(status));
 }
 
+static int
+write_map(pid_t pid, const char *which, unsigned inside, unsigned outside)
+{
+	char	path[64], map[64];
+	int	fd, n, rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
+	n = snprintf(map, sizeof(map), "%u %u 1\n", inside, outside);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (write(fd, map, (size_t)n) != n)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/*
+ * A loop device already backed by this image (a mount that outlived its
+ * sandbox): a second ext4 mount of the same file would corrupt it.
+ */
+static int
+image_attached(int fd)
+{
+	char		 self[64], img[PATH_MAX], path[300], back[PATH_MAX];
+	struct dirent	*de;
+	DIR		*d;
+	ssize_t		 n;
+	int		 found = 0, bfd;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if ((n = readlink(self, img, sizeof(img) - 1)) <= 0)
+		return 0;
+	img[n] = '\0';
+	if ((d = opendir("/sys/block")) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%.200s/loop/"
+		    "backing_file", de->d_name);
+		if ((bfd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		n = read(bfd, back, sizeof(back) - 1);
+		close(bfd);
+		if (n <= 0)
+			continue;
+		back[n] = '\0';
+		back[strcspn(back, "\n")] = '\0';
+		found = strcmp(back, img) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
 void
 hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 {
 	char		 root[300], lower[300], rw[300], opts[1000], dev[32];
 	struct pollfd	 p[2];
 	struct stat	 st;
-	pid_t		 a, b = -1;
-	int		 rfd, loop, agent_fd, pipefd[2], status = 0, pidfd = -1;
+	pid_t		 a, b = -1, self;
+	int		 rfd, loop, agent_fd, pipefd[2], mapfd[2], status = 0;
+	int		 pidfd = -1;
+	char		 c;
 
 	hc_console = fds[LFD_CONSOLE];
-	if (l->uid == 0 || l->gid == 0) {
+	if (l->uid == 0 || l->gid == 0 || l->host_id < 65536 ||
+	    strlen(l->hide[0]) > 250) {
 		errno = EPERM;
-		hc_fail("host-compat: refusing to run as root");
+		hc_fail("host-compat: refusing to run as root (or in a long "
+		    "state path)");
+	}
+	/* The sandbox (in this group) is what the OOM killer takes first. */
+	{
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			(void)write(fd, "-1000", 5);
+			close(fd);
+		}
 	}
 	if ((agent_fd = open(agent, O_RDONLY | O_CLOEXEC)) < 0)
 		hc_fail("host-compat: opening %s", agent);
@@ -537,6 +627,11 @@ hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 	snprintf(root, sizeof(root), "%.250s/root", l->hide[0]);
 	if (mkdir(root, 0755) < 0)
 		hc_fail("host-compat: %s", root);
+	if (!l->readonly && image_attached(fds[LFD_DISK])) {
+		errno = EBUSY;
+		hc_fail("host-compat: the disk is still attached to a loop "
+		    "device (a mount outlived its sandbox)");
+	}
 	if ((loop = loop_attach(fds[LFD_DISK], l->readonly, dev,
 	    sizeof(dev))) < 0)
 		hc_fail("host-compat: attaching the disk to a loop device");
@@ -573,26 +668,43 @@ hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 	real_dir(rfd, "proc", 0555);
 	real_dir(rfd, "tmp", 01777);
 	real_dir(rfd, "run", 0755);
-	own_dir(rfd, "workspace", l->uid, l->gid);
-	own_dir(rfd, "root", l->uid, l->gid);
+	own_dir(rfd, "workspace", l->host_id, l->host_id);
+	own_dir(rfd, "root", l->host_id, l->host_id);
 	make_dev(root);
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	if (pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(mapfd, O_CLOEXEC) < 0)
 		hc_fail("host-compat: pipe");
+	self = getpid();
 	if ((a = fork()) < 0)
 		hc_fail("host-compat: fork");
 	if (a == 0) {
+		/* Only what A and B need: nothing of the image's fds. */
 		close(sock);
 		close(pipefd[0]);
-		hc_sandbox(l, rfd, agent_fd, fds[LFD_AGENT],
-		    fds[LFD_CONSOLE], pipefd[1]);
+		close(mapfd[1]);
+		for (int k = 0; k < LFD__MAX; k++)
+			if (fds[k] != fds[LFD_AGENT] &&
+			    fds[k] != fds[LFD_CONSOLE])
+				(void)close(fds[k]);
+		hc_sandbox(l, self, rfd, agent_fd, fds[LFD_AGENT],
+		    fds[LFD_CONSOLE], pipefd[1], mapfd[0]);
 	}
 	close(rfd);
 	close(pipefd[1]);
+	close(mapfd[0]);
 	close(agent_fd);
 	for (int k = 0; k < LFD__MAX; k++)
 		if (k != LFD_CONSOLE)
 			(void)close(fds[k]);
+	/* The maps: the caller's ids inside, the workspace's host ids. */
+	if (read(pipefd[0], &c, 1) == 1 && c == 'u' &&
+	    write_map(a, "uid_map", l->uid, l->host_id) == 0 &&
+	    write_map(a, "gid_map", l->gid, l->host_id) == 0) {
+		c = 'm';
+		(void)write(mapfd[1], &c, 1);
+	}
+	close(mapfd[1]);
+	/* A is root's code: its report is B's pid, alive until A reaps it. */
 	if (read(pipefd[0], &b, sizeof(b)) == sizeof(b) && b > 0)
 		pidfd = (int)syscall(SYS_pidfd_open, b, 0);
 	close(pipefd[0]);
@@ -613,10 +725,13 @@ hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 		if (p[1].revents & POLLIN)
 			break;
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			(void)kill(b, SIGKILL);
+			(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL,
+			    NULL, 0);
 			p[0].fd = -1;
 		}
 	}
+	if (pidfd < 0)		/* no sandbox came up: end A */
+		(void)kill(a, SIGKILL);
 	while (waitpid(a, &status, 0) < 0 && errno == EINTR)
 		;
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 121);

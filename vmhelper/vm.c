@@ -339,7 +339,10 @@ vmm_death_report(int status)
 	if (said || vm.stopping)
 		return;
 	said = 1;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg_oomed())
+	/* Host-compat's launcher passes its PID 1's SIGKILL on as 137. */
+	if (((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+	    (drv == &vmm_host_compat && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 128 + SIGKILL)) && cg_oomed())
 		(void)helper_send_error(0, PYRO_E_VM_OOM, "the VM went over its "
 		    "memory limit of %llu MiB (%u MiB of guest memory, the "
 		    "VMM's overhead and its disk's page cache) and its VMM was "
@@ -707,13 +710,26 @@ on_pyrod(void)
 				break;
 			}
 		}
+		/*
+		 * A host-compat sandbox has no guest memory size to bound
+		 * it: without its group (memory, tasks) it does not start.
+		 */
+		if (vm.start.host_compat && vm.start.cg.version == 0) {
+			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,
+			    "host-compat needs cgroups to bound its memory and "
+			    "tasks, and this pyrod has none (cgroups = off, or "
+			    "no usable hierarchy: pyro doctor says)");
+			rc = -1;
+			break;
+		}
 		if (vm.start.cg.version != 0) {
 			char err[200];
 
 			if (cg_make(&vm.start.cg, launcher_pid, err,
 			    sizeof(err)) < 0) {
 				log_warnx("%s", err);
-				if (vm.start.cg.required) {
+				if (vm.start.cg.required ||
+				    vm.start.host_compat) {
 					(void)helper_send_error(m.hdr.id,
 					    PYRO_E_UNSUPPORTED, "%s (cgroups = "
 					    "off in pyrod.conf runs VMs "

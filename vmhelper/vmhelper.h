@@ -34,6 +34,7 @@ struct launch {
 	uint32_t	tap;		/* LFD_TAP is the VM's TAP */
 	uint32_t	readonly;	/* host-compat: the disk is the image */
 	uint32_t	tmp_mib;	/* host-compat: /tmp's size */
+	uint32_t	host_id;	/* host-compat: the host uid and gid */
 	char		hide[2][256];
 	char		jail[256];	/* Firecracker: <base>/firecracker/<id> */
 };
