@@ -144,4 +144,34 @@ expect_error unsupported pyro run debian:12 -- true
 grep -q 'without Firecracker support' "$TMP/xe" || fail "mismatch: $(cat "$TMP/xe")"
 leftovers "after the mismatch"
 n=$((n+1)); pass "an environment without vsock: unsupported, before anything starts"
+
+# ---- 6. a network: the TAP handed to Firecracker, then removed ----
+if command -v dnsmasq >/dev/null; then
+	. "$PYRO_SRCDIR/tests/netlab.sh"
+	trap 'cleanup; netlab_down' EXIT
+	netlab_up
+	kill "$PYROD_PID"; wait "$PYROD_PID" 2>/dev/null || true
+	rm -f "$TMP/pyrod.sock"
+	printf 'network_pool = 10.250.0.0/29\nnetwork_dns = 198.51.100.1\n' \
+	    >>"$TMP/pyrod.conf"
+	: >"$TMP/fc.log"
+	start_pyrod_net "$TMP/pyrod.conf"
+	pyro run --network debian:12 -- true >/dev/null 2>"$TMP/net.err" ||
+	    fail "run --network: $(cat "$TMP/net.err")"
+	/usr/bin/python3 - "$TMP/fc.log" <<'PY' || fail "network: $(cat "$TMP/fc.log")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+taps = [l for l in lines if "tap" in l]
+puts = [l for l in lines if l.get("path") == "/network-interfaces/eth0"]
+assert len(taps) == 1 and taps[0]["owner"] != 0, taps
+assert len(puts) == 1 and puts[0]["status"] == 204, puts
+assert puts[0]["body"]["host_dev_name"] == taps[0]["tap"], puts
+assert puts[0]["body"]["guest_mac"].startswith("02:"), puts
+PY
+	[ -z "$(net_leftovers)" ] || fail "network leftovers: $(net_leftovers)"
+	leftovers "after a networked run"
+	n=$((n+1)); pass "--network: the VM's TAP is persistent and the jail uid's when Firecracker opens it, and gone after"
+else
+	echo "# dnsmasq is not installed: the network case is not run"
+fi
 echo "summary: $n passed"

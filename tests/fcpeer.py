@@ -102,6 +102,20 @@ class Peer:
             if path.startswith("/drives/") and not os.path.isfile(
                     self.jail(body.get("path_on_host", ""))):
                 return 400, "Unable to open the drive file", False
+            if path.startswith("/network-interfaces/") and self.agent:
+                # Firecracker opens the TAP by name as the jail's uid: it
+                # must exist, be persistent and belong to that uid.
+                tap = body["host_dev_name"]
+                sysd = "/sys/class/net/%s" % tap
+                try:
+                    owner = int(open(sysd + "/owner").read())
+                    flags = int(open(sysd + "/tun_flags").read(), 16)
+                except (OSError, ValueError):
+                    return 400, "Open tap device failed: No such device", False
+                if owner != os.stat(self.root).st_uid or not flags & 0x0800:
+                    return 400, ("Open tap device failed: %s is not the "
+                                 "jail's (owner %d, flags %#x)" % (tap, owner, flags)), False
+                self.log.write(json.dumps({"tap": tap, "owner": owner}) + "\n")
             if path == "/vsock":
                 self.bind_vsock(body["uds_path"])
             self.conf[path] = body

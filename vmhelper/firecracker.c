@@ -333,6 +333,8 @@ fc_launch(void)
 	fv.vcpus = vm.start.vcpus;
 	fv.mem_mib = vm.start.mem_mib;
 	if (vm.start.net.enabled) {
+		if (net_tap_hand_over(j.uid, j.gid, fc.err, sizeof(fc.err)) < 0)
+			return -EIO;
 		net_guest_arg(netarg, sizeof(netarg));
 		snprintf(boot, sizeof(boot), "console=ttyS0 reboot=k panic=1 "
 		    "pci=off quiet pyro.channel=vsock pyro.net=%s", netarg);

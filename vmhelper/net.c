@@ -75,6 +75,7 @@ static struct {
 	uint32_t		 gw, guest;	/* network order */
 	char			 table[32];
 	int			 table_made;
+	int			 persist;	/* handed over: delete it */
 	struct nft_ctx		*nft;
 } net = { .tapfd = -1 };
 
@@ -406,6 +407,48 @@ net_tap_fd(void)
 	return net.tapfd;
 }
 
+/*
+ * Firecracker opens the TAP by name, as its jail's uid, and a TAP takes one
+ * queue: make ours persistent, owned by that uid and gid, and let go of
+ * it.  It is then deleted by name at teardown (and, if we are killed
+ * first, by pyrod's sweep of leftover pyro- TAPs).
+ */
+int
+net_tap_hand_over(uid_t uid, gid_t gid, char *err, size_t errsz)
+{
+	if (net.tapfd < 0)
+		return 0;
+	if (ioctl(net.tapfd, TUNSETOWNER, (unsigned long)uid) < 0 ||
+	    ioctl(net.tapfd, TUNSETGROUP, (unsigned long)gid) < 0 ||
+	    ioctl(net.tapfd, TUNSETPERSIST, 1UL) < 0) {
+		snprintf(err, errsz, "handing TAP %s over: %s", net.cfg.tap,
+		    strerror(errno));
+		return -1;
+	}
+	net.persist = 1;
+	close(net.tapfd);
+	net.tapfd = -1;
+	return 0;
+}
+
+static void
+tap_delete(const char *name)
+{
+	struct nl_sock		*sk;
+	struct rtnl_link	*l;
+
+	if ((sk = nl_socket_alloc()) == NULL)
+		return;
+	if (nl_connect(sk, NETLINK_ROUTE) == 0 &&
+	    (l = rtnl_link_alloc()) != NULL) {
+		rtnl_link_set_name(l, name);
+		if (rtnl_link_delete(sk, l) < 0)
+			log_warnx("cannot delete TAP %s", name);
+		rtnl_link_put(l);
+	}
+	nl_socket_free(sk);
+}
+
 /* The guest's side, for the kernel command line: "V/30,G". */
 void
 net_guest_arg(char *out, size_t sz)
@@ -598,6 +641,9 @@ net_teardown(void)
 	if (net.tapfd >= 0)
 		close(net.tapfd);	/* the TAP goes with QEMU's fd too */
 	net.tapfd = -1;
+	if (net.persist)
+		tap_delete(net.cfg.tap);
+	net.persist = 0;
 	if (net.nft != NULL)
 		nft_ctx_free(net.nft);
 	net.nft = NULL;

@@ -67,6 +67,7 @@ struct pyro_msg_net_swept;
 int	net_tap_name_ok(const char *name);
 int	net_setup(const struct pyro_vm_net *, char *err, size_t errsz);
 int	net_tap_fd(void);
+int	net_tap_hand_over(uid_t, gid_t, char *err, size_t errsz);
 void	net_guest_arg(char *out, size_t sz);
 uint32_t net_guest_addr(void);
 uint32_t net_gateway(void);
