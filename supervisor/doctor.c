@@ -95,7 +95,9 @@ doctor_vmm(cJSON *res, int kvm_ok)
 	cJSON_AddStringToObject(vmm, "reason", why);
 	if (sel != NULL) {
 		cJSON_AddStringToObject(vmm, "selected", sel);
-		cJSON_AddStringToObject(vmm, "accel", kvm_ok ? "kvm" : "tcg");
+		/* Firecracker runs on KVM only. */
+		cJSON_AddStringToObject(vmm, "accel", kvm_ok ||
+		    strcmp(sel, "firecracker") == 0 ? "kvm" : "tcg");
 	} else {
 		cJSON_AddNullToObject(vmm, "selected");
 		cJSON_AddNullToObject(vmm, "accel");
@@ -181,7 +183,9 @@ doctor_runtime(cJSON *res, const struct doctor *d, int vm_ok, int kvm_ok)
 	cJSON_AddStringToObject(rt, "status",
 	    cJSON_GetArraySize(why) == 0 ? "PASS" : "FAIL");
 	cJSON_AddItemToObject(rt, "reasons", why);
-	if (!kvm_ok && vm_ok)
+	if (!kvm_ok && vm_ok && strcmp(cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    res, "vmm"), "selected")) ?: "", "qemu") == 0)
 		cJSON_AddStringToObject(rt, "note", "KVM is not usable: "
 		    "guests run under QEMU software emulation (TCG), slower "
 		    "but fully isolated");
