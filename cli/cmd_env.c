@@ -110,6 +110,13 @@ render_manifest(const cJSON *r)
 	if (jstr(r, "packages", NULL) != NULL)
 		printf("Packages:     %s\n", jstr(r, "packages", ""));
 	printf("Agent sha256: %s\n", jstr(r, "agent_sha256", "?"));
+	printf("VMMs:        ");
+	if (cJSON_IsArray(cJSON_GetObjectItem(r, "vmms")))
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "vmms"))
+			printf(" %s", cJSON_IsString(it) ? it->valuestring : "?");
+	else
+		printf(" qemu (built before environments recorded their VMMs)");
+	printf("\n");
 	printf("Path:         %s\n", jstr(r, "path", "?"));
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "parts"))
 		printf("  %-15s %12.0f bytes  sha256 %s\n", it->string,
