@@ -174,4 +174,4 @@ PY
 else
 	echo "# dnsmasq is not installed: the network case is not run"
 fi
-echo "summary: $n passed"
+echo "$n passed, 0 failed"

@@ -276,4 +276,4 @@ expect_error unsupported as_user run debian:12 --allow-host-compat -- true
 grep -q 'host-compat needs cgroups' "$TMP/xe" || fail "no cgroups: $(cat "$TMP/xe")"
 n=$((n+1)); pass "host_compat = off refuses the flag (vmm_unavailable); prefer uses it with a VMM; without cgroups host-compat does not start (unsupported)"
 leftovers "at the end"
-echo "summary: $n passed"
+echo "$n passed, 0 failed"
