@@ -349,12 +349,26 @@ agent_vsock_channel(void)
 		close(lfd);
 		return -2;
 	}
-	/* The host connects as soon as we listen; only the host can. */
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/* The host connects as soon as we listen; only the host (CID 2). */
+	for (;;) {
+		struct sockaddr_vm	peer;
+		socklen_t		plen = sizeof(peer);
+
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			alog("pyro-agent: vsock accept: %s", strerror(errno));
+			close(lfd);
+			return -2;
+		}
+		if (plen >= sizeof(peer) && peer.svm_cid == VMADDR_CID_HOST)
+			break;
+		alog("pyro-agent: vsock: a connection from CID %u refused",
+		    (unsigned)peer.svm_cid);
+		close(fd);
+	}
 	close(lfd);
-	if (fd < 0)
-		alog("pyro-agent: vsock accept: %s", strerror(errno));
-	return fd < 0 ? -2 : fd;
+	return fd;
 }
 
 /* The agent's virtio-serial port, found by name (its number varies). */

@@ -204,6 +204,41 @@ kill_tasks(const char *dir)
 	fclose(f);
 }
 
+/*
+ * SIGKILL what is left in id's groups and wait (at most 2 s) until they
+ * are empty: a Firecracker whose helper died must be gone before its jail
+ * is removed and its disk given back.
+ */
+void
+cgroup_kill_id(const char *id)
+{
+	char	path[200];
+	FILE	*f;
+	int	t, busy;
+
+	if (cg_version == 0 || strlen(id) != 16)
+		return;
+	if (cg_version == 2)
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/pyro/%.16s", id);
+	else
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/pids/pyro/%.16s",
+		    id);
+	for (t = 0; t < 100; t++) {
+		char	procs[220], line[32];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", path);
+		if ((f = fopen(procs, "re")) == NULL)
+			return;
+		busy = fgets(line, sizeof(line), f) != NULL;
+		fclose(f);
+		if (!busy)
+			return;
+		kill_tasks(path);
+		usleep(20 * 1000);
+	}
+	log_warnx("%s: tasks remain in its cgroup", id);
+}
+
 /* Remove id's groups: 1 while one still holds a task. */
 static int
 remove_id(const char *id)

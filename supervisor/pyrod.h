@@ -266,6 +266,7 @@ void		 store_close(void);
 struct record	*store_find(enum rec_kind, const char *id);
 struct record	*store_create(enum rec_kind, uid_t owner);
 int		 fc_jail_remove(const char *id);
+void		 cgroup_kill_id(const char *id);
 void		 fc_disk_reclaim(struct record *);
 int		 store_save(struct record *);
 const char	*rec_state(const struct record *);

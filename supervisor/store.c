@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -264,7 +265,15 @@ store_open(const char *dir)
 		return rc;
 	load_kind(REC_VM);
 	load_kind(REC_WORKSPACE);
+	/* No VM runs yet: every jail is an earlier run's, every disk root's. */
 	(void)fc_jail_remove(NULL);
+	{
+		struct record *r;
+
+		LIST_FOREACH(r, &records, entry)
+			if (r->kind == REC_WORKSPACE)
+				fc_disk_reclaim(r);
+	}
 	return 0;
 }
 
@@ -511,6 +520,15 @@ fc_jail_remove(const char *id)
 		return 0;
 	if (id != NULL) {
 		n = rmtree_at(fd, id, 0);
+		/* Too deep to remove: out of the way, for the next sweep. */
+		if (faccessat(fd, id, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			char aside[64];
+
+			snprintf(aside, sizeof(aside), ".stale-%s-%lld", id,
+			    (long long)time(NULL));
+			if (renameat(fd, id, fd, aside) < 0)
+				log_warn("moving jail %s aside", id);
+		}
 		close(fd);
 		return n;
 	}
@@ -519,7 +537,8 @@ fc_jail_remove(const char *id)
 		return 0;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name,
+		    "..") != 0)
 			n += rmtree_at(dirfd(d), de->d_name, 0);
 	closedir(d);
 	if (n > 0)
@@ -527,17 +546,26 @@ fc_jail_remove(const char *id)
 	return n;
 }
 
-/* After a Firecracker run: the disk the jail shared is root's again. */
+/*
+ * After a Firecracker run: the disk the jail shared is root's again, mode
+ * 0600, with no ACL Firecracker may have added while it owned the inode.
+ */
 void
 fc_disk_reclaim(struct record *r)
 {
-	int	fd = store_openat(r, "rootfs.ext4", O_RDONLY, 0);
+	struct stat	st;
+	int		fd = store_openat(r, "rootfs.ext4", O_RDONLY |
+			    O_NONBLOCK, 0);
 
-	if (fd >= 0) {
-		if (fchown(fd, 0, 0) < 0)
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_uid != 0 ||
+	    st.st_gid != 0 || (st.st_mode & 07777) != 0600)) {
+		if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0600) < 0)
 			log_warn("%s: giving the disk back to root", r->id);
-		close(fd);
+		(void)fremovexattr(fd, "system.posix_acl_access");
 	}
+	close(fd);
 }
 
 int

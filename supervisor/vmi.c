@@ -533,6 +533,9 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
 	if (v->fc) {
+		/* A helper that died leaves Firecracker: end it first. */
+		if (strcmp(why, "exited") != 0)
+			cgroup_kill_id(v->rec->id);
 		(void)fc_jail_remove(v->rec->id);
 		fc_disk_reclaim(v->rec);
 	}

@@ -114,6 +114,27 @@ pyro workspace delete "$ws" >/dev/null || fail "delete"
 leftovers "after delete" "$ws"
 n=$((n+1)); pass "a workspace under Firecracker: seed, exec, stop (disk root's again, e2fsck clean), start (file kept), delete"
 
+# ---- 3b. the helper killed: Firecracker (no parent-death signal) goes too
+ws=$(pyro workspace create debian:12) || fail "workspace create (kill)"
+helper=$(pgrep -P "$PYROD_PID" -x pyro-vmhelper | head -n 1)
+[ -n "$helper" ] || fail "no vmhelper"
+pgrep -f "fcpeer.py.*$ws" >/dev/null || fail "no Firecracker peer for $ws"
+kill -9 "$helper"
+for _ in $(seq 100); do	# pyrod cleans up once it reaps the helper
+	pgrep -f "fcpeer.py.*$ws" >/dev/null ||
+	    [ -n "$(ls -A "$TMP/state/jail/firecracker" 2>/dev/null)" ] || break
+	sleep 0.1
+done
+! pgrep -f "fcpeer.py.*$ws" >/dev/null || fail "Firecracker outlived its helper"
+leftovers "after kill -9 of the helper" "$ws"
+[ "$(stat -c %u:%g:%a "$TMP/state/workspaces/$ws/rootfs.ext4")" = 0:0:600 ] ||
+    fail "the disk after the helper's death: $(stat -c %u:%g:%a "$TMP/state/workspaces/$ws/rootfs.ext4")"
+pyro workspace start "$ws" >/dev/null 2>&1 || pyro workspace status "$ws" >/dev/null ||
+    fail "the workspace after the helper's death"
+pyro workspace delete "$ws" >/dev/null || fail "delete (kill)"
+leftovers "after delete (kill)" "$ws"
+n=$((n+1)); pass "kill -9 of the helper: Firecracker is ended by its connector, the jail removed, the disk root's 0600"
+
 # ---- 4. failure paths: clear errors, nothing left ----
 fails() {	# MODE CODE TEXT
 	echo "$1" >"$TMP/fcmode"
@@ -155,7 +176,9 @@ if command -v dnsmasq >/dev/null; then
 	printf 'network_pool = 10.250.0.0/29\nnetwork_dns = 198.51.100.1\n' \
 	    >>"$TMP/pyrod.conf"
 	: >"$TMP/fc.log"
-	start_pyrod_net "$TMP/pyrod.conf"
+	# nsenter, not ip netns exec: that one mounts a sysfs of its own,
+	# without the cgroups Firecracker's VMs are ended by.
+	PYROD_WRAP="nsenter --net=/run/netns/$NET_HOST" start_pyrod -f "$TMP/pyrod.conf"
 	pyro run --network debian:12 -- true >/dev/null 2>"$TMP/net.err" ||
 	    fail "run --network: $(cat "$TMP/net.err")"
 	/usr/bin/python3 - "$TMP/fc.log" <<'PY' || fail "network: $(cat "$TMP/fc.log")"

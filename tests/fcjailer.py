@@ -16,8 +16,8 @@ non-zero --uid/--gid, an existing absolute --chroot-base-dir; works in
 <base>/<exec-file name>/<id>/root; copies the exec file there and makes
 dev/kvm, dev/net/tun and dev/userfaultfd; starts Firecracker (here the
 Firecracker peer, fcpeer.py, with --root set to the jail) and writes its
-pid to <root>/firecracker.pid (O_EXCL), then exits 0 (--new-pid-ns: the
-jailer does not wait for Firecracker).
+pid to <root>/<exec-file name>.pid (O_EXCL), then exits 0 (--new-pid-ns:
+the jailer does not wait for Firecracker).
 
 What it checks for pyro, beyond the argv: --new-pid-ns is given and
 --daemonize is not (pyro keeps Firecracker's stdout as the console); the
@@ -26,10 +26,11 @@ api socket is /run/firecracker.sock; the files pyro put in the jail
 --gid, and nothing in the jail is a symlink.  Every check that fails is
 printed to stderr (the console pyro keeps) and the exit is 1.
 
-Unlike the real jailer it does not chroot, change uid or make namespaces:
-the Firecracker peer runs as root beside it, resolving every path within
-the jail, because it must mount the VM's disk to run the real pyro-agent as
-the guest (fcpeer.py --agent).
+Unlike the real jailer it does not chroot or make namespaces: the
+Firecracker peer resolves every path within the jail.  It does run as
+--uid and --gid (it drops after reading its configuration), with a root
+"guest service" beside it that mounts the VM's disk to run the real
+pyro-agent as the guest (fcpeer.py --agent).
 """
 import os
 import re
@@ -129,10 +130,17 @@ def main():
     cmd = [sys.executable, os.path.join(os.path.dirname(
         os.path.abspath(__file__)), "fcpeer.py"), "--yaml", conf["yaml"],
         "--root", root, "--log", conf["log"], "--agent", conf["agent"],
-        "--mode", conf.get("mode", "normal")] + fc_args
-    child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                             start_new_session=False)
-    fd = os.open(os.path.join(root, "firecracker.pid"),
+        "--mode", conf.get("mode", "normal"), "--uid", str(uid),
+        "--gid", str(gid)] + fc_args
+    # As with the real jailer, the pid file names a Firecracker that
+    # already runs as --uid: the peer says when it has dropped to it.
+    r, w = os.pipe()
+    child = subprocess.Popen(cmd + ["--ready-fd", str(w)],
+                             stdin=subprocess.DEVNULL, pass_fds=[w])
+    os.close(w)
+    if os.read(r, 1) != b"1":
+        die("the Firecracker peer did not start")
+    fd = os.open(os.path.join(root, os.path.basename(exe) + ".pid"),
                  os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     os.write(fd, b"%d" % child.pid)
     os.close(fd)

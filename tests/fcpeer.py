@@ -34,6 +34,7 @@ Modes make it misbehave: fail-boot-source answers that PUT with a 400,
 garbage answers with bytes no Firecracker sends, silent never answers.
 """
 import argparse
+import array  # noqa: F401 (socket.recv_fds needs it after the chroot)
 import ctypes
 import json
 import os
@@ -67,9 +68,14 @@ class Peer:
         self.bad = False
         self.vsock = None
         self.agent = a.agent
-        self.guest = None
+        self.gsvc = None
         self.gsock = None
         self.bridged = False
+        # The validator reads its own files once: before any chroot.
+        fcschema.validate(self.spec, self.defs, "PUT", "/machine-config",
+                          {"vcpu_count": 1, "mem_size_mib": 128})
+        fcschema.validate(self.spec, self.defs, "PUT", "/actions",
+                          {"action_type": "InstanceStart"})
 
     def jail(self, p):
         return os.path.join(self.root, p.lstrip("/"))
@@ -106,15 +112,14 @@ class Peer:
                 # Firecracker opens the TAP by name as the jail's uid: it
                 # must exist, be persistent and belong to that uid.
                 tap = body["host_dev_name"]
-                sysd = "/sys/class/net/%s" % tap
-                try:
-                    owner = int(open(sysd + "/owner").read())
-                    flags = int(open(sysd + "/tun_flags").read(), 16)
-                except (OSError, ValueError):
+                self.gsvc.send(b"tap " + tap.encode())
+                info = json.loads(self.gsvc.recv(4096) or b"{}")
+                if not info:
                     return 400, "Open tap device failed: No such device", False
-                if owner != os.stat(self.root).st_uid or not flags & 0x0800:
+                owner = info.get("user")
+                if owner != os.geteuid() or not info.get("persist"):
                     return 400, ("Open tap device failed: %s is not the "
-                                 "jail's (owner %d, flags %#x)" % (tap, owner, flags)), False
+                                 "jail's (%r)" % (tap, info)), False
                 self.log.write(json.dumps({"tap": tap, "owner": owner}) + "\n")
             if path == "/vsock":
                 self.bind_vsock(body["uds_path"])
@@ -139,9 +144,7 @@ class Peer:
                 return 400, ("The requested operation is not supported "
                              "before starting the microVM."), True
             if t == "SendCtrlAltDel":
-                self.state = "Exiting"
-                if self.guest is not None:
-                    self.guest.kill()
+                self.state = "Exiting"  # the guest service ends the guest
             return 204, None, False
         if method == "PATCH" and path == "/vm":
             if not started:
@@ -166,35 +169,21 @@ class Peer:
         return 400, "Invalid request method and/or path: %s %s." % (method, path), True
 
     def start_guest(self):
-        """The guest: the drive mounted, the real pyro-agent as PID 1."""
+        """The guest, by the root guest service (we run as the jail's uid,
+        as Firecracker does): the drive mounted, the real pyro-agent as
+        PID 1, its channel passed back to us."""
         disk = self.jail(self.conf["/drives/rootfs"]["path_on_host"])
-        a, b = socket.socketpair()
-        script = (
-            'set -e; m=$(mktemp -d); '
-            'mount -o loop,nosuid,nodev "$1" "$m"; '
-            'mount -t proc proc "$m/proc"; '
-            'mount -t tmpfs tmpfs "$m/run"; '
-            'mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"; '
-            'mount --rbind /dev "$m/dev"; '
-            'cp "$2" "$m/run/pyro-agent"; '
-            'exec chroot "$m" /run/pyro-agent --host-compat')
-        libc = ctypes.CDLL(None, use_errno=True)
-
-        def child():
-            libc.prctl(1, 9)        # PR_SET_PDEATHSIG, SIGKILL
-            os.dup2(b.fileno(), 3)  # the agent's channel (inheritable)
-        # Our other fds are close-on-exec: the guest gets 0-3 only.
-        self.guest = subprocess.Popen(
-            ["unshare", "--pid", "--fork", "--mount", "--kill-child", "sh",
-             "-c", script, "sh", disk, self.agent],
-            close_fds=False, preexec_fn=child, stdin=subprocess.DEVNULL)
-        b.close()
-        self.gsock = a
+        self.gsvc.send(b"disk " + disk.encode())
+        _, fds, _, _ = socket.recv_fds(self.gsvc, 16, 1)
+        if not fds:
+            return
+        self.gsock = socket.socket(fileno=fds[0])
 
         def watch():
-            self.guest.wait()
+            self.gsvc.recv(16)      # "exit", or the service is gone
             os._exit(0)             # the guest rebooted: Firecracker exits
         threading.Thread(target=watch, daemon=True).start()
+
 
     def bridge(self, c):
         def pump(src, dst):
@@ -311,6 +300,70 @@ class Peer:
                     os._exit(1 if self.bad else 0)
 
 
+def guest_service(sock, agent, root):
+    """Root's half of the peer: Firecracker's KVM, so to speak.  On one
+    request (the drive's path) it mounts the drive in new mount and pid
+    namespaces and runs the real pyro-agent there as PID 1 (--host-compat:
+    its channel on fd 3), passes the channel's other end back, and says
+    "exit" when that guest ends; when the peer goes, the guest goes."""
+    while True:
+        msg = sock.recv(4096)
+        if not msg:
+            os._exit(0)
+        what, _, arg = msg.decode().partition(" ")
+        if what == "disk":
+            break
+        # "tap NAME": the TAP as Firecracker's TUNSETIFF would find it,
+        # over netlink (our network namespace, whatever /sys shows).
+        try:
+            out = subprocess.run(["ip", "-j", "-d", "link", "show", "dev",
+                                  arg], capture_output=True, check=True).stdout
+            data = json.loads(out)[0]["linkinfo"]["info_data"]
+            if isinstance(data.get("user"), str):   # ip names the uid
+                import pwd
+                u = data["user"]
+                data["user"] = int(u) if u.isdigit() else pwd.getpwnam(u).pw_uid
+        except (subprocess.CalledProcessError, KeyError, IndexError,
+                ValueError):
+            data = {}
+        sock.send(json.dumps(data).encode())
+    disk = os.path.join(root, arg.lstrip("/"))
+    a, b = socket.socketpair()
+    script = (
+            'set -e; m=$(mktemp -d); '
+            'mount -o loop,nosuid,nodev "$1" "$m"; '
+            'mount -t proc proc "$m/proc"; '
+            'mount -t tmpfs tmpfs "$m/run"; '
+            'mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"; '
+            'mount --rbind /dev "$m/dev"; '
+            'cp "$2" "$m/run/pyro-agent"; '
+            'exec chroot "$m" /run/pyro-agent --host-compat')
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def child():
+        libc.prctl(1, 9)            # PR_SET_PDEATHSIG, SIGKILL
+        os.dup2(b.fileno(), 3)      # the agent's channel (inheritable)
+    # Our other fds are close-on-exec: the guest gets 0-3 only.
+    guest = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--mount", "--kill-child", "sh",
+         "-c", script, "sh", disk, agent],
+        close_fds=False, preexec_fn=child, stdin=subprocess.DEVNULL)
+    b.close()
+    socket.send_fds(sock, [b"ok"], [a.fileno()])
+    a.close()
+
+    def peer_gone():
+        sock.recv(16)
+        guest.kill()
+    threading.Thread(target=peer_gone, daemon=True).start()
+    guest.wait()
+    try:
+        sock.send(b"exit")
+    except OSError:
+        pass
+    os._exit(0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--yaml", required=True)
@@ -319,10 +372,33 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--mode", default="normal")
     ap.add_argument("--agent", default=None)
+    ap.add_argument("--uid", type=int, default=None)
+    ap.add_argument("--gid", type=int, default=None)
+    ap.add_argument("--ready-fd", type=int, default=None)
     a = ap.parse_args()
+    peer = Peer(a)             # the spec and the log, read as root
+    if a.agent:
+        s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if os.fork() == 0:
+            s1.close()
+            ctypes.CDLL(None).prctl(1, 9)
+            guest_service(s2, a.agent, a.root)
+        s2.close()
+        peer.gsvc = s1
+    if a.uid is not None:
+        # As the jailer leaves Firecracker: chrooted in the jail, as its
+        # uid and gid (the spec, the log and /sys/class/net opened before).
+        os.chroot(a.root)
+        os.chdir("/")
+        peer.root = "/"
+        os.setgroups([])
+        os.setresgid(a.gid, a.gid, a.gid)
+        os.setresuid(a.uid, a.uid, a.uid)
+    if a.ready_fd is not None:  # the jailer writes the pid file now
+        os.write(a.ready_fd, b"1")
+        os.close(a.ready_fd)
     if a.mode == "no-socket":
         threading.Event().wait()
-    peer = Peer(a)
     path = peer.jail(a.api_sock)
     if os.path.exists(path):
         print("Failed to open the API socket at: %s. Check that it is not "

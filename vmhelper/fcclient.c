@@ -79,7 +79,8 @@ fc_connect(int dirfd, const char *name, int timeout_ms)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		e = errno;
-		if (e == EINPROGRESS || e == EAGAIN) {
+		/* AF_UNIX: EAGAIN is a full backlog, not a connect begun. */
+		if (e == EINPROGRESS) {
 			if ((rc = wait_fd(fd, POLLOUT, deadline)) <= 0)
 				e = rc < 0 ? -rc : ETIMEDOUT;
 			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,

@@ -61,6 +61,7 @@
 #include "vmhelper.h"
 #include "vmint.h"
 
+#define FC_JAIL_WAIT_MS		60000	/* the jail: a one-shot disk's copy */
 #define FC_JAILER_WAIT_MS	10000	/* the jailer copies Firecracker */
 #define FC_API_WAIT_MS		5000	/* its API socket appears */
 #define FC_CALL_MS		5000
@@ -178,23 +179,31 @@ jail_connect(char what)
  * child (reparented to us when the jailer exited): -1 otherwise.
  */
 static pid_t
-fc_pid(void)
+fc_pid(const char *pidfile)
 {
-	char	buf[32], path[64], st[512], *p;
-	long	pid;
-	int	fd;
-	ssize_t	n;
+	char		buf[32], path[64], st[512], *p;
+	struct stat	sb;
+	long		pid;
+	int		fd;
+	ssize_t		n;
 
-	if ((fd = openat(fc.root, "firecracker.pid", O_RDONLY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
+	/* The jailer's (root's) regular file, never a fifo or a link. */
+	if ((fd = openat(fc.root, pidfile, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_uid != 0 ||
+	    sb.st_nlink != 1) {
+		close(fd);
+		return -1;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
 	pid = strtol(buf, &p, 10);
-	if (pid <= 1 || pid > 4194304 || (*p != '\0' && *p != '\n'))
+	if (pid <= 1 || pid > 4194304 || (*p != '\0' && *p != '\n') ||
+	    pid == (long)launcher_pid)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -207,6 +216,18 @@ fc_pid(void)
 	/* "pid (comm) S ppid ...": comm may hold anything; the last ')' */
 	if ((p = strrchr(st, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
 	    p[3] != ' ' || strtol(p + 4, NULL, 10) != (long)getpid())
+		return -1;
+	/* And it runs as the jail's uid, as the jailer made it. */
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, st, sizeof(st) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	st[n] = '\0';
+	if ((p = strstr(st, "\nUid:\t")) == NULL ||
+	    strtoul(p + 6, NULL, 10) != vm.start.run_uid)
 		return -1;
 	return (pid_t)pid;
 }
@@ -234,7 +255,8 @@ fc_launch(void)
 	struct fc_req	 plan[FC_PLAN_MAX];
 	struct fc_resp	 rp;
 	char		*argv[FC_ARGV_MAX], args[LAUNCH_STRINGS_MAX], id[32];
-	char		 boot[512], netarg[64];
+	char		 boot[512], netarg[64], pidfile[64];
+	const char	*exe;
 	int		 con[2], fds[LFD__MAX], rc, k, n, status;
 	struct iovec	 iov;
 	long long	 deadline;
@@ -261,10 +283,15 @@ fc_launch(void)
 	m.l.gid = j.gid;
 	m.l.readonly = vm.start.snapshot;
 	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
-	if (snprintf(m.l.jail, sizeof(m.l.jail), "%.200s/firecracker/%s",
-	    vm.start.fc_base, id) >= (int)sizeof(m.l.jail) ||
-	    strlen(vm.start.fc_base) > 200)
+	/* The jailer works in <base>/<exec file's name>/<id>/root. */
+	if ((exe = strrchr(vm.start.fc_exec, '/')) == NULL || exe[1] == '\0')
+		return -EINVAL;
+	exe++;
+	if (snprintf(m.l.jail, sizeof(m.l.jail), "%.200s/%.40s/%s",
+	    vm.start.fc_base, exe, id) >= (int)sizeof(m.l.jail) ||
+	    strlen(vm.start.fc_base) > 200 || strlen(exe) > 40)
 		return -ENAMETOOLONG;
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", exe);
 	for (k = 0; k < n; k++) {
 		size_t sl = strlen(argv[k]) + 1;
 
@@ -295,7 +322,7 @@ fc_launch(void)
 	vm.ctl = -1;
 
 	/* The jail's root, then the jailer's end. */
-	if (from_launcher(vm.launcher_sock, FC_JAILER_WAIT_MS, &status,
+	if (from_launcher(vm.launcher_sock, FC_JAIL_WAIT_MS, &status,
 	    &fc.root) != 'R' || fc.root < 0)
 		return fc_fail(-EPROTO, "the launcher could not make the jail");
 	if ((rc = from_launcher(vm.launcher_sock, FC_JAILER_WAIT_MS, &status,
@@ -309,7 +336,7 @@ fc_launch(void)
 		return fc_fail(-ECHILD, "the jailer exited with status %d",
 		    WIFEXITED(status) ? WEXITSTATUS(status) :
 		    128 + WTERMSIG(status));
-	if ((pid = fc_pid()) < 0)
+	if ((pid = fc_pid(pidfile)) < 0)
 		return fc_fail(-ESRCH, "no Firecracker process after the "
 		    "jailer (its pid file names none of ours)");
 	vm.vmm_pid = pid;
@@ -457,6 +484,53 @@ jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
 	close(dst);
 }
 
+/*
+ * SIGKILL every other task of the VM's cgroup (ours: the vmhelper put us
+ * there before the jailer ran) until none is left, for at most 3 s.
+ */
+static void
+kill_own_group(void)
+{
+	char	line[256], path[320], *g;
+	FILE	*f, *pf;
+	long	pid;
+	int	t, left;
+
+	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
+		return;
+	path[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* v1 "N:pids:/pyro/<id>", v2 "0::/pyro/<id>" */
+		if ((g = strstr(line, ":/pyro/")) == NULL)
+			continue;
+		if (strncmp(strchr(line, ':') + 1, "pids:", 5) == 0)
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/pids%s/"
+			    "cgroup.procs", g + 1);
+		else if (strncmp(line, "0::", 3) == 0 && path[0] == '\0')
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/"
+			    "cgroup.procs", g + 1);
+	}
+	fclose(f);
+	if (path[0] == '\0')
+		return;
+	for (t = 0; t < 150; t++) {
+		if ((pf = fopen(path, "re")) == NULL)
+			return;
+		left = 0;
+		while (fgets(line, sizeof(line), pf) != NULL)
+			if ((pid = strtol(line, NULL, 10)) > 1 &&
+			    pid != (long)getpid()) {
+				(void)kill((pid_t)pid, SIGKILL);
+				left = 1;
+			}
+		fclose(pf);
+		if (!left)
+			return;
+		(void)poll(NULL, 0, 20);
+	}
+}
+
 void
 fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 {
@@ -518,7 +592,14 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 	if ((run = openat(rootfd, "run", O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		jail_fail(con, "firecracker: the jail's /run");
-	close(rootfd);
+	/* A vmhelper that gave up waiting gets no Firecracker. */
+	{
+		struct pollfd hp = { sock, 0, 0 };
+
+		if (poll(&hp, 1, 0) == 1 && (hp.revents & (POLLHUP |
+		    POLLERR)))
+			_exit(0);
+	}
 	if ((jailer = fork()) < 0)
 		jail_fail(con, "firecracker: fork");
 	if (jailer == 0) {
@@ -541,6 +622,14 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 	while (waitpid(jailer, &status, 0) < 0)
 		if (errno != EINTR)
 			_exit(121);
+	/*
+	 * The jailer gave the jail's root to Firecracker's uid; take it
+	 * back before any guest code runs: Firecracker then writes only
+	 * its /run and the disk, never new entries beside them.
+	 */
+	if (fchown(rootfd, 0, 0) < 0 || fchmod(rootfd, 0755) < 0)
+		status = 0x7f00;	/* exit 127: not a jail to boot */
+	close(rootfd);
 	to_vmhelper(sock, 'J', status, -1);
 	/* The connector, until the vmhelper goes. */
 	for (;;) {
@@ -550,8 +639,15 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n != 1 || (what != 'A' && what != 'V'))
+		if (n != 1 || (what != 'A' && what != 'V')) {
+			/*
+			 * The vmhelper is gone (or done): nothing of this VM
+			 * outlives it.  Firecracker has no parent-death
+			 * signal, so its group's tasks get SIGKILL here.
+			 */
+			kill_own_group();
 			_exit(0);
+		}
 		fd = fc_connect(run, what == 'A' ? "firecracker.sock" :
 		    "firecracker.vsock", 1000);
 		to_vmhelper(sock, what, fd < 0 ? fd : 0, fd);

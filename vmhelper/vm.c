@@ -714,11 +714,15 @@ on_pyrod(void)
 		 * A host-compat sandbox has no guest memory size to bound
 		 * it: without its group (memory, tasks) it does not start.
 		 */
-		if (vm.start.host_compat && vm.start.cg.version == 0) {
+		if ((vm.start.host_compat || vm.start.firecracker) &&
+		    vm.start.cg.version == 0) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,
-			    "host-compat needs cgroups to bound its memory and "
-			    "tasks, and this pyrod has none (cgroups = off, or "
-			    "no usable hierarchy: pyro doctor says)");
+			    "%s needs cgroups (%s), and this pyrod has none "
+			    "(cgroups = off, or no usable hierarchy: pyro doctor "
+			    "says)", vm.start.host_compat ? "host-compat" :
+			    "Firecracker", vm.start.host_compat ? "to bound its "
+			    "memory and tasks" : "Firecracker has no parent-death "
+			    "signal: its group is how it is ended");
 			rc = -1;
 			break;
 		}
@@ -729,7 +733,8 @@ on_pyrod(void)
 			    sizeof(err)) < 0) {
 				log_warnx("%s", err);
 				if (vm.start.cg.required ||
-				    vm.start.host_compat) {
+				    vm.start.host_compat ||
+				    vm.start.firecracker) {
 					(void)helper_send_error(m.hdr.id,
 					    PYRO_E_UNSUPPORTED, "%s (cgroups = "
 					    "off in pyrod.conf runs VMs "
