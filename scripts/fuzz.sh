@@ -24,7 +24,7 @@ shift $((OPTIND - 1))
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "[fuzz] no build dir" >&2; exit 1; }
 cd "$(dirname "$0")/.."
 top=$(pwd)
-targets=${*:-"frame msg guestproto unpack disk dns gsdiff conf mcp fchttp"}
+targets=${*:-"frame msg guestproto unpack disk dns gsdiff conf mcp fchttp oci"}
 
 if ! command -v clang >/dev/null ||
     ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' |
@@ -50,6 +50,7 @@ srcs() {
 	disk) echo "diskhelper/ext4.c diskhelper/fdio.c diskhelper/scrub.c common/errcode.c common/redact.c common/utf8.c" ;;
 	dns) echo "common/netrule.c" ;;
 	fchttp) echo "vmhelper/fcapi.c" ;;
+	oci) echo "common/oci.c" ;;
 	gsdiff) echo "supervisor/guestsh.c" ;;
 	conf) echo "supervisor/config.c common/log.c common/netrule.c" ;;
 	mcp) echo "mcp/server.c mcp/tools.c libpyro/client.c libpyro/env.c libpyro/ops.c libpyro/transfer.c libpyro/wsops.c common/frame.c common/path.c common/msg.c common/errcode.c common/escape.c common/utf8.c common/url.c common/catalog.c" ;;
@@ -61,7 +62,7 @@ pkgs() {
 	frame|msg|guestproto) echo "libcjson" ;;
 	unpack) echo "libcjson libarchive nettle" ;;
 	disk) echo "ext2fs com_err libcjson" ;;
-	dns|gsdiff|conf|fchttp) echo "libcjson" ;;
+	dns|gsdiff|conf|fchttp|oci) echo "libcjson" ;;
 	mcp) echo "libcjson libarchive nettle" ;;
 	esac
 }
