@@ -59,7 +59,7 @@ make -j"$jobs" >/dev/null
 make -j"$jobs" check TESTS="tests/check_frame tests/check_msg \
     tests/check_path tests/check_atomic tests/check_sandbox \
     tests/check_disk tests/check_redact tests/check_unpack \
-    tests/check_guest tests/check_fc" ||
+    tests/check_guest tests/check_fc tests/check_oci" ||
     show_logs "$top/build-asan"
 cd "$top"
 
