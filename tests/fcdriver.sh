@@ -116,9 +116,14 @@ n=$((n+1)); pass "a workspace under Firecracker: seed, exec, stop (disk root's a
 
 # ---- 3b. the helper killed: Firecracker (no parent-death signal) goes too
 ws=$(pyro workspace create debian:12) || fail "workspace create (kill)"
-helper=$(pgrep -P "$PYROD_PID" -x pyro-vmhelper | head -n 1)
-[ -n "$helper" ] || fail "no vmhelper"
-pgrep -f "fcpeer.py.*$ws" >/dev/null || fail "no Firecracker peer for $ws"
+# Firecracker's parent is the VM's helper, which adopted it (a child
+# subreaper); the peer's guest service is the peer's child.
+helper=
+for peer in $(pgrep -f "fcpeer.py.*$ws"); do
+	p=$(ps -o ppid= -p "$peer" | tr -d ' ')
+	[ "$(ps -o comm= -p "$p")" = pyro-vmhelper ] && helper=$p
+done
+[ -n "$helper" ] || fail "no Firecracker peer adopted by its helper for $ws"
 kill -9 "$helper"
 for _ in $(seq 100); do	# pyrod cleans up once it reaps the helper
 	pgrep -f "fcpeer.py.*$ws" >/dev/null ||
