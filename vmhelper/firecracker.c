@@ -58,6 +58,7 @@
 #include "helper.h"
 #include "log.h"
 #include "msg.h"
+#include "path.h"
 #include "vmhelper.h"
 #include "vmint.h"
 
@@ -206,26 +207,16 @@ fc_pid(const char *pidfile)
 	    pid == (long)launcher_pid)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (pyro_read_small(path, st, sizeof(st)) <= 0)
 		return -1;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	st[n] = '\0';
 	/* "pid (comm) S ppid ...": comm may hold anything; the last ')' */
 	if ((p = strrchr(st, ')')) == NULL || p[1] != ' ' || p[2] == '\0' ||
 	    p[3] != ' ' || strtol(p + 4, NULL, 10) != (long)getpid())
 		return -1;
 	/* And it runs as the jail's uid, as the jailer made it. */
 	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (pyro_read_small(path, st, sizeof(st)) <= 0)
 		return -1;
-	n = read(fd, st, sizeof(st) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	st[n] = '\0';
 	if ((p = strstr(st, "\nUid:\t")) == NULL ||
 	    strtoul(p + 6, NULL, 10) != vm.start.run_uid)
 		return -1;
@@ -451,24 +442,6 @@ const struct vmm_driver vmm_firecracker = {
 
 /* ---- the launcher's side (root) ---- */
 
-static void __attribute__((noreturn, format(printf, 2, 3)))
-jail_fail(int con, const char *fmt, ...)
-{
-	char	buf[300];
-	va_list	ap;
-	int	n, e = errno;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s\n", strerror(e));
-	(void)write(con, buf, strlen(buf));
-	_exit(120);
-}
 
 static void
 jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
@@ -478,9 +451,9 @@ jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
 
 	if ((dst = openat(rootfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, sparse ? 0600 : 0400)) < 0)
-		jail_fail(con, "firecracker: /%s in the jail", name);
+		launch_die(con, "firecracker: /%s in the jail", name);
 	if (copy_sparse(src, dst) < 0 || fchown(dst, uid, gid) < 0)
-		jail_fail(con, "firecracker: copying /%s into the jail", name);
+		launch_die(con, "firecracker: copying /%s into the jail", name);
 	close(dst);
 }
 
@@ -547,25 +520,25 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 	argv[i] = NULL;
 	if (l->uid == 0 || l->gid == 0 || l->jail[0] != '/') {
 		errno = EINVAL;
-		jail_fail(con, "firecracker: a jail as root, or no jail");
+		launch_die(con, "firecracker: a jail as root, or no jail");
 	}
 	/* <base>/firecracker/<id>/root, new: pyrod removed an old one. */
 	snprintf(path, sizeof(path), "%.250s/root", l->jail);
 	for (p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
 		*p = '\0';
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
-			jail_fail(con, "firecracker: making %s", path);
+			launch_die(con, "firecracker: making %s", path);
 		*p = '/';
 	}
 	if (mkdir(path, 0755) < 0)
-		jail_fail(con, "firecracker: making the jail %s", path);
+		launch_die(con, "firecracker: making the jail %s", path);
 	if ((rootfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		jail_fail(con, "firecracker: opening the jail");
+		launch_die(con, "firecracker: opening the jail");
 	if (mkdirat(rootfd, "run", 0700) < 0 ||
 	    (dfd = openat(rootfd, "run", O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 || fchown(dfd, l->uid, l->gid) < 0)
-		jail_fail(con, "firecracker: the jail's /run");
+		launch_die(con, "firecracker: the jail's /run");
 	close(dfd);
 	jail_copy(con, fds[LFD_KERNEL], rootfd, FC_KERNEL + 1, l->uid, l->gid,
 	    0);
@@ -580,18 +553,18 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 		if (linkat(AT_FDCWD, self, rootfd, FC_ROOTFS + 1,
 		    AT_SYMLINK_FOLLOW) < 0 ||
 		    fchown(fds[LFD_DISK], l->uid, l->gid) < 0)
-			jail_fail(con, "firecracker: linking the disk into "
+			launch_die(con, "firecracker: linking the disk into "
 			    "the jail");
 	}
 	/* The vmhelper reads the jail (the pid file) through this fd. */
 	if ((dfd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		jail_fail(con, "firecracker: the jail's fd");
+		launch_die(con, "firecracker: the jail's fd");
 	to_vmhelper(sock, 'R', 0, dfd);
 	close(dfd);
 	if ((run = openat(rootfd, "run", O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		jail_fail(con, "firecracker: the jail's /run");
+		launch_die(con, "firecracker: the jail's /run");
 	/* A vmhelper that gave up waiting gets no Firecracker. */
 	{
 		struct pollfd hp = { sock, 0, 0 };
@@ -601,7 +574,7 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 			_exit(0);
 	}
 	if ((jailer = fork()) < 0)
-		jail_fail(con, "firecracker: fork");
+		launch_die(con, "firecracker: fork");
 	if (jailer == 0) {
 		char *envp[] = { NULL };
 
@@ -609,11 +582,11 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 		if ((dfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
 		    dup2(con, 20) < 0 || dup2(dfd, 0) < 0 ||
 		    dup2(20, 1) < 0 || dup2(20, 2) < 0)
-			jail_fail(con, "firecracker: stdio");
+			launch_die(con, "firecracker: stdio");
 		(void)close_range(3, ~0U, 0);
 		/* The jailer clears the environment itself; give it none. */
 		execve(argv[0], argv, envp);
-		jail_fail(2, "firecracker: exec %s", argv[0]);
+		launch_die(2, "firecracker: exec %s", argv[0]);
 	}
 	close(con);
 	for (i = 0; i < LFD__MAX; i++)

@@ -171,26 +171,7 @@ const struct vmm_driver vmm_host_compat = {
 static int	hc_console = -1;
 
 /* Say why on the console (the workspace's last console bytes), then die. */
-static void __attribute__((noreturn, format(printf, 1, 2)))
-hc_fail(const char *fmt, ...)
-{
-	char	buf[300];
-	va_list	ap;
-	int	n, e = errno;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)sizeof(buf) - 2)
-		n = (int)sizeof(buf) - 2;
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s\n",
-	    strerror(e));
-	if (hc_console >= 0)
-		(void)write(hc_console, buf, strlen(buf));
-	_exit(120);
-}
+#define hc_fail(...)	launch_die(hc_console, __VA_ARGS__)
 
 /* A free loop device bound to fd, autoclear: the last unmount frees it. */
 static int

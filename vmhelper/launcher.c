@@ -30,6 +30,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,30 @@ fsize(int fd)
 	struct stat	st;
 
 	return fstat(fd, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
+/*
+ * A launcher that cannot go on: "what: strerror(errno)" on con (the VM's
+ * console, whose last line the vmhelper reports), then exit 120.
+ */
+void
+launch_die(int con, const char *fmt, ...)
+{
+	char	buf[300];
+	va_list	ap;
+	int	n, e = errno;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s\n", strerror(e));
+	if (con >= 0)
+		(void)write(con, buf, strlen(buf));
+	_exit(120);
 }
 
 static void __attribute__((noreturn))

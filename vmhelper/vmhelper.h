@@ -39,6 +39,8 @@ struct launch {
 	char		jail[256];	/* Firecracker: <base>/firecracker/<id> */
 };
 void	launcher_main(int sock) __attribute__((noreturn));
+void	launch_die(int con, const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 2, 3)));
 /* hostcompat.c: the launcher's part of a host-compat start. */
 void	hc_launcher(int sock, struct launch *l, const char *agent, int *fds)
 	    __attribute__((noreturn));
