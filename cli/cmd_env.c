@@ -1,9 +1,10 @@
 /*
- * pyro env list|inspect|pull|build|prune: the environment cache of the
+ * pyro env list|inspect|pull|push|build|prune: the environment cache of the
  * calling user (pyro_environment_cache_dir()).  Layout, ready for pulled
  * OCI artifacts as well as local builds:
  *
  *	CACHE/NAME/manifest.json	name, version, kernel, parts + sha256
+ *	CACHE/NAME/source.json		pulled: registry, tag, manifest digest
  *	CACHE/NAME/{vmlinux,initramfs.cpio,rootfs.ext4}
  *	CACHE/.staging-*		a build or pull in progress (pruned)
  *
@@ -205,7 +206,22 @@ cmd_env_inspect(struct cli *cli, const struct cmd *c, const struct args *a)
 static void
 render_pull(const cJSON *r)
 {
-	if (!jbool(r, "built"))
+	if (strcmp(jstr(r, "source", ""), "registry") == 0) {
+		if (jbool(r, "pulled"))
+			printf("Pulled: %s (%s/%s:%s, %s, %.1f MiB "
+			    "downloaded)\n", jstr(r, "environment", "?"),
+			    jstr(r, "registry", "?"), jstr(r, "repository",
+			    "?"), jstr(r, "tag", "?"), jstr(r,
+			    "manifest_digest", "?"), jnum(r,
+			    "bytes_downloaded", 0) / 1048576.0);
+		else
+			printf("Environment %s is installed and up to date "
+			    "(%s/%s:%s, %s); nothing to do (--force pulls it "
+			    "again).\n", jstr(r, "environment", "?"),
+			    jstr(r, "registry", "?"), jstr(r, "repository",
+			    "?"), jstr(r, "tag", "?"), jstr(r,
+			    "manifest_digest", "?"));
+	} else if (!jbool(r, "built"))
 		printf("Environment %s is installed and up to date (version "
 		    "%s, built %s, pyro-agent %.12s); nothing to do (--build "
 		    "rebuilds it).\n", jstr(r, "environment", "?"),
@@ -216,32 +232,57 @@ render_pull(const cJSON *r)
 }
 
 /*
- * env pull NAME [--build|--force] and env build NAME.  pull does nothing
- * when the environment is up to date (see pyro_env_pull()).
+ * env pull NAME [--registry URL] [--build|--force] and env build NAME.
+ * pull does nothing when the environment is up to date (see
+ * pyro_env_pull_from()).
  */
 int
 cmd_env_pull(struct cli *cli, const struct cmd *c, const struct args *a)
 {
 	pyro_error	 err;
 	char		*res = NULL;
-	int		 rc, build;
+	int		 rc, flags = 0;
 
-	build = strcmp(c->name, "build") == 0 || jbool(a->opts, "build") ||
-	    jbool(a->opts, "force");
-	if (!cli->json && strcmp(c->name, "pull") == 0 &&
-	    pyro_catalog_find(a->pos[0]) != NULL)
-		printf("[pull] phase=resolve environment=%s source=local-build "
-		    "(no registry is configured)\n", a->pos[0]);
-	/* Our own lines first, then the builder's, in order. */
+	if (strcmp(c->name, "build") == 0 || jbool(a->opts, "build"))
+		flags |= PYRO_PULL_BUILD;
+	if (jbool(a->opts, "force"))
+		flags |= PYRO_PULL_FORCE;
+	/* Our own lines first, then the tool's, in order. */
 	(void)fflush(stdout);
-	rc = (build ? pyro_env_build : pyro_env_pull)(a->pos[0],
-	    cli->json ? 2 : 1, &res, &err);
+	rc = pyro_env_pull_from(a->pos[0], jstr(a->opts, "registry", NULL),
+	    flags, cli->json ? 2 : 1, &res, &err);
 	if (rc == 0 && !cli->json && strcmp(c->name, "build") == 0) {
 		printf("Built: %s\n", a->pos[0]);
 		pyro_free(res);
 		return EXIT_OK;
 	}
 	return env_done(cli, rc, res, &err, NULL, render_pull);
+}
+
+static void
+render_push(const cJSON *r)
+{
+	printf("Pushed: %s to %s/%s:%s (%s): %d blobs sent (%.1f MiB), %d "
+	    "already there\n", jstr(r, "environment", "?"), jstr(r,
+	    "registry", "?"), jstr(r, "repository", "?"), jstr(r, "tag", "?"),
+	    jstr(r, "manifest_digest", "?"), (int)jnum(r, "blobs_sent", 0),
+	    jnum(r, "bytes_sent", 0) / 1048576.0,
+	    (int)jnum(r, "blobs_present", 0));
+}
+
+/* env push NAME [--registry URL] (pyro_env_push()). */
+int
+cmd_env_push(struct cli *cli, const struct cmd *c, const struct args *a)
+{
+	pyro_error	 err;
+	char		*res = NULL;
+	int		 rc;
+
+	(void)c;
+	(void)fflush(stdout);
+	rc = pyro_env_push(a->pos[0], jstr(a->opts, "registry", NULL),
+	    cli->json ? 2 : 1, &res, &err);
+	return env_done(cli, rc, res, &err, NULL, render_push);
 }
 
 int

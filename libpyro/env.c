@@ -1,11 +1,17 @@
 /*
  * libpyro: environments.  The cache is the caller's own (pyro_environment_
  * cache_dir()), so these calls work on this side without pyrod: list the
- * catalog with what is installed, inspect a manifest, pull (build locally
- * from Debian packages: no registry is configured yet), prune leftovers.
+ * catalog with what is installed, inspect a manifest, pull (from the
+ * configured registry with pyro-oci, else built locally from Debian
+ * packages with pyro-env-build), push to a registry, prune leftovers.
+ *
+ * The registry: the caller's argument, else PYRO_ENVIRONMENT_REGISTRY,
+ * else pyrod.conf's environment_registry (asked of pyrod, which reads
+ * it); "none" in the variable means no registry.
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -227,6 +233,108 @@ up_to_date_result(const char *cache, const struct pyro_catalog_entry *e,
 }
 
 /*
+ * The registry to use: explicit, else the variable, else pyrod's; into
+ * buf, or "" when there is none.
+ */
+static void
+registry_of(const char *explicit, char *buf, size_t size)
+{
+	const char	*v = getenv("PYRO_ENVIRONMENT_REGISTRY");
+	pyro_client	*c;
+	pyro_error	 err;
+	char		*res = NULL;
+	cJSON		*r;
+
+	buf[0] = '\0';
+	if (explicit != NULL && *explicit != '\0') {
+		snprintf(buf, size, "%s", explicit);
+		return;
+	}
+	if (v != NULL && *v != '\0') {
+		if (strcmp(v, "none") != 0)
+			snprintf(buf, size, "%s", v);
+		return;
+	}
+	if (pyro_connect(NULL, &c, &err) < 0)
+		return;
+	if (pyro_env_cache(c, &res, &err) == 0) {
+		r = cJSON_Parse(res);
+		snprintf(buf, size, "%s", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(r, "environment_registry")) ?: "");
+		cJSON_Delete(r);
+		pyro_free(res);
+	}
+	pyro_disconnect(c);
+}
+
+/*
+ * Run pyro-oci with argv: its progress lines to progress_fd, its JSON
+ * result (or {"error": {code, message}}) read from a pipe on its fd 3.
+ */
+static int
+run_oci(char *const argv[], int progress_fd, char **result, pyro_error *err)
+{
+	char		 tool[4200], *buf = NULL, *nb;
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 p[2], status, rc;
+	cJSON		*r, *e;
+
+	snprintf(tool, sizeof(tool), "%s/pyro-oci", libexec_dir());
+	if (access(tool, X_OK) < 0)
+		return eerr(err, PYRO_ERR_UNSUPPORTED, "pyro-oci is not "
+		    "installed in %s", libexec_dir());
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return eerr(err, PYRO_ERR_INTERNAL, "pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return eerr(err, PYRO_ERR_INTERNAL, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		(void)dup2(progress_fd >= 0 ? progress_fd : null, 1);
+		if (dup2(p[1], 3) < 0)
+			_exit(127);
+		execv(tool, argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		if ((nb = realloc(buf, len + 65537)) == NULL)
+			break;
+		buf = nb;
+		if ((n = read(p[0], buf + len, 65536)) <= 0)
+			break;
+		len += (size_t)n;
+		if (len > (1 << 20))
+			break;
+	}
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (buf != NULL)
+		buf[len] = '\0';
+	r = buf != NULL ? cJSON_Parse(buf) : NULL;
+	free(buf);
+	if (r == NULL) {
+		return eerr(err, PYRO_ERR_INTERNAL, "pyro-oci gave no result "
+		    "(exit status %d)", WIFEXITED(status) ?
+		    WEXITSTATUS(status) : -1);
+	}
+	if ((e = cJSON_GetObjectItem(r, "error")) != NULL) {
+		rc = eerr(err, cJSON_GetStringValue(cJSON_GetObjectItem(e,
+		    "code")) ?: PYRO_ERR_INTERNAL, "%s", cJSON_GetStringValue(
+		    cJSON_GetObjectItem(e, "message")) ?: "pyro-oci failed");
+		cJSON_Delete(r);
+		return rc;
+	}
+	return give(r, result, err);
+}
+
+/*
  * Build name into the cache with pyro-env-build (root: debootstrap); its
  * progress lines go to progress_fd.  Without force, an installed
  * environment that is up to date (env_stale()) is left alone.
@@ -285,11 +393,93 @@ env_pull(const char *name, int progress_fd, int force, char **result,
 	return give(res, result, err);
 }
 
+/* Pull name from registry url into the cache (pyro-oci pull). */
+static int
+oci_pull(const char *url, const char *name, int progress_fd, int force,
+    char **result, pyro_error *err)
+{
+	const struct pyro_catalog_entry	*e;
+	char				 cache[4096], agent[4200], hex[65];
+	char				*argv[8];
+	int				 n = 0;
+
+	if ((e = entry(name, err)) == NULL ||
+	    cache_of(cache, sizeof(cache), err) < 0)
+		return -1;
+	snprintf(agent, sizeof(agent), "%s/pyro-agent", libexec_dir());
+	if (file_sha256(agent, hex) < 0)
+		return eerr(err, PYRO_ERR_UNSUPPORTED, "cannot read %s",
+		    agent);
+	argv[n++] = "pyro-oci";
+	argv[n++] = "pull";
+	argv[n++] = (char *)url;
+	argv[n++] = (char *)e->name;
+	argv[n++] = cache;
+	argv[n++] = hex;
+	if (force)
+		argv[n++] = "--force";
+	argv[n] = NULL;
+	return run_oci(argv, progress_fd, result, err);
+}
+
+int
+pyro_env_pull_from(const char *name, const char *registry, int flags,
+    int progress_fd, char **result, pyro_error *err)
+{
+	char	url[1024];
+
+	if (result != NULL)
+		*result = NULL;
+	if (flags & PYRO_PULL_BUILD) {
+		if (progress_fd >= 0 && pyro_catalog_find(name) != NULL)
+			dprintf(progress_fd, "[pull] phase=resolve environment="
+			    "%s source=local-build (--build)\n", name);
+		return env_pull(name, progress_fd, 1, result, err);
+	}
+	registry_of(registry, url, sizeof(url));
+	if (url[0] == '\0' && progress_fd >= 0 && pyro_catalog_find(name) !=
+	    NULL)
+		dprintf(progress_fd, "[pull] phase=resolve environment=%s "
+		    "source=local-build (no registry is configured)\n", name);
+	if (url[0] == '\0')
+		return env_pull(name, progress_fd, (flags & PYRO_PULL_FORCE) !=
+		    0, result, err);
+	return oci_pull(url, name, progress_fd, (flags & PYRO_PULL_FORCE) !=
+	    0, result, err);
+}
+
 int
 pyro_env_pull(const char *name, int progress_fd, char **result,
     pyro_error *err)
 {
-	return env_pull(name, progress_fd, 0, result, err);
+	return pyro_env_pull_from(name, NULL, 0, progress_fd, result, err);
+}
+
+int
+pyro_env_push(const char *name, const char *registry, int progress_fd,
+    char **result, pyro_error *err)
+{
+	const struct pyro_catalog_entry	*e;
+	char				 cache[4096], url[1024];
+	char				*argv[6];
+
+	if (result != NULL)
+		*result = NULL;
+	if ((e = entry(name, err)) == NULL ||
+	    cache_of(cache, sizeof(cache), err) < 0)
+		return -1;
+	registry_of(registry, url, sizeof(url));
+	if (url[0] == '\0')
+		return eerr(err, PYRO_ERR_INVALID_ARGUMENT, "no registry: give "
+		    "--registry URL, or set PYRO_ENVIRONMENT_REGISTRY or "
+		    "pyrod.conf's environment_registry");
+	argv[0] = "pyro-oci";
+	argv[1] = "push";
+	argv[2] = url;
+	argv[3] = (char *)e->name;
+	argv[4] = cache;
+	argv[5] = NULL;
+	return run_oci(argv, progress_fd, result, err);
 }
 
 int
@@ -325,6 +515,24 @@ remove_tree(const char *path)
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
+/* Whether cache/name is a staging directory a pull or push holds. */
+static int
+busy(const char *cache, const char *name)
+{
+	char	path[4400];
+	int	fd, held;
+
+	if (strncmp(name, ".staging-", 9) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", cache, name);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return 0;
+	held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+	close(fd);
+	return held;
+}
+
 int
 pyro_env_prune(char **result, pyro_error *err)
 {
@@ -354,7 +562,7 @@ pyro_env_prune(char **result, pyro_error *err)
 			    pyro_catalog_find(de->d_name) == NULL ||
 			    (m = read_manifest(cache, de->d_name)) == NULL;
 			cJSON_Delete(m);
-			if (!stale)
+			if (!stale || busy(cache, de->d_name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", cache,
 			    de->d_name);

@@ -7,7 +7,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
  libcjson-dev libext2fs-dev check
  qemu-system-x86 debootstrap e2fsprogs lz4 cpio kmod nftables iproute2
  dnsmasq-base
- mandoc jq nettle-dev libarchive-dev python3 binutils
+ mandoc jq nettle-dev libarchive-dev libcurl4-openssl-dev python3 binutils
+ docker-registry zstd
  python3-pytest mypy python3-venv python3-wheel python3-setuptools
  python3-yaml python3-jsonschema
  clang libclang-rt-14-dev"

@@ -58,6 +58,7 @@ static const struct {
 	{ "pid_file", STR(pid_file) },
 	{ "vmm", STR(vmm) },
 	{ "host_compat", STR(host_compat) },
+	{ "environment_registry", STR(env_registry) },
 	{ "qemu_path", STR(qemu_path) },
 	{ "firecracker_path", STR(firecracker_path) },
 	{ "jailer_path", STR(jailer_path) },
@@ -562,6 +563,12 @@ config_resolve(struct pyrod_config *c)
 		log_warnx("host_compat must be fallback, prefer or off");
 		return -1;
 	}
+	if (c->env_registry[0] != '\0' && strncmp(c->env_registry,
+	    "http://", 7) != 0 && strncmp(c->env_registry, "https://", 8) != 0) {
+		log_warnx("environment_registry must be an http:// or https:// "
+		    "URL");
+		return -1;
+	}
 	if ((pw = getpwnam(c->helper_user)) == NULL) {
 		log_warnx("helper_user %s does not exist", c->helper_user);
 		return -1;
@@ -583,7 +590,8 @@ config_resolve(struct pyrod_config *c)
 		}
 		c->fc_uid = pw->pw_uid;
 		c->fc_gid = pw->pw_gid;
-	}	if ((gr = getgrnam(c->group)) != NULL)
+	}
+	if ((gr = getgrnam(c->group)) != NULL)
 		c->group_gid = gr->gr_gid;
 	else
 		log_info("group %s does not exist: only root may use pyrod",

@@ -251,6 +251,10 @@ op_environment_cache(struct request *rq, const cJSON *args)
 	(void)args;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "cache_dir", env_cache_dir());
+	/* The registry pyro env pull uses when the caller names none. */
+	if (conf.env_registry[0] != '\0')
+		cJSON_AddStringToObject(res, "environment_registry",
+		    conf.env_registry);
 	arr = cJSON_AddArrayToObject(res, "environments");
 	for (c = pyro_catalog; c->name != NULL; c++) {
 		o = cJSON_CreateObject();

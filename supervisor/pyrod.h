@@ -30,6 +30,7 @@ struct pyrod_config {
 	char	 pid_file[4096];
 	char	 vmm[16];		/* auto, qemu, firecracker */
 	char	 host_compat[16];	/* fallback, prefer, off */
+	char	 env_registry[512];	/* environment_registry: pulls' */
 	unsigned hc_id_base;		/* host-compat sandboxes' host ids */
 	char	 qemu_path[4096];
 	char	 firecracker_path[4096];

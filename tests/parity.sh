@@ -14,7 +14,8 @@ demo|pyro_run_in_vm|-
 demo ollama|pyro_run_in_vm|-
 env list|pyro_env_list|vm_list_environments
 env inspect|pyro_env_inspect|-
-env pull|pyro_env_pull|-
+env pull|pyro_env_pull_from|-
+env push|pyro_env_push|-
 env build|pyro_env_build|-
 env prune|pyro_env_prune|-
 doctor|pyro_doctor|-

@@ -83,6 +83,8 @@ CALLS: Dict[str, str] = {
     "pyro_env_pull": "pull_environment", "pyro_env_prune": "prune_environments",
     "pyro_env_build": "build_environment",
     "pyro_env_cache": "environment_cache",
+    "pyro_env_pull_from": "pull_environment",
+    "pyro_env_push": "push_environment",
     "pyro_set_progress_handler": "internal:byte counts of long transfers "
     "for the CLI's progress line; Python gets pyrod's phases through "
     "on_event",

@@ -49,7 +49,11 @@
 	X(RESOURCES_EXHAUSTED, "resources_exhausted", "the host's budget for guests (memory, vCPUs, VMs, workspaces, snapshot bytes, network addresses) is used up") \
 	X(NETWORK_UNAVAILABLE, "network_unavailable", "guest networking cannot be set up on this host (TAP, nftables, forwarding)") \
 	X(PORT_IN_USE, "port_in_use", "the host port to publish is already in use") \
-	X(VM_OOM, "vm_oom", "the VM's VMM went over its memory limit and was killed")
+	X(VM_OOM, "vm_oom", "the VM's VMM went over its memory limit and was killed") \
+	X(REGISTRY_UNAUTHORIZED, "registry_unauthorized", "the registry refused the credentials, or wants some (401/403)") \
+	X(REGISTRY_UNAVAILABLE, "registry_unavailable", "the registry is unreachable, failed (5xx), redirects in a loop or cut a download short") \
+	X(INVALID_MANIFEST, "invalid_manifest", "a registry's manifest is malformed, too large, or not what pyro can install") \
+	X(DIGEST_MISMATCH, "digest_mismatch", "downloaded bytes do not match their digest; nothing was installed")
 
 #define PYRO_ERR_OK	"ok"
 #define PYRO_ERR_BAD_REQUEST	"bad_request"
@@ -88,6 +92,10 @@
 #define PYRO_ERR_NETWORK_UNAVAILABLE	"network_unavailable"
 #define PYRO_ERR_PORT_IN_USE	"port_in_use"
 #define PYRO_ERR_VM_OOM	"vm_oom"
+#define PYRO_ERR_REGISTRY_UNAUTHORIZED	"registry_unauthorized"
+#define PYRO_ERR_REGISTRY_UNAVAILABLE	"registry_unavailable"
+#define PYRO_ERR_INVALID_MANIFEST	"invalid_manifest"
+#define PYRO_ERR_DIGEST_MISMATCH	"digest_mismatch"
 #define PYRO_ERR_RESOURCES_EXHAUSTED	"resources_exhausted"
 
 #endif

@@ -368,12 +368,30 @@ int		 pyro_service_stop(pyro_client *client,
  * recorded size), in which case nothing is done and the result says
  * {environment, path, up_to_date: true, built: false, version,
  * created_at, agent_sha256}; otherwise, and always with build, it is
- * built from Debian packages with pyro-env-build (root; no registry is
- * configured yet), its progress lines written to progress_fd; result
- * {environment, source, path, up_to_date: true, built: true,
- * rebuilt_because?}.  prune: remove partial builds, replaced versions and
- * unknown names: {cache_dir, removed: [names]}.
+ * built from Debian packages with pyro-env-build (root), its progress
+ * lines written to progress_fd; result {environment, source, path,
+ * up_to_date: true, built: true, rebuilt_because?}.  prune: remove
+ * partial builds and pulls, replaced versions and unknown names:
+ * {cache_dir, removed: [names]}.
+ *
+ * With a registry (pyro_env_pull_from()'s argument, else
+ * PYRO_ENVIRONMENT_REGISTRY, else pyrod.conf's environment_registry;
+ * "none" in the variable: no registry), pull downloads the environment
+ * instead (pyro-oci; docs/environments.md): {environment, source:
+ * "registry", registry, repository, tag, manifest_digest, path,
+ * up_to_date, pulled (false: the installed one is that manifest),
+ * built: false, bytes_downloaded}.  Errors: "registry_unauthorized"
+ * (401/403), "not_found" (404), "registry_unavailable" (unreachable,
+ * 5xx, redirect loops, a download cut short: pull again to resume),
+ * "timeout" (a stall), "digest_mismatch", "invalid_manifest",
+ * "unsupported" (built with another pyro-agent).  flags: PYRO_PULL_FORCE
+ * (download or build again), PYRO_PULL_BUILD (build here, no registry).
+ * push: an installed environment to the registry as one OCI artifact:
+ * {environment, registry, repository, tag, manifest_digest, compression,
+ * blobs_sent, blobs_present, bytes_sent}.
  */
+#define PYRO_PULL_FORCE	0x1
+#define PYRO_PULL_BUILD	0x2
 int		 pyro_env_list(char **result_json, pyro_error *err);
 int		 pyro_env_inspect(const char *name, char **result_json,
 		    pyro_error *err);
@@ -381,6 +399,11 @@ int		 pyro_env_pull(const char *name, int progress_fd,
 		    char **result_json, pyro_error *err);
 int		 pyro_env_build(const char *name, int progress_fd,
 		    char **result_json, pyro_error *err);
+int		 pyro_env_pull_from(const char *name, const char *registry,
+		    int flags, int progress_fd, char **result_json,
+		    pyro_error *err);
+int		 pyro_env_push(const char *name, const char *registry,
+		    int progress_fd, char **result_json, pyro_error *err);
 int		 pyro_env_prune(char **result_json, pyro_error *err);
 /*
  * The cache pyrod boots guests from (control op "environment.cache"):

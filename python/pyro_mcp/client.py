@@ -497,13 +497,37 @@ class Pyro:
                             client=False)
 
     def pull_environment(self, environment: str, *,
+                         registry: Optional[str] = None,
+                         force: bool = False,
                          progress: Any = None) -> Result:
-        """Build or fetch ``environment`` into the cache (root;
-        ``pyro_env_pull``).  Progress lines go to ``progress`` (a file or
-        an fd; default: this process's stderr)."""
+        """Install ``environment`` into the cache unless it is up to date:
+        from ``registry`` (else ``PYRO_ENVIRONMENT_REGISTRY``, else
+        pyrod.conf's ``environment_registry``) when there is one, else
+        built here (root).  ``force`` downloads or builds it again
+        (``pyro_env_pull_from``; ``pyro_env_pull`` without options).
+        Progress lines go to ``progress`` (a file or an fd; default: this
+        process's stderr).  Errors: ``registry_unauthorized``,
+        ``not_found``, ``registry_unavailable``, ``digest_mismatch``,
+        ``invalid_manifest``, ``timeout``."""
         env = _c("environment", environment)
+        reg = None if registry is None else _c("registry", registry)
         fd = 2 if progress is None else _fd("progress", progress)
-        return self._invoke("pyro_env_pull", env, fd, client=False)
+        if not isinstance(force, bool):
+            raise TypeError("force must be a bool")
+        return self._invoke("pyro_env_pull_from", env, reg,
+                            1 if force else 0, fd, client=False)
+
+    def push_environment(self, environment: str, *,
+                         registry: Optional[str] = None,
+                         progress: Any = None) -> Result:
+        """Publish an installed environment to ``registry`` (else the
+        configured one) as one OCI artifact: ``{environment, registry,
+        repository, tag, manifest_digest, compression, blobs_sent,
+        blobs_present, bytes_sent}`` (``pyro_env_push``)."""
+        env = _c("environment", environment)
+        reg = None if registry is None else _c("registry", registry)
+        fd = 2 if progress is None else _fd("progress", progress)
+        return self._invoke("pyro_env_push", env, reg, fd, client=False)
 
     def build_environment(self, environment: str, *,
                           progress: Any = None) -> Result:

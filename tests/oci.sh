@@ -1,0 +1,225 @@
+#!/bin/sh
+# Environments through a real OCI registry (docs/environments.md): Debian's
+# docker-registry on 127.0.0.1 with its storage in $TMP, behind
+# tests/ociproxy.py, which forwards and adds what a test needs (a bearer
+# token front, redirects to "blob storage", a connection cut mid-blob, a
+# stall, 404/500 answers, crafted manifests).
+#
+# push debian:12, push again (no blob sent), pull it into an empty cache,
+# boot it and run git; a second pull downloads nothing; a tampered blob is
+# refused; a cut download leaves nothing installed and the next pull
+# resumes with Range; 401 (no or wrong credentials), 404 and 500 give
+# distinct codes; token and basic flows with a credentials file; redirect
+# loops, stalls and bad manifests are refused; nothing half-installed.
+. "${PYRO_SRCDIR:-.}/tests/lib.sh"
+need_guests
+command -v docker-registry >/dev/null ||
+    { echo "SKIP: needs docker-registry (scripts/deps.sh)"; exit 77; }
+py=/usr/bin/python3
+n=0
+SRC_CACHE=$PYRO_TEST_ENV_CACHE
+export PYRO_LIBEXECDIR="$PYRO_BUILDDIR"	# pyro-oci, and the agent pulls compare
+
+free_port() {
+	$py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+RPORT=$(free_port)
+mkdir -p "$TMP/reg"
+cat >"$TMP/reg/config.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $TMP/reg/data
+http:
+  addr: 127.0.0.1:$RPORT
+EOF
+docker-registry serve "$TMP/reg/config.yml" >"$TMP/reg/log" 2>&1 &
+REG_PID=$!
+echo pass >"$TMP/mode"
+$py "$PYRO_SRCDIR/tests/ociproxy.py" "$TMP/pport" "$RPORT" "$TMP/mode" \
+    "$TMP/plog" user:s3cret-pw &
+PROXY_PID=$!
+trap 'kill $REG_PID $PROXY_PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do
+	[ -s "$TMP/pport" ] && curl -sf "http://127.0.0.1:$RPORT/v2/" \
+	    >/dev/null 2>&1 && break
+	sleep 0.1
+done
+REG="http://127.0.0.1:$(cat "$TMP/pport")/pyro"
+unset PYRO_ENVIRONMENT_REGISTRY
+export PYRO_REGISTRY_CREDENTIALS="$TMP/nocreds"
+
+# An empty cache: nothing installed, nothing staged, no temporary file.
+clean_cache() {	# DIR WHAT
+	[ ! -e "$1/debian:12" ] || fail "$2: debian:12 was installed in $1"
+	l=$(find "$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+	[ "$l" = 0 ] || fail "$2: left in the cache: $(ls -a "$1")"
+}
+# DIR [pyro env pull options]: pyro env pull ${ENV:-debian:12}, with the
+# credentials file $CREDS and the stall timeout $STALL when they are set.
+pull_into() {
+	d=$1
+	shift
+	env PYRO_ENVIRONMENT_CACHE_DIR="$d" PYRO_ENVIRONMENT_REGISTRY="$REG" \
+	    PYRO_REGISTRY_CREDENTIALS="${CREDS:-$TMP/nocreds}" \
+	    PYRO_REGISTRY_STALL_SECONDS="${STALL:-30}" \
+	    pyro env pull "${ENV:-debian:12}" "$@"
+}
+mode() { echo "$1" >"$TMP/mode"; : >"$TMP/plog"; }
+
+# ---- 1. push, and a second push sends nothing ----
+pyro env push debian:12 --registry "$REG" >"$TMP/push1" 2>"$TMP/push1.err" ||
+    fail "push: $(cat "$TMP/push1.err")"
+grep -q '^\[push\] phase=pack layer=rootfs.ext4 compression=zstd$' "$TMP/push1" ||
+    fail "push progress: $(cat "$TMP/push1")"
+grep -q '^Pushed: debian:12 to http://127.0.0.1:[0-9]*/pyro/debian:12 (sha256:[0-9a-f]\{64\}): 5 blobs sent' \
+    "$TMP/push1" || fail "push result: $(tail -n 2 "$TMP/push1")"
+[ "$(grep -c 'POST /v2/pyro/debian/blobs/uploads/' "$TMP/plog")" = 5 ] ||
+    fail "push: uploads: $(grep -c POST "$TMP/plog")"
+grep -q 'PATCH /v2/pyro/debian/blobs/uploads/' "$TMP/plog" || fail "no chunked PATCH"
+mode pass
+pyro --json env push debian:12 --registry "$REG" >"$TMP/push2" 2>/dev/null ||
+    fail "second push"
+[ "$(jq -r '"\(.blobs_sent) \(.blobs_present) \(.bytes_sent)"' "$TMP/push2")" = "0 5 0" ] ||
+    fail "second push: $(cat "$TMP/push2")"
+if grep -E '^(POST|PATCH)' "$TMP/plog"; then fail "the second push uploaded"; fi
+DIGEST=$(jq -r .manifest_digest "$TMP/push2")
+curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$RPORT/v2/pyro/debian/manifests/12" >"$TMP/manifest" ||
+    fail "no manifest in the registry"
+[ "$(jq -r '.artifactType, (.layers | map(.annotations["org.opencontainers.image.title"] + "=" + .mediaType) | join(" "))' "$TMP/manifest" | paste -sd' ')" = \
+    "application/vnd.pyro.environment.v1 manifest.json=application/vnd.pyro.environment.part.v1 vmlinux=application/vnd.pyro.environment.part.v1+zstd initramfs.cpio=application/vnd.pyro.environment.part.v1+zstd rootfs.ext4=application/vnd.pyro.environment.part.v1+zstd" ] ||
+    fail "manifest: $(cat "$TMP/manifest")"
+[ "$(jq -r '.annotations["dev.pyro.agent.sha256"]' "$TMP/manifest")" = \
+    "$(sha256sum "$PYRO_BUILDDIR/pyro-agent" | cut -c1-64)" ] || fail "agent annotation"
+n=$((n+1)); pass "push: one OCI artifact (zstd parts, annotations), chunked uploads; a second push sends no blob"
+
+# ---- 2. pull into an empty cache: the same bytes; again: nothing ----
+C=$TMP/cache
+mode pass
+pull_into "$C" >"$TMP/pull1" 2>"$TMP/pull1.err" || fail "pull: $(cat "$TMP/pull1.err")"
+grep -q "^\[pull\] phase=resolve environment=debian:12 source=registry registry=http://127.0.0.1:[0-9]* repository=pyro/debian tag=12$" \
+    "$TMP/pull1" || fail "pull progress: $(head -n 3 "$TMP/pull1")"
+grep -q '^\[pull\] phase=download layer=rootfs.ext4 bytes=[0-9]*/[0-9]*$' "$TMP/pull1" ||
+    fail "no download progress"
+grep -q "^Pulled: debian:12 (http://127.0.0.1:[0-9]*/pyro/debian:12, $DIGEST," "$TMP/pull1" ||
+    fail "pull result: $(tail -n 1 "$TMP/pull1")"
+for p in vmlinux initramfs.cpio rootfs.ext4 manifest.json; do
+	cmp -s "$C/debian:12/$p" "$SRC_CACHE/debian:12/$p" || fail "$p differs"
+done
+[ "$(jq -r .manifest_digest "$C/debian:12/source.json")" = "$DIGEST" ] || fail "source.json"
+[ "$(ls -A "$C")" = "debian:12" ] || fail "pull left: $(ls -A "$C")"
+mode pass
+pull_into "$C" --json >"$TMP/pull2" 2>/dev/null || fail "second pull"
+[ "$(jq -r '"\(.pulled) \(.bytes_downloaded)"' "$TMP/pull2")" = "false 0" ] ||
+    fail "second pull: $(cat "$TMP/pull2")"
+if grep -q '/blobs/' "$TMP/plog"; then fail "the second pull fetched a blob"; fi
+n=$((n+1)); pass "pull: progress lines, byte-identical parts, atomic install; a second pull downloads nothing"
+
+# ---- 3. boot the pulled environment ----
+export PYRO_ENVIRONMENT_CACHE_DIR=$C
+start_pyrod
+export PYRO_SOCKET="$TMP/pyrod.sock"
+out=$(pyro run debian:12 -- git --version 2>"$TMP/run.err") ||
+    fail "run: $(cat "$TMP/run.err")"
+case $out in "git version "*) ;; *) fail "git: $out" ;; esac
+pyro env list >"$TMP/list"
+grep -q '^debian:12 *\[installed\]' "$TMP/list" || fail "list: $(cat "$TMP/list")"
+n=$((n+1)); pass "the pulled debian:12 boots: $out"
+
+# ---- 4. a tampered blob: refused, nothing installed, nothing left ----
+mode pass
+blob=$(jq -r '.layers[] | select(.annotations["org.opencontainers.image.title"] == "initramfs.cpio") | .digest' "$TMP/manifest" | cut -d: -f2)
+data=$(find "$TMP/reg/data" -path "*/blobs/sha256/*/$blob/data")
+[ -f "$data" ] || fail "no blob file for $blob"
+cp "$data" "$TMP/blob.orig"
+printf 'X' | dd of="$data" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect_error digest_mismatch pull_into "$TMP/c-tamper"
+grep -q 'initramfs.cpio: the registry sent a blob whose sha256 is' "$TMP/xe" ||
+    fail "tamper message: $(cat "$TMP/xe")"
+clean_cache "$TMP/c-tamper" "tampered blob"
+cp "$TMP/blob.orig" "$data"
+n=$((n+1)); pass "a tampered blob: digest_mismatch, nothing installed, no staging or temporary file"
+
+# ---- 5. a download cut short, then resumed with Range ----
+mode cut:3000000
+expect_error registry_unavailable pull_into "$TMP/c-cut"
+[ ! -e "$TMP/c-cut/debian:12" ] || fail "cut: installed"
+ls "$TMP/c-cut/.staging-pull-debian:12/"*.part >/dev/null 2>&1 || fail "cut: no partial blob kept"
+mode pass
+pull_into "$TMP/c-cut" >"$TMP/resume" 2>"$TMP/resume.err" || fail "resume: $(cat "$TMP/resume.err")"
+grep -q '^\[pull\] phase=resume layer=vmlinux bytes=' "$TMP/resume" || fail "no resume line: $(cat "$TMP/resume")"
+grep -q 'GET /v2/pyro/debian/blobs/sha256:[0-9a-f]* range=bytes=[1-9][0-9]*-' "$TMP/plog" ||
+    fail "no Range request: $(cat "$TMP/plog")"
+cmp -s "$TMP/c-cut/debian:12/vmlinux" "$SRC_CACHE/debian:12/vmlinux" || fail "resumed vmlinux differs"
+[ "$(ls -A "$TMP/c-cut")" = "debian:12" ] || fail "resume left: $(ls -A "$TMP/c-cut")"
+n=$((n+1)); pass "a connection cut mid-blob: registry_unavailable, nothing installed; the next pull resumes with Range and installs"
+
+# ---- 6. 401 / 404 / 500, the token flow and basic credentials ----
+mode token
+expect_error registry_unauthorized pull_into "$TMP/c-401"
+grep -q 'sent no usable token\|refused a token\|refused' "$TMP/xe" || fail "401: $(cat "$TMP/xe")"
+clean_cache "$TMP/c-401" "401"
+printf '127.0.0.1:%s user wrong-pw\n' "$(cat "$TMP/pport")" >"$TMP/creds"
+chmod 600 "$TMP/creds"
+CREDS=$TMP/creds
+expect_error registry_unauthorized pull_into "$TMP/c-401"
+if grep -q 'wrong-pw' "$TMP/xe" "$TMP/xo"; then fail "the password was printed"; fi
+printf '127.0.0.1:%s user s3cret-pw\n' "$(cat "$TMP/pport")" >"$TMP/creds"
+chmod 644 "$TMP/creds"
+expect_error permission_denied pull_into "$TMP/c-401"
+chmod 600 "$TMP/creds"
+mode token,redirect
+pull_into "$TMP/c-tok" >"$TMP/tok" 2>"$TMP/tok.err" ||
+    fail "token pull: $(cat "$TMP/tok.err")"
+grep -q '^GET /token' "$TMP/plog" || fail "no token request"
+grep -q 'GET /v2/pyro/debian/manifests/12 range=- auth=Bearer' "$TMP/plog" || fail "no bearer: $(cat "$TMP/plog")"
+grep -q '^GET /_blob/' "$TMP/plog" || fail "no redirect followed"
+if grep -q 'LEAKED-AUTH' "$TMP/plog"; then fail "the token went to blob storage"; fi
+if grep -q 's3cret' "$TMP/tok" "$TMP/tok.err"; then fail "the password was printed"; fi
+cmp -s "$TMP/c-tok/debian:12/rootfs.ext4" "$SRC_CACHE/debian:12/rootfs.ext4" || fail "token pull differs"
+CREDS=
+mode 500
+expect_error registry_unavailable pull_into "$TMP/c-500"
+grep -q 'HTTP 500' "$TMP/xe" || fail "500: $(cat "$TMP/xe")"
+clean_cache "$TMP/c-500" "500"
+mode pass
+ENV=debian:12-base
+expect_error not_found pull_into "$TMP/c-404"
+ENV=
+grep -q 'has no environment debian:12-base (pyro/debian:12-base)' "$TMP/xe" || fail "404: $(cat "$TMP/xe")"
+n=$((n+1)); pass "401 (registry_unauthorized, no secret printed), 404 (not_found), 500 (registry_unavailable); token + basic credentials, redirects to blob storage without the token"
+
+# ---- 7. redirect loops, stalls, bad manifests: clear codes, nothing left ----
+mode loop
+expect_error registry_unavailable pull_into "$TMP/c-bad"
+grep -q 'redirects in a loop' "$TMP/xe" || fail "loop: $(cat "$TMP/xe")"
+mode stall
+STALL=2
+expect_error timeout pull_into "$TMP/c-stall"
+STALL=
+[ ! -e "$TMP/c-stall/debian:12" ] || fail "stall: installed"
+env PYRO_ENVIRONMENT_CACHE_DIR="$TMP/c-stall" pyro --json env prune >"$TMP/prune"
+jq -e '.removed | index(".staging-pull-debian:12")' "$TMP/prune" >/dev/null ||
+    fail "prune: $(cat "$TMP/prune")"
+clean_cache "$TMP/c-stall" "prune after a stall"
+bad() {	# WHAT CODE JQ-FILTER: the real manifest, changed
+	jq -c "$3" "$TMP/manifest" >"$TMP/bad.json"
+	mode "manifest:$TMP/bad.json"
+	expect_error "$2" pull_into "$TMP/c-bad"
+	clean_cache "$TMP/c-bad" "$1"
+}
+bad "unknown media type" invalid_manifest '.layers[1].mediaType = "application/x-evil"'
+bad "absurd size" invalid_manifest '.layers[3].size = 1e300'
+bad "too many layers" invalid_manifest '.layers = [range(129) as $i | .layers[0]]'
+bad "a part named twice" invalid_manifest '.layers[2].annotations["org.opencontainers.image.title"] = "vmlinux"'
+bad "a foreign part" invalid_manifest '.layers[2].annotations["org.opencontainers.image.title"] = "../../etc/passwd"'
+bad "a container image" invalid_manifest 'del(.artifactType) | .config.mediaType = "application/vnd.oci.image.config.v1+json"'
+grep -q 'pyro env import' "$TMP/xe" || fail "image: $(cat "$TMP/xe")"
+bad "another agent" unsupported '.annotations["dev.pyro.agent.sha256"] = ("0" * 64)'
+bad "a wrong size" digest_mismatch '.layers[2].size = (.layers[2].size - 1)'
+n=$((n+1)); pass "redirect loop, stall (timeout; env prune clears it), unknown media type, absurd size, 129 layers, duplicate or foreign parts, an image, another agent, a wrong size: clear codes, nothing installed"
+
+echo "$n passed, 0 failed"
