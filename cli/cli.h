@@ -148,6 +148,7 @@ int	cmd_run(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_list(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_inspect(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_pull(struct cli *, const struct cmd *, const struct args *);
+int	cmd_env_import(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_push(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_prune(struct cli *, const struct cmd *, const struct args *);
 int	cmd_doctor(struct cli *, const struct cmd *, const struct args *);

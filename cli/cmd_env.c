@@ -270,6 +270,37 @@ render_push(const cJSON *r)
 	    (int)jnum(r, "blobs_present", 0));
 }
 
+static void
+render_import(const cJSON *r)
+{
+	const cJSON	*it;
+
+	printf("Imported: %s from %s (%s, %d layers, %.1f MiB downloaded, "
+	    "root filesystem %.0f MiB; kernel and agent from %s)\n",
+	    jstr(r, "environment", "?"), jstr(r, "image", "?"), jstr(r,
+	    "image_digest", "?"), (int)jnum(r, "layers", 0), jnum(r,
+	    "bytes_downloaded", 0) / 1048576.0, jnum(r, "rootfs_bytes", 0) /
+	    1048576.0, jstr(r, "base", "?"));
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "missing_tools"))
+		printf("Note: the image has no %s (used by %s).\n", jstr(it,
+		    "tool", "?"), jstr(it, "needed_by", "?"));
+}
+
+/* env import NAME --image REF [--base ENV] (pyro_env_import()). */
+int
+cmd_env_import(struct cli *cli, const struct cmd *c, const struct args *a)
+{
+	pyro_error	 err;
+	char		*res = NULL;
+	int		 rc;
+
+	(void)c;
+	(void)fflush(stdout);
+	rc = pyro_env_import(a->pos[0], jstr(a->opts, "image", NULL),
+	    jstr(a->opts, "base", NULL), cli->json ? 2 : 1, &res, &err);
+	return env_done(cli, rc, res, &err, NULL, render_import);
+}
+
 /* env push NAME [--registry URL] (pyro_env_push()). */
 int
 cmd_env_push(struct cli *cli, const struct cmd *c, const struct args *a)

@@ -24,3 +24,32 @@ pyro_catalog_find(const char *name)
 			return e;
 	return NULL;
 }
+
+static int
+name_chars(const char *s, size_t n, int first_alnum)
+{
+	size_t	i;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') && !(s[i] >= '0' &&
+		    s[i] <= '9') && ((i == 0 && first_alnum) ||
+		    (s[i] != '.' && s[i] != '_' && s[i] != '-')))
+			return 0;
+	return 1;
+}
+
+int
+pyro_env_name_custom_ok(const char *name)
+{
+	const char	*colon;
+
+	if (name == NULL || pyro_catalog_find(name) != NULL)
+		return 0;
+	if ((colon = strchr(name, ':')) == NULL)
+		return name_chars(name, strlen(name), 1);
+	return name_chars(name, (size_t)(colon - name), 1) &&
+	    name_chars(colon + 1, strlen(colon + 1), 0) &&
+	    strcmp(colon + 1, ".") != 0 && strcmp(colon + 1, "..") != 0;
+}

@@ -79,6 +79,65 @@ give(cJSON *o, char **result, pyro_error *err)
 	return 0;
 }
 
+/* The manifest of a custom environment (pyro env import), or NULL. */
+static cJSON *
+custom_manifest(const char *cache, const char *name)
+{
+	cJSON	*m;
+
+	if (!pyro_env_name_custom_ok(name) ||
+	    (m = read_manifest(cache, name)) == NULL)
+		return NULL;
+	if (!cJSON_IsTrue(cJSON_GetObjectItem(m, "custom"))) {
+		cJSON_Delete(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The custom environments installed in cache, by name, into arr. */
+static void
+add_custom(const char *cache, cJSON *arr)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*names[256], desc[600];
+	size_t		 n = 0, i;
+	cJSON		*m, *o;
+
+	if ((d = opendir(cache)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < 256)
+		if (pyro_env_name_custom_ok(de->d_name) &&
+		    (names[n] = strdup(de->d_name)) != NULL)
+			n++;
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
+	for (i = 0; i < n; i++) {
+		if ((m = custom_manifest(cache, names[i])) != NULL) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "name", names[i]);
+			cJSON_AddTrueToObject(o, "installed");
+			snprintf(desc, sizeof(desc), "custom, from %s",
+			    cJSON_GetStringValue(cJSON_GetObjectItem(m,
+			    "image")) ?: "an image");
+			cJSON_AddStringToObject(o, "description", desc);
+			cJSON_AddTrueToObject(o, "custom");
+			cJSON_AddStringToObject(o, "image", cJSON_GetStringValue(
+			    cJSON_GetObjectItem(m, "image")) ?: "");
+			cJSON_AddItemToArray(arr, o);
+			cJSON_Delete(m);
+		}
+		free(names[i]);
+	}
+}
+
 int
 pyro_env_list(char **result, pyro_error *err)
 {
@@ -103,6 +162,7 @@ pyro_env_list(char **result, pyro_error *err)
 		cJSON_AddItemToArray(arr, o);
 		cJSON_Delete(m);
 	}
+	add_custom(cache, arr);
 	return give(res, result, err);
 }
 
@@ -129,8 +189,19 @@ pyro_env_inspect(const char *name, char **result, pyro_error *err)
 
 	if (result != NULL)
 		*result = NULL;
-	if ((e = entry(name, err)) == NULL ||
-	    cache_of(cache, sizeof(cache), err) < 0)
+	if (cache_of(cache, sizeof(cache), err) < 0)
+		return -1;
+	if (pyro_env_name_custom_ok(name)) {
+		if ((m = custom_manifest(cache, name)) == NULL)
+			return eerr(err, PYRO_ERR_ENVIRONMENT_NOT_INSTALLED,
+			    "custom environment %s is not installed (pyro env "
+			    "import %s --image REF)", name, name);
+		snprintf(path, sizeof(path), "%s/%s", cache, name);
+		cJSON_AddStringToObject(m, "path", path);
+		cJSON_AddStringToObject(m, "description", "custom");
+		return give(m, result, err);
+	}
+	if ((e = entry(name, err)) == NULL)
 		return -1;
 	if ((m = read_manifest(cache, e->name)) == NULL)
 		return eerr(err, PYRO_ERR_ENVIRONMENT_NOT_INSTALLED, "environment %s "
@@ -456,6 +527,34 @@ pyro_env_pull(const char *name, int progress_fd, char **result,
 }
 
 int
+pyro_env_import(const char *name, const char *image, const char *base,
+    int progress_fd, char **result, pyro_error *err)
+{
+	char	 cache[4096];
+	char	*argv[7];
+
+	if (result != NULL)
+		*result = NULL;
+	if (name == NULL || !pyro_env_name_custom_ok(name))
+		return eerr(err, PYRO_ERR_INVALID_NAME, "a custom environment "
+		    "is NAME[:TAG] of lower-case letters, digits, . _ - and "
+		    "not a catalog name (%.64s)", name ? name : "");
+	if (image == NULL || *image == '\0')
+		return eerr(err, PYRO_ERR_INVALID_ARGUMENT, "an image is "
+		    "needed: HOST[:PORT]/REPOSITORY[:TAG]");
+	if (cache_of(cache, sizeof(cache), err) < 0)
+		return -1;
+	argv[0] = "pyro-oci";
+	argv[1] = "import";
+	argv[2] = (char *)image;
+	argv[3] = (char *)name;
+	argv[4] = cache;
+	argv[5] = (char *)(base != NULL && *base != '\0' ? base : "debian:12");
+	argv[6] = NULL;
+	return run_oci(argv, progress_fd, result, err);
+}
+
+int
 pyro_env_push(const char *name, const char *registry, int progress_fd,
     char **result, pyro_error *err)
 {
@@ -559,8 +658,11 @@ pyro_env_prune(char **result, pyro_error *err)
 			m = NULL;
 			stale = strncmp(de->d_name, ".staging-", 9) == 0 ||
 			    strncmp(de->d_name, ".old-", 5) == 0 ||
-			    pyro_catalog_find(de->d_name) == NULL ||
-			    (m = read_manifest(cache, de->d_name)) == NULL;
+			    (pyro_catalog_find(de->d_name) == NULL &&
+			    !pyro_env_name_custom_ok(de->d_name)) ||
+			    (m = pyro_env_name_custom_ok(de->d_name) ?
+			    custom_manifest(cache, de->d_name) :
+			    read_manifest(cache, de->d_name)) == NULL;
 			cJSON_Delete(m);
 			if (!stale || busy(cache, de->d_name))
 				continue;

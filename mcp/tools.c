@@ -298,31 +298,20 @@ PASS(t_shell_write, "shell_write", "workspace.shell_write", 0)
 PASS(t_shell_signal, "shell_signal", "workspace.shell_signal", 0)
 PASS(t_shell_close, "shell_close", "workspace.shell_close", 0)
 
+/* The caller's cache, as pyro env list sees it: catalog and custom. */
 static cJSON *
 t_envs(pyro_client *c, const cJSON *args, char **text, pyro_error *err)
 {
-	const struct pyro_catalog_entry	*e;
-	cJSON				*r = cJSON_CreateObject(), *arr, *o;
-	char				 dir[4096], path[4400];
-	struct stat			 sb;
-	int				 have;
+	char	*res = NULL;
+	cJSON	*r;
 
 	(void)c;
 	(void)args;
-	(void)err;
-	have = pyro_environment_cache_dir(dir, sizeof(dir)) == 0;
-	cJSON_AddStringToObject(r, "catalog_version", PYRO_CATALOG_VERSION);
-	arr = cJSON_AddArrayToObject(r, "environments");
-	for (e = pyro_catalog; e->name != NULL; e++) {
-		o = cJSON_CreateObject();
-		snprintf(path, sizeof(path), "%s/%s/manifest.json", dir,
-		    e->name);
-		cJSON_AddStringToObject(o, "name", e->name);
-		cJSON_AddStringToObject(o, "description", e->description);
-		cJSON_AddBoolToObject(o, "installed", have &&
-		    stat(path, &sb) == 0);
-		cJSON_AddItemToArray(arr, o);
-	}
+	(void)text;
+	if (pyro_env_list(&res, err) < 0)
+		return NULL;
+	r = cJSON_Parse(res);
+	pyro_free(res);
 	return r;
 }
 
@@ -516,8 +505,9 @@ const struct mcp_tool mcp_tools[] = {
 	  "many seconds.") "," P_RES "," P_NET, "\"environment\",\"command\""),
 	  S_OUT(O_EXEC ",\"environment\":{\"type\":\"string\"},"
 	  "\"execution_mode\":{\"type\":\"string\"}," O_ERR), t_vm_run },
-	{ "vm_list_environments", "List the guest environments of the "
-	  "catalog and whether each is installed.", NONE,
+	{ "vm_list_environments", "List the guest environments: the "
+	  "catalog's, whether each is installed, and custom ones imported "
+	  "from container images (custom: true).", NONE,
 	  S_OUT("\"environments\":{\"type\":\"array\"}," O_ERR), t_envs },
 	{ "vm_create", "Create a VM record (not booted yet); use vm_start, "
 	  "then vm_exec. Prefer vm_run for one command or a workspace for "

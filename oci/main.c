@@ -1,6 +1,7 @@
 /*
  * pyro-oci pull URL NAME CACHE [AGENT_SHA256] [--force]
  * pyro-oci push URL NAME CACHE
+ * pyro-oci import IMAGE NAME CACHE BASE
  *
  * Started by libpyro (pyro_env_pull(), pyro_env_push()) as the caller:
  * progress lines on stdout, one JSON document on fd 3 (the result, or
@@ -23,6 +24,8 @@
 #include <cjson/cJSON.h>
 
 #include "ocitool.h"
+
+const char *verb = "pull";
 
 void
 progress(const char *fmt, ...)
@@ -53,7 +56,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pyro-oci pull URL NAME CACHE [AGENT_SHA256] "
-	    "[--force]\n       pyro-oci push URL NAME CACHE\n");
+	    "[--force]\n       pyro-oci push URL NAME CACHE\n"
+	    "       pyro-oci import IMAGE NAME CACHE BASE\n");
 	exit(2);
 }
 
@@ -81,6 +85,8 @@ main(int argc, char *argv[])
 		    NULL, force, &e);
 	else if (strcmp(argv[1], "push") == 0 && argc == 5)
 		res = cmd_push(argv[2], argv[3], argv[4], &e);
+	else if (strcmp(argv[1], "import") == 0 && argc == 6)
+		res = cmd_import(argv[2], argv[3], argv[4], argv[5], &e);
 	else
 		usage();
 	curl_global_cleanup();

@@ -115,13 +115,32 @@ struct cJSON	*cmd_pull(const char *url, const char *name, const char *cache,
 struct cJSON	*cmd_push(const char *url, const char *name, const char *cache,
 		    struct oerr *);
 /* Make and lock CACHE/.staging-VERB-NAME: its fd, or -1. */
-int	staging_open(int cachefd, const char *verb, const char *name,
+int	staging_open(int cachefd, const char *what, const char *name,
 	    char *path, size_t size, struct oerr *);
 int	rm_tree_at(int dirfd, const char *name);
 /* A small file (at most max bytes) beneath dirfd, NUL-ended, malloc'd. */
 char	*read_small_at(int dirfd, const char *name, size_t max, size_t *len);
 
-/* Progress lines go to stdout; the result to fd 3. */
+/* pull.c, shared with image.c */
+char	*get_manifest(struct reg *, const char *ref, const char *what,
+	    struct oci_manifest *, char digest[72], struct oerr *);
+int	fetch_blob(struct reg *, int dfd, const struct oci_desc *,
+	    unsigned long long *fetched, struct oerr *);
+int	install_dir(int cachefd, const char *stage, const char *name,
+	    struct oerr *);
+int	write_file_at(int dirfd, const char *name, const char *data,
+	    size_t len);
+int	cache_open(const char *cache, struct oerr *);
+
+/* reg.c: an image reference [http(s)://]HOST[:PORT]/REPO[:TAG|@DIGEST] */
+int	reg_open_image(struct reg *, const char *ref, struct oerr *);
+
+/* image.c */
+struct cJSON	*cmd_import(const char *ref, const char *name,
+		    const char *cache, const char *base, struct oerr *);
+
+/* Progress lines go to stdout ("[VERB] phase=..."); the result to fd 3. */
+extern const char *verb;	/* "pull", "import" */
 void	progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The parts of an environment, in upload order. */

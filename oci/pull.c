@@ -88,12 +88,12 @@ rm_tree_at(int dirfd, const char *name)
 }
 
 int
-staging_open(int cachefd, const char *verb, const char *name, char *path,
+staging_open(int cachefd, const char *what, const char *name, char *path,
     size_t size, struct oerr *e)
 {
 	int	fd;
 
-	snprintf(path, size, ".staging-%s-%s", verb, name);
+	snprintf(path, size, ".staging-%s-%s", what, name);
 	if (mkdirat(cachefd, path, 0700) < 0 && errno != EEXIST)
 		return oerr_set(e, PYRO_ERR_IO, "mkdir %s: %s", path,
 		    strerror(errno));
@@ -104,13 +104,13 @@ staging_open(int cachefd, const char *verb, const char *name, char *path,
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
 		return oerr_set(e, PYRO_ERR_BUSY, "another %s of %s is running",
-		    verb, name);
+		    what, name);
 	}
 	return fd;
 }
 
 /* Fetch a manifest by tag or digest into a malloc'd buffer. */
-static char *
+char *
 get_manifest(struct reg *r, const char *ref, const char *what,
     struct oci_manifest *m, char digest[72], struct oerr *e)
 {
@@ -149,7 +149,7 @@ fail:
 }
 
 /* The blob of d into dfd/HEX, resuming HEX.part; 0 or -1. */
-static int
+int
 fetch_blob(struct reg *r, int dfd, const struct oci_desc *d,
     unsigned long long *fetched, struct oerr *e)
 {
@@ -191,8 +191,8 @@ fetch_blob(struct reg *r, int dfd, const struct oci_desc *d,
 			have = 0;
 		}
 		if (have > 0)
-			progress("[pull] phase=resume layer=%s bytes=%llu/%llu"
-			    "\n", d->title, have, d->size);
+			progress("[%s] phase=resume layer=%s bytes=%llu/%llu"
+			    "\n", verb, d->title, have, d->size);
 		if (have == d->size)
 			break;
 		s.fd = fd;
@@ -235,7 +235,7 @@ fetch_blob(struct reg *r, int dfd, const struct oci_desc *d,
 		    strerror(errno));
 		goto out;
 	}
-	progress("[pull] phase=verify layer=%s digest=%s\n", d->title,
+	progress("[%s] phase=verify layer=%s digest=%s\n", verb, d->title,
 	    d->digest);
 	rc = 0;
 out:
@@ -381,7 +381,7 @@ unpack_part(int dfd, int envfd, const struct oci_desc *d, const cJSON *parts,
 	return rc;
 }
 
-static int
+int
 write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
 	ssize_t	n;
@@ -398,6 +398,32 @@ write_file_at(int dirfd, const char *name, const char *data, size_t len)
 	return close(fd);
 }
 
+/*
+ * STAGE/env becomes cache/NAME: the old one aside, the new one in, the
+ * old one gone.  A reader sees one or the other, never a mix.
+ */
+int
+install_dir(int cachefd, const char *stage, const char *name, struct oerr *e)
+{
+	char	path[400], old[400];
+
+	progress("[%s] phase=install environment=%s\n", verb, name);
+	snprintf(old, sizeof(old), ".old-%s-%ld", name, (long)getpid());
+	if (renameat(cachefd, name, cachefd, old) < 0 && errno != ENOENT)
+		return oerr_set(e, PYRO_ERR_IO, "moving the old %s aside: %s",
+		    name, strerror(errno));
+	snprintf(path, sizeof(path), "%s/env", stage);
+	if (renameat(cachefd, path, cachefd, name) < 0) {
+		oerr_set(e, PYRO_ERR_IO, "installing %s: %s", name,
+		    strerror(errno));
+		(void)renameat(cachefd, old, cachefd, name);
+		return -1;
+	}
+	(void)fsync(cachefd);
+	(void)rm_tree_at(cachefd, old);
+	return 0;
+}
+
 /* Unpack every part into dfd/env and install it as cache/name. */
 static int
 install(int cachefd, int dfd, const char *stage, const char *name,
@@ -405,7 +431,7 @@ install(int cachefd, int dfd, const char *stage, const char *name,
     struct oerr *e)
 {
 	const struct oci_desc	*md = layer_of(m, "manifest.json");
-	char			*mj = NULL, *src = NULL, path[400], old[400];
+	char			*mj = NULL, *src = NULL;
 	cJSON			*em = NULL, *so;
 	int			 envfd = -1, i, rc = -1;
 
@@ -441,23 +467,8 @@ install(int cachefd, int dfd, const char *stage, const char *name,
 		    strerror(errno));
 		goto out;
 	}
-	/* The old one aside, the new one in, the old one gone. */
-	progress("[pull] phase=install environment=%s\n", name);
-	snprintf(old, sizeof(old), ".old-%s-%ld", name, (long)getpid());
-	if (renameat(cachefd, name, cachefd, old) < 0 && errno != ENOENT) {
-		oerr_set(e, PYRO_ERR_IO, "moving the old %s aside: %s", name,
-		    strerror(errno));
+	if (install_dir(cachefd, stage, name, e) < 0)
 		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/env", stage);
-	if (renameat(cachefd, path, cachefd, name) < 0) {
-		oerr_set(e, PYRO_ERR_IO, "installing %s: %s", name,
-		    strerror(errno));
-		(void)renameat(cachefd, old, cachefd, name);
-		goto out;
-	}
-	(void)fsync(cachefd);
-	(void)rm_tree_at(cachefd, old);
 	rc = 0;
 out:
 	if (envfd >= 0)
@@ -516,7 +527,7 @@ pull_result(const struct reg *r, const char *name, const char *cache,
 	return o;
 }
 
-static int
+int
 cache_open(const char *cache, struct oerr *e)
 {
 	char	p[4200], *s;

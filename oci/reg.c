@@ -191,9 +191,9 @@ load_creds(struct reg *r, struct oerr *e)
 	return 0;
 }
 
-int
-reg_open(struct reg *r, const char *url, const char *name, int push,
-    struct oerr *e)
+/* What every registry handle needs: the stall bound, a curl handle. */
+static int
+reg_init(struct reg *r, int push, struct oerr *e)
 {
 	const char	*s = getenv("PYRO_REGISTRY_STALL_SECONDS");
 
@@ -206,11 +206,74 @@ reg_open(struct reg *r, const char *url, const char *name, int push,
 			return oerr_set(e, PYRO_ERR_INVALID_ARGUMENT,
 			    "PYRO_REGISTRY_STALL_SECONDS is 1-3600");
 	}
-	if (parse_target(r, url, name, e) < 0 || load_creds(r, e) < 0)
+	return 0;
+}
+
+static int
+reg_start(struct reg *r, struct oerr *e)
+{
+	if (load_creds(r, e) < 0)
 		return -1;
 	if ((r->curl = curl_easy_init()) == NULL)
 		return oerr_set(e, PYRO_ERR_INTERNAL, "curl_easy_init failed");
 	return 0;
+}
+
+int
+reg_open(struct reg *r, const char *url, const char *name, int push,
+    struct oerr *e)
+{
+	if (reg_init(r, push, e) < 0 || parse_target(r, url, name, e) < 0)
+		return -1;
+	return reg_start(r, e);
+}
+
+/*
+ * An image reference: [http(s)://]HOST[:PORT]/REPO[:TAG|@sha256:HEX];
+ * https when no scheme is given, tag "latest" when none is.
+ */
+int
+reg_open_image(struct reg *r, const char *ref, struct oerr *e)
+{
+	char		 url[1200], name[700];
+	const char	*s = ref, *slash, *at, *colon, *last;
+	int		 http = 0;
+
+	if (reg_init(r, 0, e) < 0)
+		return -1;
+	if (strncmp(s, "http://", 7) == 0) {
+		http = 1;
+		s += 7;
+	} else if (strncmp(s, "https://", 8) == 0)
+		s += 8;
+	if ((slash = strchr(s, '/')) == NULL || strlen(ref) >= sizeof(name))
+		return oerr_set(e, PYRO_ERR_INVALID_ARGUMENT, "an image is "
+		    "HOST[:PORT]/REPOSITORY[:TAG|@sha256:...] (%.100s)", ref);
+	at = strchr(slash, '@');
+	last = strrchr(slash, '/');
+	colon = strchr(last, ':');
+	snprintf(url, sizeof(url), "%s%.*s", http ? "http://" : "https://",
+	    (int)(slash - s), s);
+	/* parse_target takes NAMESPACE in the URL and NAME:TAG apart. */
+	snprintf(url + strlen(url), sizeof(url) - strlen(url), "%.*s",
+	    (int)(last - slash), slash);
+	if (at != NULL) {
+		if (!oci_digest_ok(at + 1))
+			return oerr_set(e, PYRO_ERR_INVALID_ARGUMENT, "an image "
+			    "digest is @sha256:<64 hex>");
+		snprintf(name, sizeof(name), "%.*s:latest", (int)(at - last - 1),
+		    last + 1);
+	} else if (colon != NULL)
+		snprintf(name, sizeof(name), "%s", last + 1);
+	else
+		snprintf(name, sizeof(name), "%s:latest", last + 1);
+	if (parse_target(r, url, name, e) < 0)
+		return oerr_set(e, PYRO_ERR_INVALID_ARGUMENT, "an image is "
+		    "HOST[:PORT]/REPOSITORY[:TAG|@sha256:...], lower-case "
+		    "(%.100s)", ref);
+	if (at != NULL)
+		snprintf(r->tag, sizeof(r->tag), "%s", at + 1);
+	return reg_start(r, e);
 }
 
 void
@@ -293,8 +356,8 @@ report(struct hsink *s, int last)
 	    (last && done == s->reported))
 		return;
 	s->reported = done;
-	progress("[pull] phase=download layer=%s bytes=%llu/%llu\n",
-	    s->label, done, s->total);
+	progress("[%s] phase=download layer=%s bytes=%llu/%llu\n",
+	    verb, s->label, done, s->total);
 	s->next_report = done + REPORT_STEP;
 }
 

@@ -164,7 +164,8 @@ env_open(const char *name, const char *cache, struct env *e,
 	memset(e, 0, sizeof(*e));
 	for (k = 0; k < VM_FILE__MAX; k++)
 		e->fd[k] = -1;
-	if (pyro_catalog_find(name) == NULL)
+	/* A catalog name, or a custom one that pyro env import made. */
+	if (pyro_catalog_find(name) == NULL && !pyro_env_name_custom_ok(name))
 		return pyro_fail(st, PYRO_E_UNKNOWN_ENVIRONMENT,
 		    "unknown environment \"%.64s\"; pyro env list shows the "
 		    "catalog", name);
@@ -172,6 +173,11 @@ env_open(const char *name, const char *cache, struct env *e,
 	snprintf(path, sizeof(path), "%s/%s", cache ? cache : env_cache_dir(),
 	    name);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0 && pyro_catalog_find(name) == NULL)
+		return pyro_fail(st, PYRO_E_UNKNOWN_ENVIRONMENT,
+		    "unknown environment \"%.64s\": not in the catalog, and "
+		    "no custom environment of that name is installed (pyro "
+		    "env import NAME --image REF)", name);
 	if (dfd < 0)
 		return pyro_fail(st, PYRO_E_ENVIRONMENT_NOT_INSTALLED,
 		    "environment %s is not installed; run: pyro env pull %s",
@@ -180,6 +186,9 @@ env_open(const char *name, const char *cache, struct env *e,
 		goto corrupt;
 	kv = cJSON_GetObjectItemCaseSensitive(m, "name");
 	if (!cJSON_IsString(kv) || strcmp(kv->valuestring, name) != 0)
+		goto corrupt;
+	if (pyro_catalog_find(name) == NULL &&
+	    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "custom")))
 		goto corrupt;
 	kv = cJSON_GetObjectItemCaseSensitive(m, "kernel_version");
 	if (cJSON_IsString(kv))

@@ -231,10 +231,10 @@ sed -n '/^<!-- integrations-cli -->$/,/^<!-- \/integrations-cli -->$/p' \
 n=$((n+1)); pass "docs/integrations.md's CLI block runs verbatim"
 
 # Every command of pyro help --commands that has a result was covered.
-total=$(pyro help --commands | grep -cv '^mcp serve$\|^demo ollama$\|^env build$\|^env push$')
+total=$(pyro help --commands | grep -cv '^mcp serve$\|^demo ollama$\|^env build$\|^env push$\|^env import$')
 # env build and env pull's rebuild are minutes of debootstrap: left to
 # scripts/test-envs.sh; env pull is covered when the test cache is current;
-# env push needs a registry: tests/oci.sh runs it with --json.
+# env push and env import need a registry: tests/oci.sh runs them.
 [ $tested -eq $((total - skipped)) ] ||
     fail "$tested of $total commands tested ($skipped skipped)"
 echo "$n passed, 0 failed ($tested commands, --json before and after)"

@@ -222,4 +222,74 @@ bad "another agent" unsupported '.annotations["dev.pyro.agent.sha256"] = ("0" * 
 bad "a wrong size" digest_mismatch '.layers[2].size = (.layers[2].size - 1)'
 n=$((n+1)); pass "redirect loop, stall (timeout; env prune clears it), unknown media type, absurd size, 129 layers, duplicate or foreign parts, an image, another agent, a wrong size: clear codes, nothing installed"
 
+# ---- 8. env import: a container image as a custom environment ----
+mode pass
+PP=$(cat "$TMP/pport")
+IMG=http://127.0.0.1:$PP/test/img
+$py "$PYRO_SRCDIR/tests/ociimage.py" "$RPORT" test/img:1 tree >/dev/null ||
+    fail "building the test image"
+pyro env import myimg:1 --image "$IMG:1" >"$TMP/imp" 2>"$TMP/imp.err" ||
+    fail "import: $(cat "$TMP/imp.err")"
+grep -q '^\[import\] phase=apply layer=2/2$' "$TMP/imp" || fail "import progress: $(cat "$TMP/imp")"
+grep -q "^Imported: myimg:1 from $IMG:1 (sha256:[0-9a-f]*, 2 layers," "$TMP/imp" ||
+    fail "import result: $(tail -n 1 "$TMP/imp")"
+grep -q '^Note: the image has no realpath (used by seeds, sync push, export)\.$' "$TMP/imp" ||
+    fail "no note of the missing realpath: $(cat "$TMP/imp")"
+pyro env list >"$TMP/list"
+grep -q "^myimg:1 *\[installed\] *custom, from $IMG:1$" "$TMP/list" || fail "list: $(cat "$TMP/list")"
+pyro --json env list | jq -e '.environments[] | select(.name == "myimg:1") | .custom' >/dev/null ||
+    fail "list --json: no custom entry"
+printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"oci.sh","version":"1"}}}' \
+    '{"jsonrpc":"2.0","method":"notifications/initialized"}' \
+    '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"vm_list_environments","arguments":{}}}' |
+    pyro mcp serve 2>/dev/null | grep '"id":2' >"$TMP/mcp" || true
+grep -q 'myimg:1' "$TMP/mcp" && grep -q 'custom' "$TMP/mcp" ||
+    fail "MCP vm_list_environments: $(cat "$TMP/mcp")"
+debugfs -R "ea_list /data/xattr.txt" "$C/myimg:1/rootfs.ext4" 2>/dev/null |
+    grep -q 'user.pyro (5) = "hello"' || fail "no xattr in the image's rootfs"
+e2fsck -fn "$C/myimg:1/rootfs.ext4" >/dev/null 2>&1 || fail "e2fsck of the imported rootfs"
+ws=$(pyro --json workspace create myimg:1 2>"$TMP/ws.err" | jq -r .workspace_id)
+[ -n "$ws" ] && [ "$ws" != null ] || fail "workspace create myimg:1: $(cat "$TMP/ws.err")"
+pyro workspace exec "$ws" -- find /data -printf '%p %m %U:%G %y %l\n' >"$TMP/tree.got" 2>"$TMP/tree.err" ||
+    fail "exec find: $(cat "$TMP/tree.err")"
+printf '%s\n' '/data 755 0:0 d ' '/data/added.txt 644 1234:5678 f ' \
+    '/data/hard 644 0:0 f ' '/data/keep.txt 644 0:0 f ' \
+    '/data/link 777 0:0 l keep.txt' '/data/opq 755 0:0 d ' \
+    '/data/opq/new.txt 644 0:0 f ' '/data/setuid 4755 0:0 f ' \
+    '/data/xattr.txt 644 0:0 f ' >"$TMP/tree.want"
+sort "$TMP/tree.got" | cmp -s - "$TMP/tree.want" ||
+    fail "the guest's tree: $(sort "$TMP/tree.got" | diff "$TMP/tree.want" - || true)"
+i1=$(pyro workspace exec "$ws" -- find /data/hard -printf %i)
+i2=$(pyro workspace exec "$ws" -- find /data/keep.txt -printf %i)
+[ "$i1" = "$i2" ] || fail "hard link: inodes $i1 and $i2"
+[ "$(pyro workspace exec "$ws" -- cat /data/hard /data/opq/new.txt | paste -sd' ')" = "keep new" ] ||
+    fail "contents"
+pyro workspace delete "$ws" >/dev/null || fail "delete"
+pyro --json env prune >"$TMP/prune"
+jq -e '.removed | index("myimg:1") | not' "$TMP/prune" >/dev/null || fail "prune removed the custom environment"
+n=$((n+1)); pass "env import: two layers with a whiteout, an opaque dir, a symlink, a hard link, setuid, an xattr and foreign owners boot as myimg:1 with exactly that tree; env list and MCP list it as custom"
+
+# ---- 9. bad images: clear codes, nothing installed, nothing left ----
+IMG=http://127.0.0.1:$PP/test
+bad_image() {	# KIND CODE
+	$py "$PYRO_SRCDIR/tests/ociimage.py" "$RPORT" "test/$1:1" "$1" >/dev/null ||
+	    fail "building $1"
+	expect_error "$2" pyro env import "bad-$1" --image "$IMG/$1:1"
+	[ ! -e "$C/bad-$1" ] || fail "$1: installed"
+	if ls -a "$C" | grep -q '^\.staging-\|^\.old-'; then fail "$1: left $(ls -a "$C")"; fi
+}
+bad_image noshell unsupported
+grep -q 'no /bin/sh' "$TMP/xe" || fail "noshell: $(cat "$TMP/xe")"
+bad_image dotdot invalid_archive
+bad_image absolute invalid_archive
+bad_image hardout invalid_archive
+grep -q 'hard link out of the tree' "$TMP/xe" || fail "hardout: $(cat "$TMP/xe")"
+[ ! -e /etc/passwd.pyro-test ] && [ ! -e "$C/escape" ] && [ ! -e "$TMP/escape" ] || fail "an entry escaped"
+expect_error invalid_manifest pyro env import notimg --image "http://127.0.0.1:$PP/pyro/debian:12"
+grep -q 'is a pyro environment' "$TMP/xe" || fail "artifact as image: $(cat "$TMP/xe")"
+expect_error invalid_name pyro env import debian:12 --image "$IMG/img:1"
+expect_error invalid_name pyro env import ../up --image "$IMG/img:1"
+expect_error not_found pyro env import nosuch --image "$IMG/nosuch:1"
+n=$((n+1)); pass "bad images: no shell (unsupported), .., absolute names and a hard link out of the tree (invalid_archive), a pyro artifact, catalog or path names, a missing image: nothing installed or left"
+
 echo "$n passed, 0 failed"

@@ -16,6 +16,7 @@ env list|pyro_env_list|vm_list_environments
 env inspect|pyro_env_inspect|-
 env pull|pyro_env_pull_from|-
 env push|pyro_env_push|-
+env import|pyro_env_import|-
 env build|pyro_env_build|-
 env prune|pyro_env_prune|-
 doctor|pyro_doctor|-

@@ -404,6 +404,19 @@ int		 pyro_env_pull_from(const char *name, const char *registry,
 		    pyro_error *err);
 int		 pyro_env_push(const char *name, const char *registry,
 		    int progress_fd, char **result_json, pyro_error *err);
+/*
+ * A custom environment from a container image (root): image is
+ * [http(s)://]HOST[:PORT]/REPOSITORY[:TAG|@sha256:...] (https when no
+ * scheme is given), any OCI or Docker v2 image; its layers become an ext4
+ * root filesystem, the kernel and initramfs come from base (a catalog
+ * environment, installed; NULL: debian:12).  name is NAME[:TAG], not a
+ * catalog name.  Result {environment, source: "image", image,
+ * image_digest, base, layers, bytes_downloaded, rootfs_bytes, custom}.
+ * list shows custom environments with custom: true.
+ */
+int		 pyro_env_import(const char *name, const char *image,
+		    const char *base, int progress_fd, char **result_json,
+		    pyro_error *err);
 int		 pyro_env_prune(char **result_json, pyro_error *err);
 /*
  * The cache pyrod boots guests from (control op "environment.cache"):
