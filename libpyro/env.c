@@ -366,8 +366,11 @@ run_oci(char *const argv[], int progress_fd, char **result, pyro_error *err)
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-		(void)dup2(progress_fd >= 0 ? progress_fd : null, 1);
-		if (dup2(p[1], 3) < 0)
+		if (progress_fd >= 0 ? dup2(progress_fd, 1) < 0 : null < 0 ||
+		    dup2(null, 1) < 0)
+			_exit(127);
+		/* fd 3 without close-on-exec, even when the pipe is fd 3. */
+		if (p[1] == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(p[1], 3) < 0)
 			_exit(127);
 		execv(tool, argv);
 		_exit(127);
@@ -377,20 +380,25 @@ run_oci(char *const argv[], int progress_fd, char **result, pyro_error *err)
 		if ((nb = realloc(buf, len + 65537)) == NULL)
 			break;
 		buf = nb;
-		if ((n = read(p[0], buf + len, 65536)) <= 0)
+		if ((n = read(p[0], buf + len, 65536)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
 		len += (size_t)n;
 		if (len > (1 << 20))
 			break;
 	}
 	close(p[0]);
+	status = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (buf != NULL)
 		buf[len] = '\0';
 	r = buf != NULL ? cJSON_Parse(buf) : NULL;
 	free(buf);
-	if (r == NULL) {
+	if (r == NULL || (cJSON_GetObjectItem(r, "error") == NULL &&
+	    (!WIFEXITED(status) || WEXITSTATUS(status) != 0))) {
+		cJSON_Delete(r);
 		return eerr(err, PYRO_ERR_INTERNAL, "pyro-oci gave no result "
 		    "(exit status %d)", WIFEXITED(status) ?
 		    WEXITSTATUS(status) : -1);
@@ -614,28 +622,40 @@ remove_tree(const char *path)
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* Whether cache/name is a staging directory a pull or push holds. */
-static int
-busy(const char *cache, const char *name)
+/*
+ * A staging directory that no pull, push or import holds is renamed to a
+ * trash name while prune holds its lock (so none can start in it), and
+ * that name is what prune removes; a held one is left alone.  Into
+ * victim: the name to remove, or "" to skip.
+ */
+static void
+claim(const char *cache, const char *name, char *victim, size_t size)
 {
-	char	path[4400];
-	int	fd, held;
+	char	path[4400], trash[4400];
+	int	fd;
 
+	snprintf(victim, size, "%s", name);
 	if (strncmp(name, ".staging-", 9) != 0)
-		return 0;
+		return;
+	victim[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s", cache, name);
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
-		return 0;
-	held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		snprintf(trash, sizeof(trash), "%s/.old-prune-%ld-%s", cache,
+		    (long)getpid(), name + 9);
+		if (rename(path, trash) == 0)
+			snprintf(victim, size, ".old-prune-%ld-%s",
+			    (long)getpid(), name + 9);
+	}
 	close(fd);
-	return held;
 }
 
 int
 pyro_env_prune(char **result, pyro_error *err)
 {
-	char		 cache[4096], path[4400];
+	char		 cache[4096], path[4400], victim[300];
 	DIR		*d;
 	struct dirent	*de;
 	cJSON		*res, *arr, *m;
@@ -664,10 +684,13 @@ pyro_env_prune(char **result, pyro_error *err)
 			    custom_manifest(cache, de->d_name) :
 			    read_manifest(cache, de->d_name)) == NULL;
 			cJSON_Delete(m);
-			if (!stale || busy(cache, de->d_name))
+			if (!stale || strncmp(de->d_name, ".old-prune-", 11) ==
+			    0)
+				continue;	/* ours: removed already */
+			claim(cache, de->d_name, victim, sizeof(victim));
+			if (victim[0] == '\0')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", cache,
-			    de->d_name);
+			snprintf(path, sizeof(path), "%s/%s", cache, victim);
 			if (remove_tree(path) == 0)
 				cJSON_AddItemToArray(arr,
 				    cJSON_CreateString(de->d_name));

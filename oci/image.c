@@ -107,7 +107,9 @@ empty_dir(int fd)
 	DIR		*d;
 	int		 dup_fd, rc = 0;
 
-	if ((dup_fd = dup(fd)) < 0 || (d = fdopendir(dup_fd)) == NULL) {
+	/* A description of its own: a dup would share the offset. */
+	if ((dup_fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) <
+	    0 || (d = fdopendir(dup_fd)) == NULL) {
 		if (dup_fd >= 0)
 			close(dup_fd);
 		return -1;
@@ -678,6 +680,7 @@ cmd_import(const char *ref, const char *name, const char *cache,
 	if ((dfd = staging_open(cachefd, "import", name, stage, sizeof(stage),
 	    e)) < 0)
 		goto out;
+	sweep_foreign(dfd, m);
 	keep = 1;
 	for (i = 0; i < m->nlayers; i++) {
 		d = m->layers[i];

@@ -126,6 +126,8 @@ char	*get_manifest(struct reg *, const char *ref, const char *what,
 	    struct oci_manifest *, char digest[72], struct oerr *);
 int	fetch_blob(struct reg *, int dfd, const struct oci_desc *,
 	    unsigned long long *fetched, struct oerr *);
+/* Remove from a staging directory what m does not name. */
+void	sweep_foreign(int dfd, const struct oci_manifest *);
 int	install_dir(int cachefd, const char *stage, const char *name,
 	    struct oerr *);
 int	write_file_at(int dirfd, const char *name, const char *data,

@@ -19,6 +19,7 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -87,11 +88,22 @@ rm_tree_at(int dirfd, const char *name)
 	return nftw(name, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/* A directory of ours that nobody else can write in. */
+static int
+mine(int fd)
+{
+	struct stat	st;
+
+	return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    st.st_uid == geteuid() && (st.st_mode & 022) == 0;
+}
+
 int
 staging_open(int cachefd, const char *what, const char *name, char *path,
     size_t size, struct oerr *e)
 {
-	int	fd;
+	struct stat	now, held;
+	int		fd;
 
 	snprintf(path, size, ".staging-%s-%s", what, name);
 	if (mkdirat(cachefd, path, 0700) < 0 && errno != EEXIST)
@@ -105,6 +117,15 @@ staging_open(int cachefd, const char *what, const char *name, char *path,
 		close(fd);
 		return oerr_set(e, PYRO_ERR_BUSY, "another %s of %s is running",
 		    what, name);
+	}
+	/* Still the directory of that name (not one a finished pull or a
+	 * prune removed while we waited), and ours alone. */
+	if (fstatat(cachefd, path, &now, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fstat(fd, &held) < 0 || now.st_ino != held.st_ino ||
+	    now.st_dev != held.st_dev || !mine(fd)) {
+		close(fd);
+		return oerr_set(e, PYRO_ERR_BUSY, "the staging directory of %s "
+		    "changed under this %s; try again", name, what);
 	}
 	return fd;
 }
@@ -185,8 +206,11 @@ fetch_blob(struct reg *r, int dfd, const struct oci_desc *d,
 			goto out;
 		}
 		if (have > d->size || again > 0) {
-			if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+			if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+				oerr_set(e, PYRO_ERR_IO, "truncating %s: %s",
+				    part, strerror(errno));
 				goto out;
+			}
 			sha256_init(&sha);
 			have = 0;
 		}
@@ -302,6 +326,146 @@ check_artifact(const struct oci_manifest *m, const char *what,
 	return 0;
 }
 
+/*
+ * A staging directory holds what this manifest names and nothing else: a
+ * registry that names new blobs on every pull cannot pile up partial
+ * downloads.
+ */
+void
+sweep_foreign(int dfd, const struct oci_manifest *m)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 part[80];
+	int		 fd, i, ours;
+
+	/* A description of its own: a dup would share the offset. */
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		for (ours = 0, i = 0; i < m->nlayers && !ours; i++) {
+			snprintf(part, sizeof(part), "%s.part",
+			    m->layers[i].digest + 7);
+			ours = strcmp(de->d_name, m->layers[i].digest + 7) == 0 ||
+			    strcmp(de->d_name, part) == 0;
+		}
+		if (!ours)
+			(void)rm_tree_at(dfd, de->d_name);
+	}
+	closedir(d);
+}
+
+/* A short printable string, as anything shown to a user must be. */
+static int
+printable(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ||
+		    i >= 256)
+			return 0;
+	return 1;
+}
+
+/*
+ * The environment's manifest.json, from the registry: name's, only short
+ * printable strings (pyro env inspect prints them), the agent the OCI
+ * annotation named, every part described once, and every part's blob no
+ * larger than the part can pack to (raw: exactly its size).
+ */
+static int
+check_env_manifest(int dfd, const char *name, const struct oci_manifest *m,
+    struct oerr *e)
+{
+	const struct oci_desc	*d;
+	const cJSON		*it, *p, *sz, *sum;
+	struct statvfs		 sv;
+	unsigned long long	 need = 0;
+	char			*b;
+	cJSON			*em;
+	double			 v;
+	int			 i, rc = -1;
+
+	d = layer_of(m, "manifest.json");
+	if (d->layer != OCI_LAYER_PART || (b = read_small_at(dfd,
+	    d->digest + 7, ENV_MANIFEST_MAX, NULL)) == NULL)
+		return oerr_set(e, OE_MANIFEST, "manifest.json must be a raw "
+		    "part of at most 64 KiB");
+	em = cJSON_Parse(b);
+	free(b);
+	if (!cJSON_IsObject(em) || strcmp(cJSON_GetStringValue(
+	    cJSON_GetObjectItem(em, "name")) ?: "", name) != 0) {
+		oerr_set(e, OE_MANIFEST, "manifest.json is not a manifest of "
+		    "%s", name);
+		goto out;
+	}
+	cJSON_ArrayForEach(it, em) {
+		if (cJSON_IsString(it) ? !printable(it->valuestring) :
+		    cJSON_IsArray(it) ? strcmp(it->string, "vmms") != 0 :
+		    cJSON_IsObject(it) ? strcmp(it->string, "parts") != 0 :
+		    !cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
+			oerr_set(e, OE_MANIFEST, "manifest.json has a field "
+			    "pyro does not accept");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(em, "vmms"))
+		if (!cJSON_IsString(it) || (strcmp(it->valuestring, "qemu") !=
+		    0 && strcmp(it->valuestring, "firecracker") != 0)) {
+			oerr_set(e, OE_MANIFEST, "manifest.json names an "
+			    "unknown VMM");
+			goto out;
+		}
+	if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(em,
+	    "agent_sha256")) ?: "", m->agent_sha256) != 0) {
+		oerr_set(e, OE_MANIFEST, "manifest.json and the registry's "
+		    "annotation name different agents");
+		goto out;
+	}
+	if (cJSON_GetArraySize(cJSON_GetObjectItem(em, "parts")) != 3)
+		goto parts;
+	for (i = 0; env_parts[i] != NULL; i++) {
+		p = cJSON_GetObjectItem(cJSON_GetObjectItem(em, "parts"),
+		    env_parts[i]);
+		sz = cJSON_GetObjectItem(p, "size");
+		sum = cJSON_GetObjectItem(p, "sha256");
+		d = layer_of(m, env_parts[i]);
+		if (!cJSON_IsNumber(sz) || (v = sz->valuedouble) < 0 ||
+		    v > (double)OCI_BLOB_MAX || !cJSON_IsString(sum) ||
+		    strlen(sum->valuestring) != 64 || !printable(
+		    sum->valuestring))
+			goto parts;
+		if (d->layer == OCI_LAYER_PART ? (double)d->size != v :
+		    (double)d->size > v + v / 64 + (1 << 20))
+			goto parts;
+		need += d->size + (unsigned long long)v;
+	}
+	/* Room for every blob and every part (sparse parts need less). */
+	if (fstatvfs(dfd, &sv) == 0 && (unsigned long long)sv.f_bavail *
+	    sv.f_frsize < need) {
+		oerr_set(e, PYRO_ERR_LIMIT_EXCEEDED, "%s needs up to %llu MiB "
+		    "in the cache and %llu MiB are free", name, need >> 20,
+		    (unsigned long long)sv.f_bavail * sv.f_frsize >> 20);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+parts:
+	oerr_set(e, OE_MANIFEST, "manifest.json's parts and the registry's "
+	    "layers do not agree (each part once, a blob no larger than its "
+	    "part)");
+out:
+	cJSON_Delete(em);
+	return rc;
+}
+
 /* Whether CACHE/NAME came from this very manifest and is whole. */
 static int
 installed_same(int cachefd, const char *name, const char *digest)
@@ -405,22 +569,21 @@ write_file_at(int dirfd, const char *name, const char *data, size_t len)
 int
 install_dir(int cachefd, const char *stage, const char *name, struct oerr *e)
 {
-	char	path[400], old[400];
+	char	path[400];
 
 	progress("[%s] phase=install environment=%s\n", verb, name);
-	snprintf(old, sizeof(old), ".old-%s-%ld", name, (long)getpid());
-	if (renameat(cachefd, name, cachefd, old) < 0 && errno != ENOENT)
-		return oerr_set(e, PYRO_ERR_IO, "moving the old %s aside: %s",
-		    name, strerror(errno));
 	snprintf(path, sizeof(path), "%s/env", stage);
-	if (renameat(cachefd, path, cachefd, name) < 0) {
-		oerr_set(e, PYRO_ERR_IO, "installing %s: %s", name,
-		    strerror(errno));
-		(void)renameat(cachefd, old, cachefd, name);
-		return -1;
+	/* Exchanged with the old one in one step, or put in place. */
+	if (renameat2(cachefd, path, cachefd, name, RENAME_EXCHANGE) == 0) {
+		(void)fsync(cachefd);
+		(void)rm_tree_at(cachefd, path);
+		return 0;
 	}
+	if (errno != ENOENT || renameat2(cachefd, path, cachefd, name,
+	    RENAME_NOREPLACE) < 0)
+		return oerr_set(e, PYRO_ERR_IO, "installing %s: %s", name,
+		    strerror(errno));
 	(void)fsync(cachefd);
-	(void)rm_tree_at(cachefd, old);
 	return 0;
 }
 
@@ -492,7 +655,9 @@ keep_partial(int cachefd, int dfd, const char *stage)
 	int		 fd;
 
 	(void)rm_tree_at(dfd, "env");
-	if ((fd = dup(dfd)) < 0 || (d = fdopendir(fd)) == NULL) {
+	/* A description of its own: a dup would share the offset. */
+	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (d = fdopendir(fd)) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -543,6 +708,12 @@ cache_open(const char *cache, struct oerr *e)
 	if ((fd = open(cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return oerr_set(e, PYRO_ERR_IO, "the environment cache %.200s: "
 		    "%s", cache, strerror(errno));
+	if (!mine(fd)) {
+		close(fd);
+		return oerr_set(e, PYRO_ERR_PERMISSION_DENIED, "the environment "
+		    "cache %.200s must be yours and writable by you only",
+		    cache);
+	}
 	return fd;
 }
 
@@ -596,10 +767,19 @@ cmd_pull(const char *url, const char *name, const char *cache,
 	if ((dfd = staging_open(cachefd, "pull", name, stage, sizeof(stage),
 	    e)) < 0)
 		goto out;
+	sweep_foreign(dfd, m);
 	keep = 1;	/* what a transport failure leaves is resumed */
+	/* manifest.json first: it bounds the parts, and the disk they need. */
+	if (fetch_blob(&r, dfd, layer_of(m, "manifest.json"), &bytes, e) < 0 ||
+	    check_env_manifest(dfd, name, m, e) < 0) {
+		keep = strcmp(e->code, OE_UNAVAILABLE) == 0 ||
+		    strcmp(e->code, PYRO_ERR_TIMEOUT) == 0;
+		goto out;
+	}
 	for (i = 0; i < m->nlayers; i++)
 		if (fetch_blob(&r, dfd, &m->layers[i], &bytes, e) < 0) {
-			keep = strcmp(e->code, OE_DIGEST) != 0;
+			keep = strcmp(e->code, OE_UNAVAILABLE) == 0 ||
+			    strcmp(e->code, PYRO_ERR_TIMEOUT) == 0;
 			goto out;
 		}
 	keep = 0;

@@ -147,9 +147,10 @@ static int
 load_creds(struct reg *r, struct oerr *e)
 {
 	const char	*path = getenv("PYRO_REGISTRY_CREDENTIALS");
-	char		 def[4200], line[1024], h[300], u[256], pw[256];
+	char		 def[4200], buf[16384], h[300], u[256], pw[256];
+	char		*line, *save = NULL;
 	struct stat	 st;
-	FILE		*f;
+	ssize_t		 n;
 	int		 fd;
 
 	if (path == NULL || *path == '\0') {
@@ -170,11 +171,15 @@ load_creds(struct reg *r, struct oerr *e)
 		    "%.200s must be a regular file of yours that nobody else "
 		    "can read (chmod 600)", path);
 	}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		return oerr_set(e, PYRO_ERR_IO, "fdopen: %s", strerror(errno));
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	/* read(2) into a buffer of ours, so that every copy is wiped. */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return oerr_set(e, PYRO_ERR_IO, "reading the credentials file: "
+		    "%s", strerror(errno));
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
 		if (line[0] == '#' || sscanf(line, "%299s %255s %255s", h, u,
 		    pw) != 3)
 			continue;
@@ -186,8 +191,7 @@ load_creds(struct reg *r, struct oerr *e)
 		}
 	}
 	explicit_bzero(pw, sizeof(pw));
-	explicit_bzero(line, sizeof(line));
-	fclose(f);
+	explicit_bzero(buf, sizeof(buf));
 	return 0;
 }
 
@@ -499,7 +503,8 @@ do_once(struct reg *r, const char *method, const char *url,
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, r->stall_s);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	/* Under 1 KiB/s for stall_s seconds is a stall, not a transfer. */
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, r->stall_s);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "pyro/" PACKAGE_VERSION);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -618,6 +623,21 @@ reg_status(const struct reg *r, const struct hresp *h, const char *what,
 	    "with HTTP %ld%s", r->base, what, h->status, note);
 }
 
+/*
+ * Credentials cross the network only under TLS: over http they go to a
+ * registry on this host's loopback alone.
+ */
+static int
+creds_may_go(const struct reg *r)
+{
+	const char	*h = r->host;
+
+	if (strncmp(r->base, "https://", 8) == 0)
+		return 1;
+	return strncmp(h, "127.", 4) == 0 || (strncmp(h, "localhost", 9) ==
+	    0 && (h[9] == '\0' || h[9] == ':')) || strncmp(h, "[::1]", 5) == 0;
+}
+
 static int
 set_basic(struct reg *r)
 {
@@ -648,6 +668,7 @@ take_token(struct reg *r, const struct oci_challenge *ch, struct oerr *e)
 	cJSON		*d;
 	const char	*tok;
 	size_t		 i;
+	int		 rc;
 
 	snprintf(scope, sizeof(scope), "repository:%s:%s", r->repo,
 	    r->push ? "pull,push" : "pull");
@@ -661,15 +682,15 @@ take_token(struct reg *r, const struct oci_challenge *ch, struct oerr *e)
 	/* Basic credentials go to the token service only when the realm is
 	 * on the registry's own host (a registry cannot send them away). */
 	t.authz[0] = '\0';
-	if (r->have_creds && strncmp(ch->realm, r->base, strlen(r->base)) ==
-	    0 && (ch->realm[strlen(r->base)] == '/' ||
+	if (r->have_creds && creds_may_go(r) && strncmp(ch->realm, r->base,
+	    strlen(r->base)) == 0 && (ch->realm[strlen(r->base)] == '/' ||
 	    ch->realm[strlen(r->base)] == '\0'))
 		set_basic(&t);
-	if (do_once(&t, "GET", url, NULL, NULL, &s, 0, &h, e, last_ebody,
-	    sizeof(last_ebody)) < 0)
+	rc = do_once(&t, "GET", url, NULL, NULL, &s, 0, &h, e, last_ebody,
+	    sizeof(last_ebody));
+	explicit_bzero(&t, sizeof(t));
+	if (rc < 0)
 		return -1;
-	explicit_bzero(t.authz, sizeof(t.authz));
-	explicit_bzero(t.pass, sizeof(t.pass));
 	if (reg_status(r, &h, "a token", &s, e) < 0)
 		return -1;
 	d = cJSON_ParseWithLength(body, s.len);
@@ -699,6 +720,11 @@ answer(struct reg *r, const struct hresp *h, struct oerr *e)
 
 	if (oci_parse_bearer(h->www, &ch) == 0)
 		return take_token(r, &ch, e);
+	if (strncasecmp(h->www, "Basic", 5) == 0 && r->have_creds &&
+	    !creds_may_go(r))
+		return oerr_set(e, OE_UNAUTHORIZED, "the registry %s wants "
+		    "credentials over plain http; pyro sends them only over "
+		    "https (or to this host's loopback)", r->base);
 	if (strncasecmp(h->www, "Basic", 5) == 0 && r->have_creds &&
 	    strncmp(r->authz, "Authorization: Basic", 20) != 0)
 		return set_basic(r) < 0 ? oerr_set(e, PYRO_ERR_INVALID_ARGUMENT,

@@ -144,9 +144,14 @@ cp "$TMP/blob.orig" "$data"
 n=$((n+1)); pass "a tampered blob: digest_mismatch, nothing installed, no staging or temporary file"
 
 # ---- 5. a download cut short, then resumed with Range ----
+mkdir -p "$TMP/c-cut"
+mkdir -m 700 "$TMP/c-cut/.staging-pull-debian:12"
+head -c 1048576 /dev/zero >"$TMP/c-cut/.staging-pull-debian:12/$(printf '%064d' 7).part"
 mode cut:3000000
 expect_error registry_unavailable pull_into "$TMP/c-cut"
 [ ! -e "$TMP/c-cut/debian:12" ] || fail "cut: installed"
+[ ! -e "$TMP/c-cut/.staging-pull-debian:12/$(printf '%064d' 7).part" ] ||
+    fail "cut: a partial blob the manifest does not name was kept"
 ls "$TMP/c-cut/.staging-pull-debian:12/"*.part >/dev/null 2>&1 || fail "cut: no partial blob kept"
 mode pass
 pull_into "$TMP/c-cut" >"$TMP/resume" 2>"$TMP/resume.err" || fail "resume: $(cat "$TMP/resume.err")"
@@ -220,7 +225,17 @@ bad "a container image" invalid_manifest 'del(.artifactType) | .config.mediaType
 grep -q 'pyro env import' "$TMP/xe" || fail "image: $(cat "$TMP/xe")"
 bad "another agent" unsupported '.annotations["dev.pyro.agent.sha256"] = ("0" * 64)'
 bad "a wrong size" digest_mismatch '.layers[2].size = (.layers[2].size - 1)'
-n=$((n+1)); pass "redirect loop, stall (timeout; env prune clears it), unknown media type, absurd size, 129 layers, duplicate or foreign parts, an image, another agent, a wrong size: clear codes, nothing installed"
+# A manifest.json whose strings would reach a terminal (pyro env inspect).
+jq -c '.version = "\u001b]0;PWNED\u0007\u001b[2J"' "$SRC_CACHE/debian:12/manifest.json" >"$TMP/evil.json"
+ed=sha256:$(sha256sum "$TMP/evil.json" | cut -c1-64)
+loc=$(curl -si -X POST "http://127.0.0.1:$RPORT/v2/pyro/debian/blobs/uploads/" |
+    sed -n 's/^[Ll]ocation: *\([^\r]*\).*/\1/p' | tr -d '\r')
+case $loc in /*) loc=http://127.0.0.1:$RPORT$loc ;; esac
+curl -sf -X PUT --data-binary @"$TMP/evil.json" -H 'Content-Type: application/octet-stream' \
+    "$loc&digest=$ed" >/dev/null || fail "uploading evil.json"
+bad "escape codes in manifest.json" invalid_manifest ".layers[0].digest = \"$ed\" | .layers[0].size = $(stat -c %s "$TMP/evil.json")"
+bad "a blob far larger than its part" invalid_manifest '.layers[2].size = 900000000'
+n=$((n+1)); pass "redirect loop, stall (timeout; env prune clears it), unknown media type, absurd size, 129 layers, duplicate or foreign parts, an image, another agent, a wrong size, escape codes in manifest.json, a blob larger than its part: clear codes, nothing installed; a failed pull keeps only what the manifest names"
 
 # ---- 8. env import: a container image as a custom environment ----
 mode pass
