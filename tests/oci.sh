@@ -284,6 +284,32 @@ pyro --json env prune >"$TMP/prune"
 jq -e '.removed | index("myimg:1") | not' "$TMP/prune" >/dev/null || fail "prune removed the custom environment"
 n=$((n+1)); pass "env import: two layers with a whiteout, an opaque dir, a symlink, a hard link, setuid, an xattr and foreign owners boot as myimg:1 with exactly that tree; env list and MCP list it as custom"
 
+# ---- 8b. the Python SDK: push (nothing sent), pull (nothing fetched), import ----
+mode pass
+PYRO_LIBPYRO="$PYRO_BUILDDIR/.libs/libpyro.so.1" PYTHONPATH="$PYRO_SRCDIR/python" \
+    $py - "$REG" "$IMG:1" >"$TMP/py.out" 2>"$TMP/py.err" <<'PY' || fail "Python SDK: $(cat "$TMP/py.err")"
+import sys
+from pyro_mcp import Pyro, PyroError
+reg, img = sys.argv[1:3]
+p = Pyro()
+r = p.push_environment("debian:12", registry=reg, progress=open("/dev/null", "w"))
+assert r["blobs_sent"] == 0 and r["blobs_present"] == 5, r
+r = p.pull_environment("debian:12", registry=reg, progress=open("/dev/null", "w"))
+assert r["pulled"] is False and r["source"] == "registry", r
+r = p.import_environment("pyimg:1", img, progress=open("/dev/null", "w"))
+assert r["custom"] is True and r["layers"] == 2, r
+names = [e["name"] for e in p.list_environments()["environments"]]
+assert "pyimg:1" in names, names
+try:
+    p.import_environment("debian:12", img)
+    raise SystemExit("a catalog name was accepted")
+except PyroError as e:
+    assert e.code == "invalid_name", e
+print("ok")
+PY
+[ "$(cat "$TMP/py.out")" = ok ] || fail "Python: $(cat "$TMP/py.out")"
+n=$((n+1)); pass "Python SDK: push_environment, pull_environment(registry=), import_environment, list_environments"
+
 # ---- 9. bad images: clear codes, nothing installed, nothing left ----
 IMG=http://127.0.0.1:$PP/test
 bad_image() {	# KIND CODE

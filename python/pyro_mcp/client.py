@@ -538,6 +538,22 @@ class Pyro:
         fd = 2 if progress is None else _fd("progress", progress)
         return self._invoke("pyro_env_build", env, fd, client=False)
 
+    def import_environment(self, environment: str, image: str, *,
+                           base: Optional[str] = None,
+                           progress: Any = None) -> Result:
+        """Make the custom environment ``environment`` (``NAME[:TAG]``) of
+        the container image ``image`` (``[http://]HOST[:PORT]/REPO[:TAG]``;
+        root): its layers as an ext4 root, the kernel and initramfs of
+        ``base`` (default ``debian:12``).  ``{environment, source, image,
+        image_digest, base, layers, bytes_downloaded, rootfs_bytes, custom,
+        missing_tools}`` (``pyro_env_import``)."""
+        env = _c("environment", environment)
+        img = _c("image", image)
+        b = None if base is None else _c("base", base)
+        fd = 2 if progress is None else _fd("progress", progress)
+        return self._invoke("pyro_env_import", env, img, b, fd,
+                            client=False)
+
     def environment_cache(self) -> Result:
         """The cache pyrod boots from and which catalog environments it
         holds: ``{cache_dir, environments: [{name, installed}]}``
