@@ -356,3 +356,125 @@ oci_parse_bearer(const char *h, struct oci_challenge *c)
 		return -1;
 	return 0;
 }
+
+const char *const oci_env_parts[] = { "vmlinux", "initramfs.cpio",
+    "rootfs.ext4", NULL };
+
+/* A short printable string, as anything shown to a user must be. */
+static int
+short_printable(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ||
+		    i >= 256)
+			return 0;
+	return 1;
+}
+
+static const struct oci_desc *
+titled(const struct oci_manifest *m, const char *t)
+{
+	int	i;
+
+	for (i = 0; i < m->nlayers; i++)
+		if (strcmp(m->layers[i].title, t) == 0)
+			return &m->layers[i];
+	return NULL;
+}
+
+int
+oci_env_manifest_check(const char *buf, size_t len, const char *name,
+    const struct oci_manifest *m, unsigned long long *need, char *err,
+    size_t errsz)
+{
+	const struct oci_desc	*d;
+	const cJSON		*it, *p, *sz, *sum;
+	cJSON			*em;
+	double			 v;
+	int			 i, rc = -1;
+
+	*need = 0;
+	em = cJSON_ParseWithLength(buf, len);
+	if (!cJSON_IsObject(em) || strcmp(cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(em, "name")) ?: "", name) != 0) {
+		fail(err, errsz, "not a manifest of this environment");
+		goto out;
+	}
+	/* Only short printable strings: pyro env inspect prints them. */
+	cJSON_ArrayForEach(it, em) {
+		if (cJSON_IsString(it) ? !short_printable(it->valuestring) :
+		    cJSON_IsArray(it) ? strcmp(it->string, "vmms") != 0 :
+		    cJSON_IsObject(it) ? strcmp(it->string, "parts") != 0 :
+		    !cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
+			fail(err, errsz, "a field pyro does not accept");
+			goto out;
+		}
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(em, "vmms"))
+		if (!cJSON_IsString(it) || (strcmp(it->valuestring, "qemu") !=
+		    0 && strcmp(it->valuestring, "firecracker") != 0)) {
+			fail(err, errsz, "an unknown VMM");
+			goto out;
+		}
+	if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(em,
+	    "agent_sha256")) ?: "", m->agent_sha256) != 0) {
+		fail(err, errsz, "another agent than the registry's annotation");
+		goto out;
+	}
+	p = cJSON_GetObjectItemCaseSensitive(em, "parts");
+	if (cJSON_GetArraySize(p) != 3)
+		goto parts;
+	for (i = 0; oci_env_parts[i] != NULL; i++) {
+		it = cJSON_GetObjectItemCaseSensitive(p, oci_env_parts[i]);
+		sz = cJSON_GetObjectItemCaseSensitive(it, "size");
+		sum = cJSON_GetObjectItemCaseSensitive(it, "sha256");
+		if ((d = titled(m, oci_env_parts[i])) == NULL ||
+		    !cJSON_IsNumber(sz) || (v = sz->valuedouble) < 0 ||
+		    v > (double)OCI_BLOB_MAX || !cJSON_IsString(sum) ||
+		    strlen(sum->valuestring) != 64 ||
+		    !short_printable(sum->valuestring))
+			goto parts;
+		/* A raw part is its blob; a packed one is no larger than
+		 * its part can pack to. */
+		if (d->layer == OCI_LAYER_PART ? (double)d->size != v :
+		    (double)d->size > v + v / 64 + (1 << 20))
+			goto parts;
+		*need += d->size + (unsigned long long)v;
+	}
+	rc = 0;
+	goto out;
+parts:
+	fail(err, errsz, "its parts and the registry's layers do not agree "
+	    "(each part once, a blob no larger than its part)");
+out:
+	cJSON_Delete(em);
+	return rc;
+}
+
+int
+oci_layer_name(const char *in, char *out, size_t size)
+{
+	const char	*p, *seg;
+	size_t		 n = 0, k;
+
+	if (in == NULL || in[0] == '/' || size == 0)
+		return -1;
+	for (seg = in; *seg != '\0'; seg = p + (*p == '/')) {
+		p = seg + strcspn(seg, "/");
+		k = (size_t)(p - seg);
+		if (k == 0 || (k == 1 && seg[0] == '.'))
+			continue;
+		if (k == 2 && seg[0] == '.' && seg[1] == '.')
+			return -1;
+		if (n + k + 2 > size)
+			return -1;
+		if (n > 0)
+			out[n++] = '/';
+		memcpy(out + n, seg, k);
+		n += k;
+	}
+	out[n] = '\0';
+	return n == 0 ? 1 : 0;
+}

@@ -85,4 +85,23 @@ struct oci_challenge {
 };
 int	oci_parse_bearer(const char *header, struct oci_challenge *);
 
+/* The parts of a pyro environment, each a layer titled with its name. */
+extern const char *const oci_env_parts[];
+/*
+ * An environment's manifest.json (len bytes) from a registry, against the
+ * OCI manifest m it came with: name's, only short printable strings, known
+ * VMMs, m's agent annotation, each part once with a size and sha256, and
+ * each part's blob no larger than the part packs to (raw: its size).
+ * *need: bytes of blobs and parts.  0, or -1 with why in err.
+ */
+int	oci_env_manifest_check(const char *buf, size_t len, const char *name,
+	    const struct oci_manifest *m, unsigned long long *need, char *err,
+	    size_t errsz);
+/*
+ * A container layer's entry name as the tree holds it: "./" and empty
+ * components dropped; -1 for an absolute name, "..", or one longer than
+ * size; 1 for the root itself; else 0.
+ */
+int	oci_layer_name(const char *in, char *out, size_t size);
+
 #endif

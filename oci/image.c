@@ -66,38 +66,6 @@ struct childerr {
 	char	msg[600];
 };
 
-/*
- * name as the tree holds it: no leading "./" or "/"-less absolute, no
- * "..", no empty result.  0, or -1 when the name must be refused.
- */
-static int
-clean_name(const char *in, char *out, size_t size)
-{
-	const char	*p, *seg;
-	size_t		 n = 0, k;
-
-	if (in == NULL || in[0] == '/')
-		return -1;
-	while (in[0] == '.' && in[1] == '/')
-		in += 2;
-	for (seg = in; *seg != '\0'; seg = p + (*p == '/')) {
-		p = seg + strcspn(seg, "/");
-		k = (size_t)(p - seg);
-		if (k == 0 || (k == 1 && seg[0] == '.'))
-			continue;
-		if (k == 2 && seg[0] == '.' && seg[1] == '.')
-			return -1;
-		if (n + k + 2 > size)
-			return -1;
-		if (n > 0)
-			out[n++] = '/';
-		memcpy(out + n, seg, k);
-		n += k;
-	}
-	out[n] = '\0';
-	return n == 0 ? 1 : 0;	/* 1: the root itself */
-}
-
 /* Remove everything in directory fd (not the directory). */
 static int
 empty_dir(int fd)
@@ -202,7 +170,7 @@ layer_whiteouts(int fd, int root, int n, struct childerr *ce)
 		return cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s is not a tar "
 		    "archive", what);
 	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		if (clean_name(archive_entry_pathname(ent), name,
+		if (oci_layer_name(archive_entry_pathname(ent), name,
 		    sizeof(name)) != 0)
 			continue;	/* pass 2 refuses it by name */
 		b = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
@@ -246,7 +214,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 	    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
 	/* Numeric owners only: no name lookup (NSS) on the image's names. */
 	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
-		if ((k = clean_name(archive_entry_pathname(ent), name,
+		if ((k = oci_layer_name(archive_entry_pathname(ent), name,
 		    sizeof(name))) < 0) {
 			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
 			    "entry with an absolute name or \"..\"", what);
@@ -261,7 +229,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 		if (t == AE_IFCHR || t == AE_IFBLK)
 			continue;	/* the guest's /dev is devtmpfs */
 		if (archive_entry_hardlink(ent) != NULL) {
-			if (clean_name(archive_entry_hardlink(ent), link,
+			if (oci_layer_name(archive_entry_hardlink(ent), link,
 			    sizeof(link)) != 0) {
 				rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s "
 				    "has a hard link out of the tree", what);

@@ -145,7 +145,5 @@ struct cJSON	*cmd_import(const char *ref, const char *name,
 extern const char *verb;	/* "pull", "import" */
 void	progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The parts of an environment, in upload order. */
-extern const char *const env_parts[];
 
 #endif

@@ -34,8 +34,6 @@
 
 #include "ocitool.h"
 
-const char *const env_parts[] = { "vmlinux", "initramfs.cpio",
-    "rootfs.ext4", NULL };
 
 #define ENV_MANIFEST_MAX	(64 * 1024)
 
@@ -297,8 +295,8 @@ check_artifact(const struct oci_manifest *m, const char *what,
 			    "is not a pyro part (%.80s)", what,
 			    m->layers[i].media_type);
 		known = strcmp(m->layers[i].title, "manifest.json") == 0;
-		for (j = 0; env_parts[j] != NULL; j++)
-			known |= strcmp(m->layers[i].title, env_parts[j]) == 0;
+		for (j = 0; oci_env_parts[j] != NULL; j++)
+			known |= strcmp(m->layers[i].title, oci_env_parts[j]) == 0;
 		if (!known)
 			return oerr_set(e, OE_MANIFEST, "%s has a part that "
 			    "pyro does not know (a title of %zu bytes)", what,
@@ -312,10 +310,10 @@ check_artifact(const struct oci_manifest *m, const char *what,
 	    layer_of(m, "manifest.json")->size > ENV_MANIFEST_MAX)
 		return oerr_set(e, OE_MANIFEST, "%s has no usable "
 		    "manifest.json part", what);
-	for (j = 0; env_parts[j] != NULL; j++)
-		if (layer_of(m, env_parts[j]) == NULL)
+	for (j = 0; oci_env_parts[j] != NULL; j++)
+		if (layer_of(m, oci_env_parts[j]) == NULL)
 			return oerr_set(e, OE_MANIFEST, "%s has no %s part",
-			    what, env_parts[j]);
+			    what, oci_env_parts[j]);
 	if (agent_sha != NULL && *agent_sha != '\0' &&
 	    strcmp(m->agent_sha256, agent_sha) != 0)
 		return oerr_set(e, PYRO_ERR_UNSUPPORTED, "%s was built with another "
@@ -361,109 +359,36 @@ sweep_foreign(int dfd, const struct oci_manifest *m)
 	closedir(d);
 }
 
-/* A short printable string, as anything shown to a user must be. */
-static int
-printable(const char *s)
-{
-	size_t	i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e ||
-		    i >= 256)
-			return 0;
-	return 1;
-}
-
 /*
- * The environment's manifest.json, from the registry: name's, only short
- * printable strings (pyro env inspect prints them), the agent the OCI
- * annotation named, every part described once, and every part's blob no
- * larger than the part can pack to (raw: exactly its size).
+ * The environment's manifest.json, from the registry, checked by
+ * oci_env_manifest_check() (common/oci.c), then the room its parts need.
  */
 static int
 check_env_manifest(int dfd, const char *name, const struct oci_manifest *m,
     struct oerr *e)
 {
-	const struct oci_desc	*d;
-	const cJSON		*it, *p, *sz, *sum;
+	const struct oci_desc	*d = layer_of(m, "manifest.json");
 	struct statvfs		 sv;
-	unsigned long long	 need = 0;
-	char			*b;
-	cJSON			*em;
-	double			 v;
-	int			 i, rc = -1;
+	unsigned long long	 need = 0, have;
+	char			*b, why[300];
+	size_t			 len;
+	int			 rc;
 
-	d = layer_of(m, "manifest.json");
 	if (d->layer != OCI_LAYER_PART || (b = read_small_at(dfd,
-	    d->digest + 7, ENV_MANIFEST_MAX, NULL)) == NULL)
+	    d->digest + 7, ENV_MANIFEST_MAX, &len)) == NULL)
 		return oerr_set(e, OE_MANIFEST, "manifest.json must be a raw "
 		    "part of at most 64 KiB");
-	em = cJSON_Parse(b);
+	rc = oci_env_manifest_check(b, len, name, m, &need, why, sizeof(why));
 	free(b);
-	if (!cJSON_IsObject(em) || strcmp(cJSON_GetStringValue(
-	    cJSON_GetObjectItem(em, "name")) ?: "", name) != 0) {
-		oerr_set(e, OE_MANIFEST, "manifest.json is not a manifest of "
-		    "%s", name);
-		goto out;
-	}
-	cJSON_ArrayForEach(it, em) {
-		if (cJSON_IsString(it) ? !printable(it->valuestring) :
-		    cJSON_IsArray(it) ? strcmp(it->string, "vmms") != 0 :
-		    cJSON_IsObject(it) ? strcmp(it->string, "parts") != 0 :
-		    !cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
-			oerr_set(e, OE_MANIFEST, "manifest.json has a field "
-			    "pyro does not accept");
-			goto out;
-		}
-	}
-	cJSON_ArrayForEach(it, cJSON_GetObjectItem(em, "vmms"))
-		if (!cJSON_IsString(it) || (strcmp(it->valuestring, "qemu") !=
-		    0 && strcmp(it->valuestring, "firecracker") != 0)) {
-			oerr_set(e, OE_MANIFEST, "manifest.json names an "
-			    "unknown VMM");
-			goto out;
-		}
-	if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(em,
-	    "agent_sha256")) ?: "", m->agent_sha256) != 0) {
-		oerr_set(e, OE_MANIFEST, "manifest.json and the registry's "
-		    "annotation name different agents");
-		goto out;
-	}
-	if (cJSON_GetArraySize(cJSON_GetObjectItem(em, "parts")) != 3)
-		goto parts;
-	for (i = 0; env_parts[i] != NULL; i++) {
-		p = cJSON_GetObjectItem(cJSON_GetObjectItem(em, "parts"),
-		    env_parts[i]);
-		sz = cJSON_GetObjectItem(p, "size");
-		sum = cJSON_GetObjectItem(p, "sha256");
-		d = layer_of(m, env_parts[i]);
-		if (!cJSON_IsNumber(sz) || (v = sz->valuedouble) < 0 ||
-		    v > (double)OCI_BLOB_MAX || !cJSON_IsString(sum) ||
-		    strlen(sum->valuestring) != 64 || !printable(
-		    sum->valuestring))
-			goto parts;
-		if (d->layer == OCI_LAYER_PART ? (double)d->size != v :
-		    (double)d->size > v + v / 64 + (1 << 20))
-			goto parts;
-		need += d->size + (unsigned long long)v;
-	}
+	if (rc < 0)
+		return oerr_set(e, OE_MANIFEST, "manifest.json: %s", why);
 	/* Room for every blob and every part (sparse parts need less). */
-	if (fstatvfs(dfd, &sv) == 0 && (unsigned long long)sv.f_bavail *
-	    sv.f_frsize < need) {
-		oerr_set(e, PYRO_ERR_LIMIT_EXCEEDED, "%s needs up to %llu MiB "
-		    "in the cache and %llu MiB are free", name, need >> 20,
-		    (unsigned long long)sv.f_bavail * sv.f_frsize >> 20);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-parts:
-	oerr_set(e, OE_MANIFEST, "manifest.json's parts and the registry's "
-	    "layers do not agree (each part once, a blob no larger than its "
-	    "part)");
-out:
-	cJSON_Delete(em);
-	return rc;
+	if (fstatvfs(dfd, &sv) == 0 && (have = (unsigned long long)
+	    sv.f_bavail * sv.f_frsize) < need)
+		return oerr_set(e, PYRO_ERR_LIMIT_EXCEEDED, "%s needs up to "
+		    "%llu MiB in the cache and %llu MiB are free", name,
+		    need >> 20, have >> 20);
+	return 0;
 }
 
 /* Whether CACHE/NAME came from this very manifest and is whole. */
@@ -489,10 +414,10 @@ installed_same(int cachefd, const char *name, const char *digest)
 		return 0;
 	m = cJSON_Parse(b);
 	free(b);
-	for (i = 0; ok && env_parts[i] != NULL; i++) {
+	for (i = 0; ok && oci_env_parts[i] != NULL; i++) {
 		p = cJSON_GetObjectItem(cJSON_GetObjectItem(m, "parts"),
-		    env_parts[i]);
-		snprintf(path, sizeof(path), "%s/%s", name, env_parts[i]);
+		    oci_env_parts[i]);
+		snprintf(path, sizeof(path), "%s/%s", name, oci_env_parts[i]);
 		ok = fstatat(cachefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISREG(st.st_mode) && cJSON_IsNumber(cJSON_GetObjectItem(
 		    p, "size")) && (double)st.st_size == cJSON_GetNumberValue(
@@ -612,8 +537,8 @@ install(int cachefd, int dfd, const char *stage, const char *name,
 		    "not a manifest of %s", name);
 		goto out;
 	}
-	for (i = 0; env_parts[i] != NULL; i++)
-		if (unpack_part(dfd, envfd, layer_of(m, env_parts[i]),
+	for (i = 0; oci_env_parts[i] != NULL; i++)
+		if (unpack_part(dfd, envfd, layer_of(m, oci_env_parts[i]),
 		    cJSON_GetObjectItem(em, "parts"), e) < 0)
 			goto out;
 	so = cJSON_CreateObject();

@@ -296,8 +296,8 @@ cmd_push(const char *url, const char *name, const char *cache,
 	b[nb].media_type = OCI_MT_PYRO_PART;
 	if (prepare(envfd, dfd, &b[nb++], 1, e) < 0)
 		goto out;
-	for (i = 0; env_parts[i] != NULL; i++) {
-		b[nb].title = env_parts[i];
+	for (i = 0; oci_env_parts[i] != NULL; i++) {
+		b[nb].title = oci_env_parts[i];
 		b[nb].media_type = OCI_MT_PYRO_PART "+zstd";
 		if (prepare(envfd, dfd, &b[nb++], 0, e) < 0)
 			goto out;
