@@ -191,6 +191,81 @@ START_TEST(bearer)
 }
 END_TEST
 
+START_TEST(layer_names)
+{
+	char	out[64];
+
+	ck_assert_int_eq(oci_layer_name("./usr//bin/./sh", out, sizeof(out)),
+	    0);
+	ck_assert_str_eq(out, "usr/bin/sh");
+	ck_assert_int_eq(oci_layer_name("etc/", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "etc");
+	ck_assert_int_eq(oci_layer_name("./", out, sizeof(out)), 1);
+	ck_assert_int_eq(oci_layer_name("/etc/passwd", out, sizeof(out)), -1);
+	ck_assert_int_eq(oci_layer_name("a/../../b", out, sizeof(out)), -1);
+	ck_assert_int_eq(oci_layer_name("..", out, sizeof(out)), -1);
+	ck_assert_int_eq(oci_layer_name("a/..b/c", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "a/..b/c");
+	ck_assert_int_eq(oci_layer_name("a/.wh..wh..opq", out, sizeof(out)),
+	    0);
+	ck_assert_int_eq(oci_layer_name("x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", out, sizeof(out)), -1);
+}
+END_TEST
+
+/* manifest.json of an environment against its OCI artifact. */
+START_TEST(env_manifest)
+{
+	static const char art[] = "{\"schemaVersion\":2,\"mediaType\":\""
+	    OCI_MT_MANIFEST "\",\"artifactType\":\"" OCI_ARTIFACT_PYRO "\","
+	    "\"config\":{\"mediaType\":\"" OCI_MT_PYRO_CONFIG "\",\"digest\":"
+	    "\"" D1 "\",\"size\":2},\"layers\":["
+	    "{\"mediaType\":\"" OCI_MT_PYRO_PART "\",\"digest\":\"" D1 "\","
+	    "\"size\":50,\"annotations\":{\"org.opencontainers.image.title\":"
+	    "\"manifest.json\"}},"
+	    "{\"mediaType\":\"" OCI_MT_PYRO_PART "+zstd\",\"digest\":\"" D1 "\","
+	    "\"size\":10,\"annotations\":{\"org.opencontainers.image.title\":"
+	    "\"vmlinux\"}},"
+	    "{\"mediaType\":\"" OCI_MT_PYRO_PART "\",\"digest\":\"" D1 "\","
+	    "\"size\":20,\"annotations\":{\"org.opencontainers.image.title\":"
+	    "\"initramfs.cpio\"}},"
+	    "{\"mediaType\":\"" OCI_MT_PYRO_PART "+zstd\",\"digest\":\"" D1 "\","
+	    "\"size\":30,\"annotations\":{\"org.opencontainers.image.title\":"
+	    "\"rootfs.ext4\"}}],\"annotations\":{\"dev.pyro.agent.sha256\":"
+	    "\"ab\"}}";
+	static struct oci_manifest	m;
+	unsigned long long		need;
+	char				err[200], j[800];
+	const char			*h = "1111111111111111111111111111111111"
+					    "111111111111111111111111111111";
+
+	ck_assert_int_eq(oci_parse_manifest(art, sizeof(art) - 1, NULL, &m,
+	    err, sizeof(err)), 0);
+#define ENVJ(ver, agent, isz) snprintf(j, sizeof(j), "{\"name\":\"debian:12\"," \
+	    "\"version\":\"%s\",\"agent_sha256\":\"%s\",\"vmms\":[\"qemu\"]," \
+	    "\"parts\":{\"vmlinux\":{\"size\":100,\"sha256\":\"%s\"}," \
+	    "\"initramfs.cpio\":{\"size\":%d,\"sha256\":\"%s\"}," \
+	    "\"rootfs.ext4\":{\"size\":1000,\"sha256\":\"%s\"}}}", ver, \
+	    agent, h, isz, h, h)
+	ENVJ("3.1.0", "ab", 20);
+	ck_assert_int_eq(oci_env_manifest_check(j, strlen(j), "debian:12", &m,
+	    &need, err, sizeof(err)), 0);
+	ck_assert_uint_eq(need, 10 + 100 + 20 + 20 + 30 + 1000);
+	ck_assert_int_eq(oci_env_manifest_check(j, strlen(j), "debian:12-base",
+	    &m, &need, err, sizeof(err)), -1);
+	ENVJ("\\u001b[2J", "ab", 20);		/* an escape for a terminal */
+	ck_assert_int_eq(oci_env_manifest_check(j, strlen(j), "debian:12", &m,
+	    &need, err, sizeof(err)), -1);
+	ENVJ("3.1.0", "cd", 20);		/* another agent */
+	ck_assert_int_eq(oci_env_manifest_check(j, strlen(j), "debian:12", &m,
+	    &need, err, sizeof(err)), -1);
+	ENVJ("3.1.0", "ab", 21);		/* a raw part of another size */
+	ck_assert_int_eq(oci_env_manifest_check(j, strlen(j), "debian:12", &m,
+	    &need, err, sizeof(err)), -1);
+#undef ENVJ
+}
+END_TEST
+
 int
 main(void)
 {
@@ -204,6 +279,8 @@ main(void)
 	tcase_add_test(tc, index_pick);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, bearer);
+	tcase_add_test(tc, layer_names);
+	tcase_add_test(tc, env_manifest);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
