@@ -92,6 +92,9 @@ render_doctor(const cJSON *r)
 		    strcmp(jstr(e, "path", ""), jstr(cJSON_GetObjectItem(r,
 		    "environment_cache"), "path", "")) == 0 ? " (the same)" :
 		    " (a different cache: see docs/troubleshooting.md)");
+	printf("Registry:     %s\n", jstr(r, "environment_registry", NULL) ?
+	    jstr(r, "environment_registry", "") : "none (pyro env pull builds "
+	    "locally; environment_registry in pyrod.conf)");
 }
 
 int

@@ -61,6 +61,12 @@ add_env_cache(cJSON *res)
 	cJSON_AddStringToObject(o, "path", env_cache_dir());
 	cJSON_AddBoolToObject(o, "exists", stat(env_cache_dir(), &st) == 0 &&
 	    S_ISDIR(st.st_mode));
+	/* Where pyro env pull goes when the caller names no registry. */
+	if (conf.env_registry[0] != '\0')
+		cJSON_AddStringToObject(res, "environment_registry",
+		    conf.env_registry);
+	else
+		cJSON_AddNullToObject(res, "environment_registry");
 }
 
 static cJSON *

@@ -120,14 +120,21 @@ n=$((n+1)); pass "pull: progress lines, byte-identical parts, atomic install; a 
 
 # ---- 3. boot the pulled environment ----
 export PYRO_ENVIRONMENT_CACHE_DIR=$C
-start_pyrod
+printf 'environment_registry = %s\n' "$REG" >"$TMP/pyrod.conf"
+start_pyrod -f "$TMP/pyrod.conf"
 export PYRO_SOCKET="$TMP/pyrod.sock"
 out=$(pyro run debian:12 -- git --version 2>"$TMP/run.err") ||
     fail "run: $(cat "$TMP/run.err")"
 case $out in "git version "*) ;; *) fail "git: $out" ;; esac
 pyro env list >"$TMP/list"
 grep -q '^debian:12 *\[installed\]' "$TMP/list" || fail "list: $(cat "$TMP/list")"
-n=$((n+1)); pass "the pulled debian:12 boots: $out"
+pyro doctor | grep -q "^Registry:     $REG\$" || fail "doctor: no Registry line"
+# pyrod.conf's registry is the default of a caller that names none.
+env -u PYRO_ENVIRONMENT_REGISTRY pyro --json env pull debian:12 >"$TMP/pull3" 2>/dev/null ||
+    fail "pull through pyrod.conf's registry"
+[ "$(jq -r '"\(.source) \(.pulled)"' "$TMP/pull3")" = "registry false" ] ||
+    fail "pull through pyrod.conf: $(cat "$TMP/pull3")"
+n=$((n+1)); pass "the pulled debian:12 boots: $out; pyrod.conf's environment_registry is the default (doctor shows it)"
 
 # ---- 4. a tampered blob: refused, nothing installed, nothing left ----
 mode pass
