@@ -292,7 +292,11 @@ jq -e '.removed | index("myimg:1") | not' "$TMP/prune" >/dev/null || fail "prune
 n=$((n+1)); pass "env import: two layers with a whiteout, an opaque dir, a symlink, a hard link, setuid, an xattr and foreign owners boot as myimg:1 with exactly that tree; env list and MCP list it as custom"
 
 # ---- 8b. the Python SDK: push (nothing sent), pull (nothing fetched), import ----
+# (not under ASan: Python cannot load a sanitized libpyro)
 mode pass
+if nm -D "$PYRO_BUILDDIR/.libs/libpyro.so.1" 2>/dev/null | grep -q __asan_init; then
+	echo "note: libpyro is built with sanitizers; the Python SDK part skipped"
+else
 PYRO_LIBPYRO="$PYRO_BUILDDIR/.libs/libpyro.so.1" PYTHONPATH="$PYRO_SRCDIR/python" \
     $py - "$REG" "$IMG:1" >"$TMP/py.out" 2>"$TMP/py.err" <<'PY' || fail "Python SDK: $(cat "$TMP/py.err")"
 import sys
@@ -316,6 +320,7 @@ print("ok")
 PY
 [ "$(cat "$TMP/py.out")" = ok ] || fail "Python: $(cat "$TMP/py.out")"
 n=$((n+1)); pass "Python SDK: push_environment, pull_environment(registry=), import_environment, list_environments"
+fi
 
 # ---- 9. bad images: clear codes, nothing installed, nothing left ----
 IMG=http://127.0.0.1:$PP/test
