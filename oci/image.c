@@ -31,7 +31,9 @@
  */
 #include "config.h"
 
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -40,7 +42,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <cap-ng.h>
 #include <cjson/cJSON.h>
 
 #include "catalog.h"
@@ -60,10 +62,13 @@
 #define WH			".wh."
 #define WH_OPAQUE		".wh..wh..opq"
 
-/* A child's error, written to the parent through a pipe. */
+/* What the child tells the parent through a pipe: its error, or the
+ * tree's size (entries and bytes of files). */
 struct childerr {
-	char	code[40];
-	char	msg[600];
+	char			code[40];
+	char			msg[600];
+	unsigned long		entries;
+	unsigned long long	bytes;
 };
 
 /* Remove everything in directory fd (not the directory). */
@@ -112,6 +117,13 @@ whiteout(int root, const char *name)
 	} else {
 		base = dir;
 		fd = dup(root);
+	}
+	/* ".wh..", ".wh..." would name the directory or its parent. */
+	if (strcmp(base, WH_OPAQUE) != 0 && (strcmp(base + strlen(WH), ".") ==
+	    0 || strcmp(base + strlen(WH), "..") == 0)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	if (fd < 0)
 		return 0;	/* nothing below to hide, or under a link */
@@ -189,7 +201,48 @@ layer_whiteouts(int fd, int root, int n, struct childerr *ce)
 	return rc;
 }
 
-/* Pass 2: the layer's entries, written beneath the (chroot) root. */
+/*
+ * The xattrs an entry keeps: user.*, security.capability (file caps of
+ * the image's programs) and POSIX ACLs; not trusted.* (overlayfs and
+ * friends read those on the host), nor other security.* labels.
+ */
+static void
+keep_xattrs(struct archive_entry *ent)
+{
+	const char	*name[64];
+	const void	*val[64];
+	size_t		 size[64];
+	const char	*k;
+	const void	*v;
+	size_t		 sz;
+	int		 n = 0, i;
+
+	if (archive_entry_xattr_reset(ent) == 0)
+		return;
+	while (archive_entry_xattr_next(ent, &k, &v, &sz) == ARCHIVE_OK &&
+	    n < 64)
+		if (strncmp(k, "user.", 5) == 0 ||
+		    strcmp(k, "security.capability") == 0 ||
+		    strncmp(k, "system.posix_acl_", 17) == 0) {
+			name[n] = strdup(k);
+			val[n] = malloc(sz ? sz : 1);
+			if (name[n] == NULL || val[n] == NULL) {
+				free((void *)name[n]);
+				free((void *)val[n]);
+				break;
+			}
+			memcpy((void *)val[n], v, sz);
+			size[n++] = sz;
+		}
+	archive_entry_xattr_clear(ent);
+	for (i = 0; i < n; i++) {
+		archive_entry_xattr_add_entry(ent, name[i], val[i], size[i]);
+		free((void *)name[i]);
+		free((void *)val[i]);
+	}
+}
+
+/* Pass 2: the layer's entries, written beneath the tree's root. */
 static int
 layer_extract(int fd, int n, unsigned long long *bytes,
     unsigned long long max, unsigned long *entries, struct childerr *ce)
@@ -237,8 +290,17 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 			}
 			archive_entry_set_hardlink(ent, link);
 		}
-		if (++*entries > ENTRIES_MAX || (*bytes +=
-		    (unsigned long long)archive_entry_size(ent)) > max) {
+		/* A regular file's size, as libarchive will write it: set,
+		 * not negative (pax realsize), and summed without wrapping. */
+		if (t == AE_IFREG && (!archive_entry_size_is_set(ent) ||
+		    archive_entry_size(ent) < 0)) {
+			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
+			    "entry without a usable size", what);
+			break;
+		}
+		if (t == AE_IFREG)
+			*bytes += (unsigned long long)archive_entry_size(ent);
+		if (++*entries > ENTRIES_MAX || *bytes > max) {
 			rc = cfail(ce, PYRO_ERR_LIMIT_EXCEEDED, "the image "
 			    "unpacks to more than %llu MiB or %d entries "
 			    "(PYRO_IMPORT_MAX_MIB)", max >> 20, ENTRIES_MAX);
@@ -246,6 +308,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 		}
 		archive_entry_set_pathname(ent, name);
 		archive_entry_set_fflags(ent, 0, 0);
+		keep_xattrs(ent);
 		if (archive_write_header(w, ent) < ARCHIVE_WARN) {
 			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s: an entry "
 			    "cannot be written", what);
@@ -301,6 +364,23 @@ has_exec(int root, const char *path)
 }
 
 /*
+ * The child keeps only what writing an image's files takes: owners
+ * (CHOWN), modes and times of files it does not own (FOWNER), setuid
+ * bits (FSETID), directories of other owners (DAC_OVERRIDE), file
+ * capabilities (SETFCAP); no_new_privs.  Not MKNOD: devices are skipped.
+ */
+static int
+drop_to_extract(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+	    CAP_CHOWN, CAP_FOWNER, CAP_FSETID, CAP_DAC_OVERRIDE, CAP_SETFCAP,
+	    -1) < 0 || capng_apply(CAPNG_SELECT_BOTH) < 0)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+/*
  * In a child: work in the tree, apply the layers (fds, in order), check
  * for a shell.  0, or -1 with ce filled.
  */
@@ -310,20 +390,32 @@ apply_layers(int rootdir, const int *fds, int n, struct childerr *ce)
 	unsigned long long	 bytes = 0, max = TREE_MAX_DEFAULT;
 	unsigned long		 entries = 0;
 	const char		*s = getenv("PYRO_IMPORT_MAX_MIB");
+	struct statvfs		 sv;
 	int			 i, root;
 
-	if (s != NULL && *s != '\0')
+	if (s != NULL && *s != '\0' && strtoull(s, NULL, 10) < (1ULL << 30))
 		max = strtoull(s, NULL, 10) << 20;
-	if (fchdir(rootdir) < 0)
-		return cfail(ce, PYRO_ERR_IO, "chdir: %s", strerror(errno));
+	/* The tree, then an image of about its size: half of what is free. */
+	if (fstatvfs(rootdir, &sv) == 0 && (unsigned long long)sv.f_bavail *
+	    sv.f_frsize / 2 < max)
+		max = (unsigned long long)sv.f_bavail * sv.f_frsize / 2;
+	if (drop_to_extract() < 0)
+		return cfail(ce, PYRO_ERR_INTERNAL, "dropping privileges "
+		    "failed");
 	root = rootdir;
-	umask(0);
+	umask(022);
 	for (i = 0; i < n; i++) {
 		progress("[import] phase=apply layer=%d/%d\n", i + 1, n);
+		if (fchdir(rootdir) < 0)
+			return cfail(ce, PYRO_ERR_IO, "chdir: %s",
+			    strerror(errno));
 		if (layer_whiteouts(fds[i], root, i + 1, ce) < 0 ||
-		    layer_extract(fds[i], i + 1, &bytes, max, &entries, ce) < 0)
+		    fchdir(rootdir) < 0 || layer_extract(fds[i], i + 1, &bytes,
+		    max, &entries, ce) < 0)
 			return -1;
 	}
+	ce->entries = entries;
+	ce->bytes = bytes;
 	if (!has_exec(root, "bin/sh"))
 		return cfail(ce, PYRO_ERR_UNSUPPORTED, "the image has no "
 		    "/bin/sh: pyro runs commands with sh -lc (an image needs "
@@ -333,11 +425,12 @@ apply_layers(int rootdir, const int *fds, int n, struct childerr *ce)
 
 /* Fork, apply in the child, wait: 0 or -1 with e filled. */
 static int
-build_tree(int rootdir, const int *fds, int n, struct oerr *e)
+build_tree(int rootdir, const int *fds, int n, unsigned long *entries,
+    unsigned long long *bytes, struct oerr *e)
 {
 	struct childerr	 ce;
 	pid_t		 pid;
-	int		 p[2], st;
+	int		 p[2], st, rc;
 	ssize_t		 r;
 
 	memset(&ce, 0, sizeof(ce));
@@ -352,19 +445,23 @@ build_tree(int rootdir, const int *fds, int n, struct oerr *e)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		if (apply_layers(rootdir, fds, n, &ce) < 0) {
-			(void)!write(p[1], &ce, sizeof(ce));
-			_exit(1);
-		}
-		_exit(0);
+		rc = apply_layers(rootdir, fds, n, &ce);
+		(void)!write(p[1], &ce, sizeof(ce));
+		_exit(rc < 0 ? 1 : 0);
 	}
 	close(p[1]);
-	r = read(p[0], &ce, sizeof(ce));
+	while ((r = read(p[0], &ce, sizeof(ce))) < 0 && errno == EINTR)
+		;
 	close(p[0]);
+	st = -1;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    r == (ssize_t)sizeof(ce)) {
+		*entries = ce.entries;
+		*bytes = ce.bytes;
 		return 0;
+	}
 	if (r == (ssize_t)sizeof(ce)) {
 		ce.code[sizeof(ce.code) - 1] = '\0';
 		ce.msg[sizeof(ce.msg) - 1] = '\0';
@@ -414,57 +511,80 @@ missing_tools(int root)
 	return arr;
 }
 
-static unsigned long long tree_bytes;
-
+/*
+ * mkfs.ext4 -d root into envfd/rootfs.ext4, sized for the tree: its files
+ * and an inode (and a block) per entry, a quarter more, 256 MiB of room,
+ * at least 1 GiB; -N inodes for every entry.  Both are passed to mkfs as
+ * /proc/self/fd paths of fds opened here (no path that a rename could
+ * redirect), and what mkfs says on stderr (file names from the image)
+ * comes back escaped.
+ */
 static int
-count_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	tree_bytes += (unsigned long long)st->st_blocks * 512 + 4096;
-	return 0;
-}
-
-/* mkfs.ext4 -d root into envfd/rootfs.ext4, sized for the tree. */
-static int
-make_rootfs(const char *cache, const char *stage, int dfd, int envfd,
-    struct oerr *e)
+make_rootfs(int dfd, int envfd, unsigned long entries,
+    unsigned long long bytes, struct oerr *e)
 {
 	unsigned long long	 mib;
-	char			 img[4600], src[4600];
+	char			 img[64], src[64], inodes[32], msg[4096];
 	const char		*mkfs = access("/sbin/mkfs.ext4", X_OK) == 0 ?
 				    "/sbin/mkfs.ext4" : "/usr/sbin/mkfs.ext4";
 	pid_t			 pid;
-	int			 fd, st;
+	ssize_t			 n, got = 0;
+	int			 fd, dir, st = -1, p[2], i;
 
-	tree_bytes = 0;
-	if (fchdir(dfd) < 0 || nftw("root", count_one, 16, FTW_PHYS |
-	    FTW_MOUNT) < 0)
-		return oerr_set(e, PYRO_ERR_IO, "measuring the tree: %s",
-		    strerror(errno));
-	mib = tree_bytes / (1 << 20) * 5 / 4 + 256;
+	mib = (bytes + (unsigned long long)entries * 8192) / (1 << 20) * 5 / 4 +
+	    256;
 	if (mib < 1024)
 		mib = 1024;
-	progress("[import] phase=rootfs size_mib=%llu\n", mib);
-	if ((fd = openat(envfd, "rootfs.ext4", O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0 ||
-	    ftruncate(fd, (off_t)(mib << 20)) < 0)
+	progress("[import] phase=rootfs size_mib=%llu entries=%lu\n", mib,
+	    entries);
+	if ((fd = openat(envfd, "rootfs.ext4", O_RDWR | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
 		return oerr_set(e, PYRO_ERR_IO, "rootfs.ext4: %s",
 		    strerror(errno));
-	close(fd);
-	snprintf(img, sizeof(img), "%s/%s/env/rootfs.ext4", cache, stage);
-	snprintf(src, sizeof(src), "%s/%s/root", cache, stage);
-	if ((pid = fork()) == 0) {
-		int null = open("/dev/null", O_WRONLY);
+	if (ftruncate(fd, (off_t)(mib << 20)) < 0 || (dir = openat(dfd, "root",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		close(fd);
+		return oerr_set(e, PYRO_ERR_IO, "rootfs.ext4: %s",
+		    strerror(errno));
+	}
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		close(fd);
+		close(dir);
+		return oerr_set(e, PYRO_ERR_INTERNAL, "fork: %s",
+		    strerror(errno));
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY), f2 = dup(fd), d2 = dup(dir);
 
-		(void)dup2(null, 1);
-		execl(mkfs, "mkfs.ext4", "-q", "-F", "-L", "root", "-d", src,
-		    img, (char *)NULL);
+		if (null < 0 || f2 < 0 || d2 < 0 || dup2(null, 1) < 0 ||
+		    dup2(p[1], 2) < 0)
+			_exit(127);
+		snprintf(img, sizeof(img), "/proc/self/fd/%d", f2);
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", d2);
+		snprintf(inodes, sizeof(inodes), "%lu", entries + entries / 5 +
+		    1024);
+		execl(mkfs, "mkfs.ext4", "-q", "-F", "-L", "root", "-N", inodes,
+		    "-d", src, img, (char *)NULL);
 		_exit(127);
 	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0)
-		return oerr_set(e, PYRO_ERR_IO, "mkfs.ext4 -d failed (see its "
-		    "messages)");
-	return 0;
+	close(p[1]);
+	close(fd);
+	close(dir);
+	while ((n = read(p[0], msg + got, sizeof(msg) - 1 - (size_t)got)) != 0)
+		if (n > 0)
+			got += n;
+		else if (errno != EINTR)
+			break;
+	close(p[0]);
+	msg[got] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	for (i = 0; msg[i] != '\0'; i++)	/* the image's names: escaped */
+		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
+			msg[i] = '?';
+	return oerr_set(e, PYRO_ERR_IO, "mkfs.ext4 -d failed: %.300s", msg);
 }
 
 /* Link (else copy) the base's part into envfd; its size and sha256. */
@@ -481,11 +601,16 @@ take_part(int basefd, int envfd, const char *part, cJSON *parts,
 
 	if (basefd != envfd && linkat(basefd, part, envfd, part, 0) < 0) {
 		if ((in = openat(basefd, part, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) < 0 || (out = openat(envfd, part, O_WRONLY |
-		    O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		    O_CLOEXEC)) < 0)
 			return oerr_set(e, PYRO_ERR_ENVIRONMENT_CORRUPT, "the "
 			    "base environment's %s: %s", part,
 			    strerror(errno));
+		if ((out = openat(envfd, part, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
+			close(in);
+			return oerr_set(e, PYRO_ERR_IO, "%s: %s", part,
+			    strerror(errno));
+		}
 		while ((n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0)) >
 		    0)
 			;
@@ -592,7 +717,9 @@ cmd_import(const char *ref, const char *name, const char *cache,
 	struct oci_manifest	*m = NULL;
 	char			*body = NULL, digest[72], stage[300], label[32];
 	char			*mj = NULL;
-	unsigned long long	 fetched = 0;
+	unsigned long long	 fetched = 0, tree = 0, need = 0;
+	unsigned long		 entries = 0;
+	struct statvfs		 sv;
 	int			 cachefd = -1, dfd = -1, basefd = -1, envfd = -1;
 	int			 rootdir = -1, fds[OCI_LAYERS_MAX], i, n = 0;
 	int			 keep = 0, pick;
@@ -649,6 +776,16 @@ cmd_import(const char *ref, const char *name, const char *cache,
 	    e)) < 0)
 		goto out;
 	sweep_foreign(dfd, m);
+	for (i = 0; i < m->nlayers; i++)
+		need += m->layers[i].size;
+	if (fstatvfs(dfd, &sv) == 0 && (unsigned long long)sv.f_bavail *
+	    sv.f_frsize < need + (1ULL << 30)) {
+		oerr_set(e, PYRO_ERR_LIMIT_EXCEEDED, "the image's layers need "
+		    "%llu MiB and at least 1 GiB more for its root file system; "
+		    "%llu MiB are free", need >> 20, (unsigned long long)
+		    sv.f_bavail * sv.f_frsize >> 20);
+		goto out;
+	}
 	keep = 1;
 	for (i = 0; i < m->nlayers; i++) {
 		d = m->layers[i];
@@ -675,11 +812,10 @@ cmd_import(const char *ref, const char *name, const char *cache,
 			oerr_set(e, PYRO_ERR_IO, "a layer: %s", strerror(errno));
 			goto out;
 		}
-	if (build_tree(rootdir, fds, n, e) < 0)
+	if (build_tree(rootdir, fds, n, &entries, &tree, e) < 0)
 		goto out;
 	missing = missing_tools(rootdir);
-	if (make_rootfs(cache, stage, dfd,
-	    envfd, e) < 0)
+	if (make_rootfs(dfd, envfd, entries, tree, e) < 0)
 		goto out;
 	em = env_manifest_of(name, ref, digest, base, bm);
 	progress("[import] phase=parts base=%s\n", base);

@@ -20,11 +20,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -71,19 +71,34 @@ read_small_at(int dirfd, const char *name, size_t max, size_t *len)
 	return b;
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* Remove dirfd/name and what is beneath it, never following a link. */
+/*
+ * Remove dirfd/name and what is beneath it, never following a link and
+ * never leaving this file system: GNU rm -rf, which walks by fd (no path
+ * grows past PATH_MAX, however deep the tree), in a child that works in
+ * dirfd, so this process's own working directory never moves.
+ */
 int
 rm_tree_at(int dirfd, const char *name)
 {
-	if (fchdir(dirfd) < 0)
+	const char	*last = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	pid_t		 pid;
+	int		 st;
+
+	if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
 		return -1;
-	return nftw(name, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		if (fchdir(dirfd) < 0)
+			_exit(127);
+		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", name,
+		    (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* A directory of ours that nobody else can write in. */

@@ -13,6 +13,8 @@ KIND:
   dotdot   a layer with an entry named ../escape
   absolute a layer with an entry named /abs
   hardout  a layer with a hard link to ../../etc/passwd
+  whdots   a layer with a whiteout named .wh... (the parent directory)
+  negsize  a layer with a pax realsize of -1 MiB
 
 Only the standard library: tarfile, hashlib, urllib (as a CI machine
 without docker would build one).
@@ -99,7 +101,11 @@ def tree1(t):
     add_dir(t, "data/opq")
     add_file(t, "data/opq/old.txt", b"old\n")
     add_file(t, "data/setuid", b"#!/bin/sh\n", mode=0o4755)
-    add_file(t, "data/xattr.txt", b"x\n", xattrs={"user.pyro": "hello"})
+    add_file(t, "data/xattr.txt", b"x\n", xattrs={"user.pyro": "hello",
+                                                 "trusted.evil": "no"})
+    add_dir(t, "data/sub")
+    add_dir(t, "data/sub/partial")
+    add_file(t, "data/sub/partial/f", b"f\n")
     add_link(t, "data/link", "keep.txt")
     add_link(t, "data/hard", "data/keep.txt", hard=True)
 
@@ -111,6 +117,9 @@ def tree2(t):
     add_file(t, "data/opq/.wh..wh..opq", b"")
     add_file(t, "data/opq/new.txt", b"new\n")
     add_file(t, "data/added.txt", b"added\n", uid=1234, gid=5678)
+    # After removing a directory, names still resolve from the root.
+    add_file(t, "data/sub/.wh.partial", b"")
+    add_file(t, "data/zz-after.txt", b"after\n")
 
 
 def req(method, url, data=None, headers=None):
@@ -148,6 +157,17 @@ def main():
         raws = [layer(lambda t: (shell_layer(t),
                                  add_link(t, "hl", "../../etc/passwd",
                                           hard=True)))]
+    elif KIND == "whdots":
+        raws = [layer(shell_layer), layer(lambda t: add_file(
+            t, "usr/.wh...", b""))]
+    elif KIND == "negsize":
+        def neg(t):
+            shell_layer(t)
+            ti = tarfile.TarInfo("big")
+            ti.size = 0
+            ti.pax_headers = {"SCHILY.realsize": "-1048576"}
+            t.addfile(ti, io.BytesIO(b""))
+        raws = [layer(neg)]
     else:
         sys.exit("unknown kind " + KIND)
     layers, diff_ids = [], []

@@ -17,6 +17,7 @@ read from the file MODE before each request, a comma-separated list:
   cut:N           a blob GET without Range sends N bytes, then the
                   connection is closed (a registry dying mid-download)
   stall           a blob GET sends its headers and 1 KiB, then nothing
+  slow:N          blob GETs are sent at about N bytes per second
   500 / 404       every /v2/ request after the ping gets that status
   manifest:FILE   manifest GETs answer FILE (OCI content type)
 
@@ -164,11 +165,30 @@ class H(http.server.BaseHTTPRequestHandler):
             if x.startswith("cut:") and is_blob_get and \
                     "Range" not in self.headers:
                 cut = int(x[4:])
+        rate = None
+        for x in m:
+            if x.startswith("slow:") and is_blob_get:
+                rate = int(x[5:])
         sent = 0
+        t0 = time.monotonic()
         while True:
-            chunk = r.read(65536)
+            try:
+                chunk = r.read(65536)
+            except (OSError, http.client.HTTPException):
+                # The registry died mid-body: so does this answer.
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             if not chunk:
+                if r.length:	# upstream ended short: it died
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 break
+            if rate:
+                ahead = sent / rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
             if cut is not None and sent + len(chunk) >= cut:
                 self.wfile.write(chunk[:cut - sent])
                 self.wfile.flush()
