@@ -12,6 +12,11 @@
  *				 window): prints MiB/s
  *	gpbare out ENVDIR BYTES	 boot, then read BYTES of `head -c BYTES
  *				 /dev/zero` from the guest: prints MiB/s
+ *	gpbare resume ENVDIR	 boot, send GP_RESUME with the host's clock
+ *				 plus an hour, a random seed and a hostname,
+ *				 then run `date +%s; hostname`: prints the
+ *				 steps' errnos and the guest's clock minus the
+ *				 host's (tests/guest.sh checks them)
  */
 #include "config.h"
 
@@ -90,6 +95,52 @@ start_exec(int fd, const char *cmd, uint32_t flags)
 	memcpy(m + n, cmd, strlen(cmd) + 1);
 	n += strlen(cmd) + 1;
 	return send_frame_on(fd, GP_EXEC, 1, m, (uint32_t)n);
+}
+
+/* GP_RESUME, then what the guest says of its clock and name. */
+static int
+resume(int fd)
+{
+	static uint8_t		 buf[GP_MAXPAYLOAD];
+	struct gp_resume	 r;
+	struct gp_resumed	 d;
+	struct gp_hdr		 h;
+	struct timespec		 now;
+	char			 out[256] = "", name[64] = "";
+	size_t			 got = 0;
+	long long		 guest = 0;
+
+	memset(&r, 0, sizeof(r));
+	clock_gettime(CLOCK_REALTIME, &now);
+	r.realtime_sec = (int64_t)now.tv_sec + 3600;
+	r.realtime_nsec = (uint32_t)now.tv_nsec;
+	if (getentropy(r.seed, sizeof(r.seed)) < 0)
+		return -1;
+	snprintf(r.hostname, sizeof(r.hostname), "resumed-%d", (int)getpid());
+	if (send_frame(fd, GP_RESUME, &r, sizeof(r)) < 0 ||
+	    recv_frame(fd, &h, buf) < 0 || h.type != GP_RESUMED)
+		return -1;
+	memcpy(&d, buf, sizeof(d));
+	if (start_exec(fd, "date +%s; hostname", 0) < 0)
+		return -1;
+	for (;;) {
+		if (recv_frame(fd, &h, buf) < 0)
+			return -1;
+		if (h.type == GP_STDOUT && got + h.len < sizeof(out)) {
+			memcpy(out + got, buf, h.len);
+			got += h.len;
+		} else if (h.type == GP_EXIT)
+			break;
+	}
+	out[got] = '\0';
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (sscanf(out, "%lld %63s", &guest, name) != 2)
+		return -1;
+	printf("version=%u clock_error=%d entropy_error=%d hostname_error=%d "
+	    "offset_s=%lld hostname=%s expected=%s\n", d.version,
+	    d.clock_error, d.entropy_error, d.hostname_error,
+	    guest - (long long)now.tv_sec - 3600, name, r.hostname);
+	return 0;
 }
 
 /* Bulk copy over the bare channel, both ways; returns MiB/s or -1. */
@@ -202,8 +253,10 @@ main(int argc, char *argv[])
 	int		sv[2], n = 0, k, status;
 	pid_t		pid;
 
-	if (argc < 3 || (strcmp(argv[1], "boot") != 0 && argc < 4)) {
-		fprintf(stderr, "usage: gpbare boot|ping|in|out ENVDIR [N]\n");
+	if (argc < 3 || (strcmp(argv[1], "boot") != 0 &&
+	    strcmp(argv[1], "resume") != 0 && argc < 4)) {
+		fprintf(stderr, "usage: gpbare boot|resume|ping|in|out ENVDIR "
+		    "[N]\n");
 		return 2;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
@@ -215,6 +268,14 @@ main(int argc, char *argv[])
 		fprintf(stderr, "gpbare: no hello from the agent\n");
 		kill(pid, SIGKILL);
 		return 1;
+	}
+	if (strcmp(argv[1], "resume") == 0) {
+		k = resume(sv[0]);
+		send_frame(sv[0], GP_POWEROFF, NULL, 0);
+		waitpid(pid, &status, 0);
+		if (k < 0)
+			fprintf(stderr, "gpbare: GP_RESUME failed\n");
+		return k < 0 ? 1 : 0;
 	}
 	if (strcmp(argv[1], "in") == 0 || strcmp(argv[1], "out") == 0) {
 		double mibs = bulk(sv[0], argv[1], atoll(argv[3]));

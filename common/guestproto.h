@@ -54,6 +54,8 @@ enum gp_type {
 	GP_STDIN_ACK,	/* A->H u32: stdin bytes handed to the command */
 	GP_SIGNAL,	/* H->A u32 signal: to the exec's foreground group */
 	GP_STARTED,	/* A->H u32 pid of the exec's process */
+	GP_RESUME,	/* H->A gp_resume: after a restore, before any exec */
+	GP_RESUMED,	/* A->H gp_resumed */
 	GP__MAX
 };
 
@@ -64,6 +66,30 @@ struct gp_hello {
 	uint32_t	version;
 	uint32_t	pid;
 	char		kernel[64];
+};
+
+/*
+ * A guest restored from a memory snapshot (warm start, docs/roadmap/
+ * warm-start.md) shares its template's clock, CRNG state and identity
+ * with every sibling.  GP_RESUME is the host's first frame to it: the
+ * agent sets CLOCK_REALTIME, mixes the seed in and reseeds the CRNG
+ * (RNDADDENTROPY, then RNDRESEEDCRNG: adding alone does not reseed a
+ * ready CRNG), sets the hostname when one is given, then answers
+ * GP_RESUMED with the errno of each step (0: done).
+ */
+#define GP_RESUME_SEED	64
+struct gp_resume {
+	int64_t		realtime_sec;	/* the host's CLOCK_REALTIME */
+	uint32_t	realtime_nsec;
+	uint32_t	flags;		/* 0 */
+	uint8_t		seed[GP_RESUME_SEED];	/* from the host's getrandom */
+	char		hostname[64];	/* "" keeps it; else [A-Za-z0-9.-] */
+};
+struct gp_resumed {
+	uint32_t	version;	/* GP_VERSION */
+	int32_t		clock_error;
+	int32_t		entropy_error;
+	int32_t		hostname_error;
 };
 
 #define GP_EXEC_SHELL	0x1	/* argv[0] is a string for /bin/sh -lc */

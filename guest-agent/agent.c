@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <linux/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -454,6 +455,61 @@ kill_all(void)
 			(void)kill(-execs[i].pid, SIGKILL);
 }
 
+/*
+ * GP_RESUME (guestproto.h): this guest was restored from a snapshot that
+ * its siblings share.  Clock first, then the CRNG, then the name; each
+ * step's errno goes back, none stops the others.
+ */
+static void
+resume(uint32_t stream, const uint8_t *p)
+{
+	struct gp_resume	 r;
+	struct gp_resumed	 out;
+	struct {
+		struct rand_pool_info	info;
+		uint8_t			bytes[GP_RESUME_SEED];
+	}			 pool;
+	struct timespec		 ts;
+	size_t			 i, n;
+	int			 fd;
+
+	memcpy(&r, p, sizeof(r));
+	memset(&out, 0, sizeof(out));
+	out.version = GP_VERSION;
+	ts.tv_sec = (time_t)r.realtime_sec;
+	ts.tv_nsec = (long)r.realtime_nsec;
+	if (r.flags != 0 || r.realtime_nsec >= 1000000000U)
+		out.clock_error = EINVAL;
+	else if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+		out.clock_error = errno;
+	memset(&pool, 0, sizeof(pool));
+	pool.info.entropy_count = GP_RESUME_SEED * 8;
+	pool.info.buf_size = GP_RESUME_SEED;
+	memcpy(pool.bytes, r.seed, GP_RESUME_SEED);
+	if ((fd = open("/dev/urandom", O_RDWR | O_CLOEXEC)) < 0)
+		out.entropy_error = errno;
+	else {
+		if (ioctl(fd, RNDADDENTROPY, &pool) < 0 ||
+		    ioctl(fd, RNDRESEEDCRNG) < 0)
+			out.entropy_error = errno;
+		close(fd);
+	}
+	explicit_bzero(&pool, sizeof(pool));
+	explicit_bzero(r.seed, sizeof(r.seed));
+	n = strnlen(r.hostname, sizeof(r.hostname));
+	for (i = 0; i < n; i++)
+		if (!((r.hostname[i] >= 'a' && r.hostname[i] <= 'z') ||
+		    (r.hostname[i] >= 'A' && r.hostname[i] <= 'Z') ||
+		    (r.hostname[i] >= '0' && r.hostname[i] <= '9') ||
+		    r.hostname[i] == '.' || r.hostname[i] == '-'))
+			break;
+	if (n == sizeof(r.hostname) || i < n)
+		out.hostname_error = EINVAL;
+	else if (n > 0 && sethostname(r.hostname, n) < 0)
+		out.hostname_error = errno;
+	send_frame(GP_RESUMED, stream, &out, sizeof(out));
+}
+
 /* Returns 1 when asked to power off. */
 static int
 handle_frame(struct gp_hdr *h, uint8_t *p)
@@ -483,6 +539,9 @@ handle_frame(struct gp_hdr *h, uint8_t *p)
 		break;
 	case GP_POWEROFF:
 		return 1;
+	case GP_RESUME:
+		resume(h->stream, p);
+		break;
 	}
 	return 0;
 }

@@ -188,4 +188,21 @@ PYRO_ENVIRONMENT_CACHE_DIR="$ic" "$PYRO" env prune >/dev/null
 [ -z "$(ls -A "$ic" 2>/dev/null)" ] || fail "prune left: $(ls -A "$ic")"
 n=$((n+1)); pass "interrupted env build: not installed, pruned"
 
+# ---- GP_RESUME (warm start groundwork): clock, CRNG reseed, hostname ----
+# The agent takes the host's clock (an hour ahead here, so the change is
+# visible), mixes in a seed and reseeds (RNDADDENTROPY + RNDRESEEDCRNG),
+# and takes a hostname, each step reporting its errno.
+r=$("$PYRO_BUILDDIR/bench/gpbare" resume "$PYRO_TEST_ENV_CACHE/debian:12") ||
+    fail "gpbare resume"
+case $r in
+"version=2 clock_error=0 entropy_error=0 hostname_error=0 offset_s="*) ;;
+*) fail "GP_RESUME: $r" ;;
+esac
+off=${r#*offset_s=}
+off=${off%% *}
+[ "$off" -ge -2 ] && [ "$off" -le 2 ] || fail "GP_RESUME: guest clock off by $off s"
+name=${r#*hostname=}
+[ "${name%% *}" = "${r#*expected=}" ] || fail "GP_RESUME: hostname: $r"
+n=$((n+1)); pass "GP_RESUME: the guest takes the host's clock (off by ${off} s), reseeds its CRNG and takes its name"
+
 echo "$n passed, 0 failed"

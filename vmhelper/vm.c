@@ -552,7 +552,7 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		    &ps, sizeof(ps), -1);
 	}
 	default:
-		return 0;	/* FLUSHED: nothing to relay yet */
+		return 0;	/* FLUSHED, RESUMED: nothing to relay yet */
 	}
 }
 
