@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "lo.h"
 #include "guestproto.h"
 
 #define ROOT_DEV	"/dev/vda"
@@ -156,19 +157,10 @@ init_stage1(void)
 void
 init_loopback(void)
 {
-	struct ifreq	ifr;
-	int		fd;
+	int	rc;
 
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-			alog("pyro-agent: lo up: %s", strerror(errno));
-	}
-	close(fd);
+	if ((rc = pyro_lo_up()) < 0)
+		alog("pyro-agent: lo up: %s", strerror(-rc));
 }
 
 static int
@@ -184,6 +176,23 @@ ifreq_addr(int fd, unsigned long req, const char *dev, uint32_t addr)
 	sa.sin_addr.s_addr = addr;
 	memcpy(&ifr.ifr_addr, &sa, sizeof(sa));
 	return ioctl(fd, req, &ifr);
+}
+
+/* The kernel command line into buf (NUL-terminated): its length, or -1. */
+static ssize_t
+read_cmdline(char *buf, size_t size)
+{
+	ssize_t	n;
+	int	fd;
+
+	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
 }
 
 /*
@@ -205,13 +214,8 @@ init_network(void)
 	ssize_t			 n;
 	int			 fd, i;
 
-	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_cmdline(buf, sizeof(buf)) < 0)
 		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	if ((p = strstr(buf, "pyro.net=")) == NULL)
 		return;
 	p += strlen("pyro.net=");
@@ -322,16 +326,10 @@ agent_vsock_channel(void)
 {
 	struct sockaddr_vm	sa;
 	char			buf[1024];
-	ssize_t			n;
 	int			fd, lfd;
 
-	if ((fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC)) < 0)
+	if (read_cmdline(buf, sizeof(buf)) < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	if (strstr(buf, "pyro.channel=vsock") == NULL)
 		return -1;
 	if ((lfd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {

@@ -28,6 +28,7 @@
 
 #include "log.h"
 #include "path.h"
+#include "procs.h"
 #include "pyrod.h"
 
 static const char *const v1_ctrl[] = { "memory", "cpu", "pids" };
@@ -191,17 +192,10 @@ static struct timer	*later;
 static void
 kill_tasks(const char *dir)
 {
-	char	path[220], line[32];
-	FILE	*f;
-	long	pid;
+	char	path[220];
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	if ((f = fopen(path, "re")) == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if ((pid = strtol(line, NULL, 10)) > 1)
-			(void)kill((pid_t)pid, SIGKILL);
-	fclose(f);
+	(void)pyro_kill_procs(path);
 }
 
 /*

@@ -59,6 +59,7 @@
 #include "log.h"
 #include "msg.h"
 #include "path.h"
+#include "procs.h"
 #include "vmhelper.h"
 #include "vmint.h"
 
@@ -465,9 +466,8 @@ static void
 kill_own_group(void)
 {
 	char	line[256], path[320], *g;
-	FILE	*f, *pf;
-	long	pid;
-	int	t, left;
+	FILE	*f;
+	int	t;
 
 	if ((f = fopen("/proc/self/cgroup", "re")) == NULL)
 		return;
@@ -487,21 +487,8 @@ kill_own_group(void)
 	fclose(f);
 	if (path[0] == '\0')
 		return;
-	for (t = 0; t < 150; t++) {
-		if ((pf = fopen(path, "re")) == NULL)
-			return;
-		left = 0;
-		while (fgets(line, sizeof(line), pf) != NULL)
-			if ((pid = strtol(line, NULL, 10)) > 1 &&
-			    pid != (long)getpid()) {
-				(void)kill((pid_t)pid, SIGKILL);
-				left = 1;
-			}
-		fclose(pf);
-		if (!left)
-			return;
+	for (t = 0; t < 150 && pyro_kill_procs(path) > 0; t++)
 		(void)poll(NULL, 0, 20);
-	}
 }
 
 void

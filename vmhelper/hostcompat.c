@@ -68,6 +68,7 @@
 #include "helper.h"
 #include "log.h"
 #include "msg.h"
+#include "lo.h"
 #include "vmhelper.h"
 #include "vmint.h"
 
@@ -364,23 +365,6 @@ drop_all_caps(void)
 		hc_fail("host-compat: capset");
 }
 
-static void
-lo_up(void)
-{
-	struct ifreq	ifr;
-	int		fd;
-
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		(void)ioctl(fd, SIOCSIFFLAGS, &ifr);
-	}
-	close(fd);
-}
-
 /*
  * B: PID 1 of the sandbox, until it becomes pyro-agent.  It starts with
  * every capability in the new user namespace (root's, not the caller's:
@@ -425,7 +409,7 @@ hc_init(const struct launch *l, int agent_fd, int chan, int con, int life)
 	xmount("tmpfs", "run", "tmpfs", MS_NOSUID | MS_NODEV, opts);
 	if (sethostname("pyro", 4) < 0)
 		hc_fail("host-compat: sethostname");
-	lo_up();
+	(void)pyro_lo_up();
 	if (syscall(SYS_pivot_root, ".", ".") < 0 ||
 	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		hc_fail("host-compat: pivot_root");
