@@ -79,8 +79,9 @@ cg_remove(void)
 }
 
 /* Make the group, set its limits, put pid (the launcher) in it. */
-int
-cg_make(const struct pyro_vm_cgroup *c, pid_t pid, char *err, size_t errsz)
+static int
+cg_make_once(const struct pyro_vm_cgroup *c, pid_t pid, char *err,
+    size_t errsz)
 {
 	int	i, rc = 0;
 
@@ -135,6 +136,24 @@ fail:
 	snprintf(err, errsz, "setting up the VMM's cgroup: %s",
 	    strerror(-rc));
 	cg_remove();
+	return rc;
+}
+
+/*
+ * Another pyrod on the host (tests run several) sweeps empty groups it
+ * does not own: one swept between our mkdir and our task joining it
+ * answers ENODEV or ENOENT.  Made again, a few times; once the launcher
+ * is in it, the group is not empty and no sweep can take it.
+ */
+int
+cg_make(const struct pyro_vm_cgroup *c, pid_t pid, char *err, size_t errsz)
+{
+	int	rc, t;
+
+	for (t = 0; t < 5; t++)
+		if ((rc = cg_make_once(c, pid, err, errsz)) != -ENODEV &&
+		    rc != -ENOENT)
+			break;
 	return rc;
 }
 
