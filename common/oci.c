@@ -373,8 +373,8 @@ short_printable(const char *s)
 	return 1;
 }
 
-static const struct oci_desc *
-titled(const struct oci_manifest *m, const char *t)
+const struct oci_desc *
+oci_layer_titled(const struct oci_manifest *m, const char *t)
 {
 	int	i;
 
@@ -430,7 +430,7 @@ oci_env_manifest_check(const char *buf, size_t len, const char *name,
 		it = cJSON_GetObjectItemCaseSensitive(p, oci_env_parts[i]);
 		sz = cJSON_GetObjectItemCaseSensitive(it, "size");
 		sum = cJSON_GetObjectItemCaseSensitive(it, "sha256");
-		if ((d = titled(m, oci_env_parts[i])) == NULL ||
+		if ((d = oci_layer_titled(m, oci_env_parts[i])) == NULL ||
 		    !cJSON_IsNumber(sz) || (v = sz->valuedouble) < 0 ||
 		    v > (double)OCI_BLOB_MAX || !cJSON_IsString(sum) ||
 		    strlen(sum->valuestring) != 64 ||

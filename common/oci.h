@@ -85,6 +85,9 @@ struct oci_challenge {
 };
 int	oci_parse_bearer(const char *header, struct oci_challenge *);
 
+/* The layer of m titled t (org.opencontainers.image.title), or NULL. */
+const struct oci_desc	*oci_layer_titled(const struct oci_manifest *m,
+			    const char *t);
 /* The parts of a pyro environment, each a layer titled with its name. */
 extern const char *const oci_env_parts[];
 /*

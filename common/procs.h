@@ -7,4 +7,11 @@
 
 int	pyro_kill_procs(const char *procs_file);
 
+/*
+ * Remove dirfd/name (dirfd may be AT_FDCWD) and what is beneath it with
+ * rm -rf --one-file-system in a child: 0, or -1 (also for a name ending
+ * in "", "." or "..").
+ */
+int	pyro_rm_tree_at(int dirfd, const char *name);
+
 #endif

@@ -28,6 +28,7 @@
 #include <nettle/sha2.h>
 
 #include "catalog.h"
+#include "procs.h"
 #include "pyro/pyro.h"
 #include "internal.h"
 
@@ -606,22 +607,6 @@ pyro_env_cache(pyro_client *c, char **result, pyro_error *err)
 	return pyro_call(c, "environment.cache", NULL, result, err);
 }
 
-static int
-remove_tree(const char *path)
-{
-	pid_t	pid;
-	int	status;
-
-	/* rm -rf: the tree may hold a whole root filesystem. */
-	if ((pid = fork()) == 0) {
-		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", path,
-		    (char *)NULL);
-		_exit(127);
-	}
-	return pid > 0 && waitpid(pid, &status, 0) == pid &&
-	    WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-}
-
 /*
  * A staging directory that no pull, push or import holds is renamed to a
  * trash name while prune holds its lock (so none can start in it), and
@@ -691,7 +676,7 @@ pyro_env_prune(char **result, pyro_error *err)
 			if (victim[0] == '\0')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", cache, victim);
-			if (remove_tree(path) == 0)
+			if (pyro_rm_tree_at(AT_FDCWD, path) == 0)
 				cJSON_AddItemToArray(arr,
 				    cJSON_CreateString(de->d_name));
 		}

@@ -5,7 +5,8 @@
  * Why zstd (level 3): on the debian:12 root filesystem (1 GiB, 320 MB
  * used) it packs to 90 MiB in 1.5 s where gzip -6 takes 14 s for 99 MiB,
  * and unpacks in 0.4 s against gzip's 4.5 s, which is what every pull
- * waits for (docs/environments.md).  gzip parts are read too, for registries' tools that
+ * waits for (docs/environments.md).  gzip parts are read too, for
+ * registries' tools that
  * only write gzip.  libarchive does both (its "raw" format, one stream),
  * the library pyro already trusts for archives; no second codec library.
  *

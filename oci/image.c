@@ -42,7 +42,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +54,7 @@
 
 #include "catalog.h"
 #include "path.h"
+#include "procs.h"
 #include "ocitool.h"
 
 #define TREE_MAX_DEFAULT	(16ULL << 30)	/* bytes of files */
@@ -65,8 +65,7 @@
 /* What the child tells the parent through a pipe: its error, or the
  * tree's size (entries and bytes of files). */
 struct childerr {
-	char			code[40];
-	char			msg[600];
+	struct oerr		e;
 	unsigned long		entries;
 	unsigned long long	bytes;
 };
@@ -92,7 +91,7 @@ empty_dir(int fd)
 			continue;
 		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISDIR(st.st_mode) ? rm_tree_at(fd, de->d_name) < 0 :
+		if (S_ISDIR(st.st_mode) ? pyro_rm_tree_at(fd, de->d_name) < 0 :
 		    unlinkat(fd, de->d_name, 0) < 0)
 			rc = -1;
 	}
@@ -132,7 +131,7 @@ whiteout(int root, const char *name)
 	else if (fstatat(fd, base + strlen(WH), &st, AT_SYMLINK_NOFOLLOW) < 0)
 		rc = 0;
 	else
-		rc = S_ISDIR(st.st_mode) ? rm_tree_at(fd, base + strlen(WH)) :
+		rc = S_ISDIR(st.st_mode) ? pyro_rm_tree_at(fd, base + strlen(WH)) :
 		    unlinkat(fd, base + strlen(WH), 0);
 	close(fd);
 	return rc < 0 ? -1 : 0;
@@ -155,18 +154,6 @@ layer_open(int fd)
 	return a;
 }
 
-static int __attribute__((format(printf, 3, 4)))
-cfail(struct childerr *ce, const char *code, const char *fmt, ...)
-{
-	va_list	ap;
-
-	snprintf(ce->code, sizeof(ce->code), "%s", code);
-	va_start(ap, fmt);
-	vsnprintf(ce->msg, sizeof(ce->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Pass 1: the layer's whiteouts, on what the layers below made. */
 static int
 layer_whiteouts(int fd, int root, int n, struct childerr *ce)
@@ -179,7 +166,7 @@ layer_whiteouts(int fd, int root, int n, struct childerr *ce)
 
 	snprintf(what, sizeof(what), "layer %d", n);
 	if ((a = layer_open(fd)) == NULL)
-		return cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s is not a tar "
+		return oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s is not a tar "
 		    "archive", what);
 	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
 		if (oci_layer_name(archive_entry_pathname(ent), name,
@@ -189,13 +176,13 @@ layer_whiteouts(int fd, int root, int n, struct childerr *ce)
 		if (strncmp(b, WH, strlen(WH)) != 0)
 			continue;
 		if (strlen(b) == strlen(WH) || whiteout(root, name) < 0) {
-			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s: a "
+			rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s: a "
 			    "whiteout that cannot be applied", what);
 			break;
 		}
 	}
 	if (rc == 0 && r != ARCHIVE_EOF)
-		rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s is not a "
+		rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s is not a "
 		    "readable tar archive", what);
 	archive_read_free(a);
 	return rc;
@@ -256,7 +243,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 
 	snprintf(what, sizeof(what), "layer %d", n);
 	if ((a = layer_open(fd)) == NULL)
-		return cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s is not a tar "
+		return oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s is not a tar "
 		    "archive", what);
 	w = archive_write_disk_new();
 	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER |
@@ -269,7 +256,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
 		if ((k = oci_layer_name(archive_entry_pathname(ent), name,
 		    sizeof(name))) < 0) {
-			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
+			rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
 			    "entry with an absolute name or \"..\"", what);
 			break;
 		}
@@ -284,7 +271,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 		if (archive_entry_hardlink(ent) != NULL) {
 			if (oci_layer_name(archive_entry_hardlink(ent), link,
 			    sizeof(link)) != 0) {
-				rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s "
+				rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s "
 				    "has a hard link out of the tree", what);
 				break;
 			}
@@ -294,14 +281,14 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 		 * not negative (pax realsize), and summed without wrapping. */
 		if (t == AE_IFREG && (!archive_entry_size_is_set(ent) ||
 		    archive_entry_size(ent) < 0)) {
-			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
+			rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s has an "
 			    "entry without a usable size", what);
 			break;
 		}
 		if (t == AE_IFREG)
 			*bytes += (unsigned long long)archive_entry_size(ent);
 		if (++*entries > ENTRIES_MAX || *bytes > max) {
-			rc = cfail(ce, PYRO_ERR_LIMIT_EXCEEDED, "the image "
+			rc = oerr_set(&ce->e, PYRO_ERR_LIMIT_EXCEEDED, "the image "
 			    "unpacks to more than %llu MiB or %d entries "
 			    "(PYRO_IMPORT_MAX_MIB)", max >> 20, ENTRIES_MAX);
 			break;
@@ -310,7 +297,7 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 		archive_entry_set_fflags(ent, 0, 0);
 		keep_xattrs(ent);
 		if (archive_write_header(w, ent) < ARCHIVE_WARN) {
-			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s: an entry "
+			rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s: an entry "
 			    "cannot be written", what);
 			break;
 		}
@@ -325,19 +312,19 @@ layer_extract(int fd, int n, unsigned long long *bytes,
 				    ARCHIVE_WARN)
 					break;
 			if (r != ARCHIVE_EOF) {
-				rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s: "
+				rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s: "
 				    "an entry's data is damaged", what);
 				break;
 			}
 		}
 		if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
-			rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s: an entry "
+			rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s: an entry "
 			    "cannot be finished", what);
 			break;
 		}
 	}
 	if (rc == 0 && r != ARCHIVE_EOF)
-		rc = cfail(ce, PYRO_ERR_INVALID_ARCHIVE, "%s is not a "
+		rc = oerr_set(&ce->e, PYRO_ERR_INVALID_ARCHIVE, "%s is not a "
 		    "readable tar archive", what);
 	archive_write_close(w);
 	archive_write_free(w);
@@ -400,14 +387,14 @@ apply_layers(int rootdir, const int *fds, int n, struct childerr *ce)
 	    sv.f_frsize / 2 < max)
 		max = (unsigned long long)sv.f_bavail * sv.f_frsize / 2;
 	if (drop_to_extract() < 0)
-		return cfail(ce, PYRO_ERR_INTERNAL, "dropping privileges "
+		return oerr_set(&ce->e, PYRO_ERR_INTERNAL, "dropping privileges "
 		    "failed");
 	root = rootdir;
 	umask(022);
 	for (i = 0; i < n; i++) {
 		progress("[import] phase=apply layer=%d/%d\n", i + 1, n);
 		if (fchdir(rootdir) < 0)
-			return cfail(ce, PYRO_ERR_IO, "chdir: %s",
+			return oerr_set(&ce->e, PYRO_ERR_IO, "chdir: %s",
 			    strerror(errno));
 		if (layer_whiteouts(fds[i], root, i + 1, ce) < 0 ||
 		    fchdir(rootdir) < 0 || layer_extract(fds[i], i + 1, &bytes,
@@ -417,7 +404,7 @@ apply_layers(int rootdir, const int *fds, int n, struct childerr *ce)
 	ce->entries = entries;
 	ce->bytes = bytes;
 	if (!has_exec(root, "bin/sh"))
-		return cfail(ce, PYRO_ERR_UNSUPPORTED, "the image has no "
+		return oerr_set(&ce->e, PYRO_ERR_UNSUPPORTED, "the image has no "
 		    "/bin/sh: pyro runs commands with sh -lc (an image needs "
 		    "a shell, and a libc for the tools you run)");
 	return 0;
@@ -463,9 +450,9 @@ build_tree(int rootdir, const int *fds, int n, unsigned long *entries,
 		return 0;
 	}
 	if (r == (ssize_t)sizeof(ce)) {
-		ce.code[sizeof(ce.code) - 1] = '\0';
-		ce.msg[sizeof(ce.msg) - 1] = '\0';
-		return oerr_set(e, ce.code, "%s", ce.msg);
+		ce.e.code[sizeof(ce.e.code) - 1] = '\0';
+		ce.e.msg[sizeof(ce.e.msg) - 1] = '\0';
+		return oerr_set(e, ce.e.code, "%s", ce.e.msg);
 	}
 	return oerr_set(e, PYRO_ERR_INTERNAL, "applying the layers failed");
 }
@@ -797,8 +784,8 @@ cmd_import(const char *ref, const char *name, const char *cache,
 		}
 	}
 	keep = 0;
-	(void)rm_tree_at(dfd, "root");
-	(void)rm_tree_at(dfd, "env");
+	(void)pyro_rm_tree_at(dfd, "root");
+	(void)pyro_rm_tree_at(dfd, "env");
 	if (mkdirat(dfd, "root", 0755) < 0 || mkdirat(dfd, "env", 0755) < 0 ||
 	    (rootdir = openat(dfd, "root", O_RDONLY | O_DIRECTORY |
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 || (envfd = openat(dfd, "env",
@@ -831,7 +818,7 @@ cmd_import(const char *ref, const char *name, const char *cache,
 		    strerror(errno));
 		goto out;
 	}
-	(void)rm_tree_at(dfd, "root");
+	(void)pyro_rm_tree_at(dfd, "root");
 	if (install_dir(cachefd, stage, name, e) < 0)
 		goto out;
 	res = cJSON_CreateObject();
@@ -857,7 +844,7 @@ out:
 		close(envfd);
 	if (dfd >= 0) {
 		if (!keep)
-			(void)rm_tree_at(cachefd, stage);
+			(void)pyro_rm_tree_at(cachefd, stage);
 		close(dfd);
 	}
 	if (basefd >= 0)

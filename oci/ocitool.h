@@ -117,7 +117,6 @@ struct cJSON	*cmd_push(const char *url, const char *name, const char *cache,
 /* Make and lock CACHE/.staging-VERB-NAME: its fd, or -1. */
 int	staging_open(int cachefd, const char *what, const char *name,
 	    char *path, size_t size, struct oerr *);
-int	rm_tree_at(int dirfd, const char *name);
 /* A small file (at most max bytes) beneath dirfd, NUL-ended, malloc'd. */
 char	*read_small_at(int dirfd, const char *name, size_t max, size_t *len);
 

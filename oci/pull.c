@@ -32,6 +32,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "procs.h"
 #include "ocitool.h"
 
 
@@ -69,36 +70,6 @@ read_small_at(int dirfd, const char *name, size_t max, size_t *len)
 	if (len != NULL)
 		*len = (size_t)n;
 	return b;
-}
-
-/*
- * Remove dirfd/name and what is beneath it, never following a link and
- * never leaving this file system: GNU rm -rf, which walks by fd (no path
- * grows past PATH_MAX, however deep the tree), in a child that works in
- * dirfd, so this process's own working directory never moves.
- */
-int
-rm_tree_at(int dirfd, const char *name)
-{
-	const char	*last = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-	pid_t		 pid;
-	int		 st;
-
-	if (*last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0)
-		return -1;
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		if (fchdir(dirfd) < 0)
-			_exit(127);
-		execl("/bin/rm", "rm", "-rf", "--one-file-system", "--", name,
-		    (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 /* A directory of ours that nobody else can write in. */
@@ -280,18 +251,6 @@ out:
 	return rc;
 }
 
-/* The layer titled t, or NULL. */
-static const struct oci_desc *
-layer_of(const struct oci_manifest *m, const char *t)
-{
-	int	i;
-
-	for (i = 0; i < m->nlayers; i++)
-		if (strcmp(m->layers[i].title, t) == 0)
-			return &m->layers[i];
-	return NULL;
-}
-
 /* A pyro environment: its config or artifact type, each part once. */
 static int
 check_artifact(const struct oci_manifest *m, const char *what,
@@ -321,12 +280,12 @@ check_artifact(const struct oci_manifest *m, const char *what,
 				return oerr_set(e, OE_MANIFEST, "%s names a "
 				    "part twice (%s)", what, m->layers[i].title);
 	}
-	if (layer_of(m, "manifest.json") == NULL ||
-	    layer_of(m, "manifest.json")->size > ENV_MANIFEST_MAX)
+	if (oci_layer_titled(m, "manifest.json") == NULL ||
+	    oci_layer_titled(m, "manifest.json")->size > ENV_MANIFEST_MAX)
 		return oerr_set(e, OE_MANIFEST, "%s has no usable "
 		    "manifest.json part", what);
 	for (j = 0; oci_env_parts[j] != NULL; j++)
-		if (layer_of(m, oci_env_parts[j]) == NULL)
+		if (oci_layer_titled(m, oci_env_parts[j]) == NULL)
 			return oerr_set(e, OE_MANIFEST, "%s has no %s part",
 			    what, oci_env_parts[j]);
 	if (agent_sha != NULL && *agent_sha != '\0' &&
@@ -369,7 +328,7 @@ sweep_foreign(int dfd, const struct oci_manifest *m)
 			    strcmp(de->d_name, part) == 0;
 		}
 		if (!ours)
-			(void)rm_tree_at(dfd, de->d_name);
+			(void)pyro_rm_tree_at(dfd, de->d_name);
 	}
 	closedir(d);
 }
@@ -382,7 +341,7 @@ static int
 check_env_manifest(int dfd, const char *name, const struct oci_manifest *m,
     struct oerr *e)
 {
-	const struct oci_desc	*d = layer_of(m, "manifest.json");
+	const struct oci_desc	*d = oci_layer_titled(m, "manifest.json");
 	struct statvfs		 sv;
 	unsigned long long	 need = 0, have;
 	char			*b, why[300];
@@ -516,7 +475,7 @@ install_dir(int cachefd, const char *stage, const char *name, struct oerr *e)
 	/* Exchanged with the old one in one step, or put in place. */
 	if (renameat2(cachefd, path, cachefd, name, RENAME_EXCHANGE) == 0) {
 		(void)fsync(cachefd);
-		(void)rm_tree_at(cachefd, path);
+		(void)pyro_rm_tree_at(cachefd, path);
 		return 0;
 	}
 	if (errno != ENOENT || renameat2(cachefd, path, cachefd, name,
@@ -533,12 +492,12 @@ install(int cachefd, int dfd, const char *stage, const char *name,
     const struct oci_manifest *m, const char *digest, const struct reg *r,
     struct oerr *e)
 {
-	const struct oci_desc	*md = layer_of(m, "manifest.json");
+	const struct oci_desc	*md = oci_layer_titled(m, "manifest.json");
 	char			*mj = NULL, *src = NULL;
 	cJSON			*em = NULL, *so;
 	int			 envfd = -1, i, rc = -1;
 
-	(void)rm_tree_at(dfd, "env");
+	(void)pyro_rm_tree_at(dfd, "env");
 	if (mkdirat(dfd, "env", 0755) < 0 || (envfd = openat(dfd, "env",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		oerr_set(e, PYRO_ERR_IO, "mkdir env: %s", strerror(errno));
@@ -553,7 +512,8 @@ install(int cachefd, int dfd, const char *stage, const char *name,
 		goto out;
 	}
 	for (i = 0; oci_env_parts[i] != NULL; i++)
-		if (unpack_part(dfd, envfd, layer_of(m, oci_env_parts[i]),
+		if (unpack_part(dfd, envfd, oci_layer_titled(m,
+		    oci_env_parts[i]),
 		    cJSON_GetObjectItem(em, "parts"), e) < 0)
 			goto out;
 	so = cJSON_CreateObject();
@@ -594,7 +554,7 @@ keep_partial(int cachefd, int dfd, const char *stage)
 	DIR		*d;
 	int		 fd;
 
-	(void)rm_tree_at(dfd, "env");
+	(void)pyro_rm_tree_at(dfd, "env");
 	/* A description of its own: a dup would share the offset. */
 	if ((fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (d = fdopendir(fd)) == NULL) {
@@ -710,7 +670,8 @@ cmd_pull(const char *url, const char *name, const char *cache,
 	sweep_foreign(dfd, m);
 	keep = 1;	/* what a transport failure leaves is resumed */
 	/* manifest.json first: it bounds the parts, and the disk they need. */
-	if (fetch_blob(&r, dfd, layer_of(m, "manifest.json"), &bytes, e) < 0 ||
+	if (fetch_blob(&r, dfd, oci_layer_titled(m, "manifest.json"), &bytes,
+	    e) < 0 ||
 	    check_env_manifest(dfd, name, m, e) < 0) {
 		keep = strcmp(e->code, OE_UNAVAILABLE) == 0 ||
 		    strcmp(e->code, PYRO_ERR_TIMEOUT) == 0;
@@ -729,7 +690,7 @@ cmd_pull(const char *url, const char *name, const char *cache,
 out:
 	if (dfd >= 0) {
 		if (!keep)
-			(void)rm_tree_at(cachefd, stage);
+			(void)pyro_rm_tree_at(cachefd, stage);
 		else
 			keep_partial(cachefd, dfd, stage);
 		close(dfd);

@@ -25,6 +25,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "procs.h"
 #include "ocitool.h"
 
 #define CHUNK_UP	(16ULL << 20)
@@ -337,7 +338,7 @@ out:
 		if (b[i].fd >= 0)
 			close(b[i].fd);
 	if (dfd >= 0) {
-		(void)rm_tree_at(cachefd, stage);
+		(void)pyro_rm_tree_at(cachefd, stage);
 		close(dfd);
 	}
 	if (envfd >= 0)
