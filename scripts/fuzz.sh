@@ -53,7 +53,7 @@ srcs() {
 	oci) echo "common/oci.c" ;;
 	gsdiff) echo "supervisor/guestsh.c" ;;
 	conf) echo "supervisor/config.c common/log.c common/netrule.c" ;;
-	mcp) echo "mcp/server.c mcp/tools.c libpyro/client.c libpyro/env.c libpyro/ops.c libpyro/transfer.c libpyro/wsops.c common/frame.c common/path.c common/msg.c common/errcode.c common/escape.c common/utf8.c common/url.c common/catalog.c" ;;
+	mcp) echo "mcp/server.c mcp/tools.c libpyro/client.c libpyro/env.c libpyro/ops.c libpyro/transfer.c libpyro/wsops.c common/frame.c common/path.c common/msg.c common/errcode.c common/escape.c common/utf8.c common/url.c common/catalog.c common/procs.c" ;;
 	*) echo "unknown fuzz target $1" >&2; exit 2 ;;
 	esac
 }
