@@ -142,6 +142,7 @@ void	out_capture_free(struct capture *);
  */
 void	out_progress_attach(struct cli *, const char *label);
 void	out_progress_done(void);
+void	out_boot_fields(const cJSON *progress_event);
 
 /* Commands. */
 int	cmd_run(struct cli *, const struct cmd *, const struct args *);
@@ -151,6 +152,9 @@ int	cmd_env_pull(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_import(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_push(struct cli *, const struct cmd *, const struct args *);
 int	cmd_env_prune(struct cli *, const struct cmd *, const struct args *);
+int	cmd_env_warm(struct cli *, const struct cmd *, const struct args *);
+int	cmd_env_templates(struct cli *, const struct cmd *,
+	    const struct args *);
 int	cmd_doctor(struct cli *, const struct cmd *, const struct args *);
 int	cmd_simple(struct cli *, const struct cmd *, const struct args *);
 int	cmd_vm_create(struct cli *, const struct cmd *, const struct args *);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "cli.h"
@@ -137,6 +138,9 @@ render_pruned(const cJSON *r)
 	}
 	if (n == 0)
 		printf("Nothing to prune in %s.\n", jstr(r, "cache_dir", "?"));
+	if (jnum(r, "templates_removed", 0) > 0)
+		printf("removed %.0f warm-start template(s) out of date\n",
+		    jnum(r, "templates_removed", 0));
 }
 
 /* Parse res, let fill add to it, then print it: JSON or render(). */
@@ -316,6 +320,30 @@ cmd_env_push(struct cli *cli, const struct cmd *c, const struct args *a)
 	return env_done(cli, rc, res, &err, NULL, render_push);
 }
 
+/*
+ * Root's prune also asks pyrod to remove the warm-start templates no
+ * current environment can use ("templates_removed"); a pyrod that is not
+ * running or predates templates is no failure.
+ */
+static void
+prune_templates(struct cli *cli, cJSON *r)
+{
+	pyro_error	 err;
+	char		*res = NULL;
+	cJSON		*t;
+
+	if (geteuid() != 0 || r == NULL || (cli->client == NULL &&
+	    pyro_connect(cli->socket, &cli->client, &err) < 0) ||
+	    pyro_env_templates(cli->client, 1, &res, &err) < 0)
+		return;
+	t = cJSON_Parse(res);
+	pyro_free(res);
+	if (cJSON_IsNumber(cJSON_GetObjectItem(t, "removed")))
+		cJSON_AddNumberToObject(r, "templates_removed",
+		    cJSON_GetObjectItem(t, "removed")->valuedouble);
+	cJSON_Delete(t);
+}
+
 int
 cmd_env_prune(struct cli *cli, const struct cmd *c, const struct args *a)
 {
@@ -326,5 +354,72 @@ cmd_env_prune(struct cli *cli, const struct cmd *c, const struct args *a)
 	(void)c;
 	(void)a;
 	rc = pyro_env_prune(&res, &err);
-	return env_done(cli, rc, res, &err, NULL, render_pruned);
+	return env_done(cli, rc, res, &err, prune_templates, render_pruned);
+}
+
+static void
+render_warm(const cJSON *r)
+{
+	printf("Template %s %s: %s, %.0f MiB, %.0f vCPU; state %.1f MiB, "
+	    "disk %.1f MiB allocated; its boot took %.0f ms, its save %.0f ms"
+	    "\n", ostr(r, "key", "?"), strcmp(jstr(r, "status", ""),
+	    "exists") == 0 ? "exists" : "made", ostr(r, "environment", "?"),
+	    jnum(r, "mem_mib", 0), jnum(r, "vcpu_count", 0),
+	    jnum(r, "state_bytes", 0) / 1048576.0,
+	    jnum(r, "disk_allocated_bytes", 0) / 1048576.0,
+	    jnum(r, "boot_ms", 0), jnum(r, "save_ms", 0));
+}
+
+/* env warm NAME [--mem-mib N] [--vcpu-count N] (pyro_env_warm()). */
+int
+cmd_env_warm(struct cli *cli, const struct cmd *c, const struct args *a)
+{
+	pyro_error	 err;
+	char		*res = NULL, *optstr;
+	int		 rc;
+
+	(void)c;
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	optstr = cJSON_PrintUnformatted(a->opts);
+	rc = pyro_env_warm(cli->client, a->pos[0], optstr, &res, &err);
+	free(optstr);
+	return env_done(cli, rc, res, &err, NULL, render_warm);
+}
+
+static void
+render_templates(const cJSON *r)
+{
+	const cJSON	*it;
+	int		 n = 0;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "templates")) {
+		if (n++ == 0)
+			printf("%-18s %-16s %6s %5s %9s %s\n", "TEMPLATE",
+			    "ENVIRONMENT", "MEM", "VCPU", "STATE", "CURRENT");
+		printf("%-18.16s %-16s %6.0f %5.0f %8.1fM %s\n",
+		    ostr(it, "key", "?"), ostr(it, "environment", "?"),
+		    jnum(it, "mem_mib", 0), jnum(it, "vcpu_count", 0),
+		    jnum(it, "state_bytes", 0) / 1048576.0,
+		    jbool(it, "current") ? "yes" : "no (prune removes it)");
+	}
+	if (n == 0)
+		printf("No templates (warm_start = %s; pyro env warm NAME makes "
+		    "one).\n", jstr(r, "warm_start", "?"));
+}
+
+/* env templates (pyro_env_templates()). */
+int
+cmd_env_templates(struct cli *cli, const struct cmd *c, const struct args *a)
+{
+	pyro_error	 err;
+	char		*res = NULL;
+	int		 rc;
+
+	(void)c;
+	(void)a;
+	if (cli_connect(cli) != 0)
+		return EXIT_FAILED;
+	rc = pyro_env_templates(cli->client, 0, &res, &err);
+	return env_done(cli, rc, res, &err, NULL, render_templates);
 }

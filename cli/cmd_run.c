@@ -32,6 +32,7 @@ on_event(void *arg, const char *kind, const char *json)
 		fprintf(stderr, " environment=%s", it->valuestring);
 	else if (jstr(ev, "vm_id", NULL))
 		fprintf(stderr, " vm_id=%s", jstr(ev, "vm_id", ""));
+	out_boot_fields(ev);
 	fprintf(stderr, "\n");
 	cJSON_Delete(ev);
 }

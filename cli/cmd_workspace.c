@@ -308,7 +308,9 @@ ws_event(void *arg, const char *kind, const char *json)
 	if (strcmp(kind, "progress") != 0 || (ev = cJSON_Parse(json)) == NULL)
 		return;
 	out_progress_done();
-	fprintf(stderr, "[workspace] phase=%s\n", jstr(ev, "phase", "?"));
+	fprintf(stderr, "[workspace] phase=%s", jstr(ev, "phase", "?"));
+	out_boot_fields(ev);
+	fprintf(stderr, "\n");
 	cJSON_Delete(ev);
 }
 

@@ -419,6 +419,16 @@ out_progress_done(void)
 	prog.drawn = 0;
 }
 
+/* A boot's progress fields: " boot=restored", " boot=cold reason=..." */
+void
+out_boot_fields(const cJSON *ev)
+{
+	if (jstr(ev, "boot", NULL) != NULL)
+		fprintf(stderr, " boot=%s", ostr(ev, "boot", ""));
+	if (jstr(ev, "reason", NULL) != NULL)
+		fprintf(stderr, " reason=\"%s\"", ostr(ev, "reason", ""));
+}
+
 /* A registry listing ({KEY: [{id, state, environment, created_at}]}). */
 void
 out_records(const cJSON *r, const char *key)

@@ -46,6 +46,7 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_INITRD]),
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_ROOTFS]),
 	    S(struct pyro_msg_vm_start, sha256[VM_FILE_DISK]),
+	    S(struct pyro_msg_vm_start, sha256[VM_FILE_STATE]),
 	    S(struct pyro_msg_vm_start, net.tap),
 	    S(struct pyro_msg_vm_start, agent),
 	    S(struct pyro_msg_vm_start, vm_id),
@@ -105,6 +106,10 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  FD_NONE, PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
 	{ PYRO_MSG_NET_SWEPT, "net_swept", sizeof(struct pyro_msg_net_swept), 0,
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR, { { 0, 0 } } },
+	{ PYRO_MSG_VM_SAVED, "vm_saved", sizeof(struct pyro_msg_vm_saved), 0,
+	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
+	  { S(struct pyro_msg_vm_saved, state_sha256),
+	    S(struct pyro_msg_vm_saved, disk_sha256) } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

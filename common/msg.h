@@ -71,6 +71,7 @@ enum pyro_msg_type {
 	PYRO_MSG_NET_UNPUBLISH,		/* S->vmhelper: pyro_msg_net_port */
 	PYRO_MSG_NET_SWEEP,		/* S->vmhelper: pyro_msg_net_sweep */
 	PYRO_MSG_NET_SWEPT,		/* vmhelper->S: pyro_msg_net_swept */
+	PYRO_MSG_VM_SAVED,		/* vmhelper->S: pyro_msg_vm_saved */
 	PYRO_MSG__MAX
 };
 
@@ -115,6 +116,8 @@ enum pyro_vm_file {
 	VM_FILE_INITRD,
 	VM_FILE_ROOTFS,		/* the environment's image, read-only */
 	VM_FILE_DISK,		/* the VM's own disk, read-write */
+	VM_FILE_STATE,		/* warm start: the VMM's saved state (restore:
+				   read-only; save: write-only, empty) */
 	VM_FILE__MAX
 };
 
@@ -172,6 +175,13 @@ struct pyro_msg_vm_start {
 	uint32_t	snapshot;	/* no DISK: ROOTFS + a throwaway overlay */
 	uint32_t	verify_mask;	/* 1 << VM_FILE_*: check these sha256 */
 	char		sha256[VM_FILE__MAX][65];
+	/*
+	 * Warm start (QEMU only): WARM_SAVE boots cold, waits for the agent,
+	 * quiesces it and saves the VM into STATE (VM_SAVED), then ends it;
+	 * WARM_RESTORE starts the VMM from STATE instead of booting, then
+	 * GP_RESUME (clock, entropy, name) before VM_READY (restored = 1).
+	 */
+	uint32_t	warm;		/* WARM_* */
 	char		qemu[256];
 	char		hide[2][256];	/* directories QEMU must not see */
 	struct pyro_vm_net net;
@@ -198,9 +208,14 @@ struct pyro_msg_vm_start {
 	char		fc_base[256];
 };
 
+#define WARM_NONE	0
+#define WARM_SAVE	1
+#define WARM_RESTORE	2
+
 struct pyro_msg_vm_ready {
 	uint32_t	boot_ms;
 	uint32_t	copy_ms;
+	uint32_t	restored;	/* from a saved state, not a boot */
 	char		kernel[64];
 };
 
@@ -276,6 +291,14 @@ struct pyro_msg_disk_done {
 	uint32_t	pad;
 	uint64_t	count;		/* entries listed, inodes scrubbed */
 	uint64_t	bytes;		/* read or exported */
+};
+
+struct pyro_msg_vm_saved {
+	char		state_sha256[65];	/* hex, of the state file */
+	char		disk_sha256[65];	/* and of the disk it matches */
+	uint64_t	state_bytes;
+	uint32_t	boot_ms;	/* the template's cold boot */
+	uint32_t	save_ms;	/* stop to a completed migration */
 };
 
 struct pyro_msg_vm_stopped {

@@ -317,3 +317,33 @@ pyro_vm_reap_expired(pyro_client *c, char **result, pyro_error *err)
 {
 	return call_obj(c, "vm.reap_expired", NULL, result, err);
 }
+
+/*
+ * Warm start: make (or find) the template of an environment for a shape
+ * (options {mem_mib, vcpu_count}); root only.
+ */
+int
+pyro_env_warm(pyro_client *c, const char *environment,
+    const char *options_json, char **result, pyro_error *err)
+{
+	cJSON	*args;
+
+	if (environment == NULL)
+		return invalid(err, "an environment is required");
+	if ((args = options(options_json, err)) == NULL)
+		return -1;
+	set_str(args, "environment", environment);
+	return call_obj(c, "environment.warm", args, result, err);
+}
+
+/* The templates pyrod holds; prune (root) removes those out of date. */
+int
+pyro_env_templates(pyro_client *c, int prune, char **result,
+    pyro_error *err)
+{
+	cJSON	*args = cJSON_CreateObject();
+
+	if (prune)
+		cJSON_AddTrueToObject(args, "prune");
+	return call_obj(c, "environment.templates", args, result, err);
+}

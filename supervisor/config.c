@@ -59,6 +59,7 @@ static const struct {
 	{ "vmm", STR(vmm) },
 	{ "host_compat", STR(host_compat) },
 	{ "environment_registry", STR(env_registry) },
+	{ "warm_start", STR(warm_start) },
 	{ "qemu_path", STR(qemu_path) },
 	{ "firecracker_path", STR(firecracker_path) },
 	{ "jailer_path", STR(jailer_path) },
@@ -164,6 +165,7 @@ config_defaults(struct pyrod_config *c)
 	snprintf(c->helper_user, sizeof(c->helper_user), "%s", "nobody");
 	snprintf(c->vmm, sizeof(c->vmm), "%s", "auto");
 	snprintf(c->host_compat, sizeof(c->host_compat), "%s", "fallback");
+	snprintf(c->warm_start, sizeof(c->warm_start), "%s", "on");
 	c->hc_id_base = 1500000000;
 	c->socket_mode = 0660;
 	c->boot_timeout_s = 60;
@@ -561,6 +563,12 @@ config_resolve(struct pyrod_config *c)
 	    strcmp(c->host_compat, "prefer") != 0 &&
 	    strcmp(c->host_compat, "off") != 0) {
 		log_warnx("host_compat must be fallback, prefer or off");
+		return -1;
+	}
+	if (strcmp(c->warm_start, "on") != 0 &&
+	    strcmp(c->warm_start, "lazy") != 0 &&
+	    strcmp(c->warm_start, "off") != 0) {
+		log_warnx("warm_start must be on, lazy or off");
 		return -1;
 	}
 	if (c->env_registry[0] != '\0' && strncmp(c->env_registry,

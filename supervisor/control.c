@@ -68,6 +68,9 @@ static const struct op {
 } ops[] = {
 	{ "doctor",		op_doctor, G_NONE, 0, FDR_NONE },
 	{ "environment.cache",	op_environment_cache, G_NONE, 0, FDR_NONE },
+	{ "environment.warm",	op_environment_warm, G_NONE, 0, FDR_NONE },
+	{ "environment.templates", op_environment_templates, G_NONE, 0,
+	  FDR_NONE },
 	{ "usage",		op_usage, G_NONE, 0, FDR_NONE },
 	{ "vm.list",		op_vm_list, G_NONE, 0, FDR_NONE },
 	{ "vm.status",		op_vm_status, G_VM, VMREQ_HOST, FDR_NONE },

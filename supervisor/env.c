@@ -56,8 +56,8 @@ env_cache_dir(void)
 	return dir;
 }
 
-static int
-stamp_of(int fd, struct env_stamp *s)
+int
+env_stamp_fd(int fd, struct env_stamp *s)
 {
 	struct stat	st;
 
@@ -72,8 +72,8 @@ stamp_of(int fd, struct env_stamp *s)
 	return 0;
 }
 
-static int
-stamp_known(const struct env_stamp *s)
+int
+env_stamp_known(const struct env_stamp *s)
 {
 	int	i;
 
@@ -88,8 +88,8 @@ env_mark_verified(const struct env *e, uint32_t mask)
 {
 	int	k;
 
-	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++) {
-		if (!(mask & (1u << k)) || stamp_known(&e->stamp[k]))
+	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
+		if (!(mask & (1u << k)) || env_stamp_known(&e->stamp[k]))
 			continue;
 		if (nverified == STAMPS_MAX)
 			nverified = 0;	/* forget the oldest: re-verify */
@@ -215,7 +215,7 @@ env_open(const char *name, const char *cache, struct env *e,
 		memcpy(e->sha256[k], dg->valuestring, 65);
 		e->fd[k] = openat(dfd, part_names[k], O_RDONLY | O_CLOEXEC |
 		    O_NOFOLLOW);
-		if (e->fd[k] < 0 || stamp_of(e->fd[k], &s) < 0)
+		if (e->fd[k] < 0 || env_stamp_fd(e->fd[k], &s) < 0)
 			goto corrupt;
 		e->stamp[k] = s;
 		if ((double)s.size != sz->valuedouble) {
@@ -226,7 +226,7 @@ env_open(const char *name, const char *cache, struct env *e,
 			    name);
 			goto fail;
 		}
-		if (!stamp_known(&s))
+		if (!env_stamp_known(&s))
 			e->verify_mask |= 1u << k;
 	}
 	cJSON_Delete(m);

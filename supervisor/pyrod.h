@@ -31,6 +31,7 @@ struct pyrod_config {
 	char	 vmm[16];		/* auto, qemu, firecracker */
 	char	 host_compat[16];	/* fallback, prefer, off */
 	char	 env_registry[512];	/* environment_registry: pulls' */
+	char	 warm_start[8];		/* on, lazy, off (template.c) */
 	unsigned hc_id_base;		/* host-compat sandboxes' host ids */
 	char	 qemu_path[4096];
 	char	 firecracker_path[4096];
@@ -333,6 +334,20 @@ int		 env_open(const char *name, const char *cache, struct env *,
 		    struct pyro_status *);
 void		 env_close(struct env *);
 void		 env_mark_verified(const struct env *, uint32_t mask);
+int		 env_stamp_fd(int fd, struct env_stamp *);
+int		 env_stamp_known(const struct env_stamp *);
+
+/* template.c: warm-start templates (see there). */
+int		 tpl_eligible(const struct record *, int fc);
+int		 tpl_key(const struct record *, const struct env *,
+		    const char *qemu, char key[65]);
+int		 tpl_open(const char *key, struct env *, char *why,
+		    size_t whysz);
+void		 tpl_discard(const char *key, const char *why);
+void		 tpl_lazy(const struct record *, const char *env,
+		    const char *cache, const char *key);
+void		 op_environment_warm(struct request *, const cJSON *args);
+void		 op_environment_templates(struct request *, const cJSON *args);
 /* environment.cache: pyrod's cache and what it holds. */
 void		 op_environment_cache(struct request *, const cJSON *args);
 
@@ -346,7 +361,15 @@ struct vmi;
 struct pyro_msg_exec_exit;
 struct gp_exec;
 struct vmi_ops {
+	/* The guest runs: booted, or restored from a template (vmi_boot). */
 	void	(*on_ready)(struct vmi *, uint32_t boot_ms, void *arg);
+	/* How it starts: "restored" or "cold", and why cold (or NULL);
+	 * again with "cold" when a restore failed and it boots instead. */
+	void	(*on_boot)(struct vmi *, const char *how, const char *why,
+		    void *arg);
+	/* A template's save completed (vmi_start_save). */
+	void	(*on_saved)(struct vmi *, const struct pyro_msg_vm_saved *,
+		    void *arg);
 	void	(*on_pong)(struct vmi *, uint32_t seq, void *arg);
 	/* Exactly once: the helper and QEMU are gone (err NULL if clean).
 	 * Every exec's on_exit(NULL) came first. */
@@ -364,6 +387,12 @@ struct vmi_stream_ops {
 struct vmi	*vmi_start(struct record *, struct env *, int disk,
 		    int copy_rootfs, const struct vmi_ops *, void *arg,
 		    struct pyro_status *);
+/* A template: a cold boot onto disk, saved into state once it runs. */
+struct vmi	*vmi_start_save(struct record *, struct env *, int disk,
+		    int state, const struct vmi_ops *, void *arg,
+		    struct pyro_status *);
+/* "restored" or "cold": how the running guest started. */
+const char	*vmi_boot(const struct vmi *);
 struct vmi	*vmi_find(const struct record *);
 const struct net_lease *vmi_net(const struct vmi *);
 /* The TAP names of every live networked VM, for the sweep. */

@@ -60,6 +60,7 @@ struct vmctx {
 	int			 have_exit;
 	struct pyro_msg_exec_exit exit;
 	uint32_t		 boot_ms;
+	const char		*boot;		/* "restored" or "cold" */
 	long long		 t0;
 	int			 delete_after;
 	int			 reaped;	/* TTL expiry, not a request */
@@ -181,6 +182,8 @@ exec_result(struct vmctx *c)
 	cJSON_AddNumberToObject(res, "duration_ms", (double)(now_ms() - c->t0));
 	if (c->boot_ms)
 		cJSON_AddNumberToObject(res, "boot_ms", c->boot_ms);
+	if (c->boot != NULL)
+		cJSON_AddStringToObject(res, "boot", c->boot);
 	cleanup = cJSON_AddObjectToObject(res, "cleanup");
 	cJSON_AddBoolToObject(cleanup, "deleted", 1);
 	cJSON_AddStringToObject(cleanup, "reason", "post_exec_cleanup");
@@ -281,6 +284,9 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 	cJSON			*ev;
 
 	c->boot_ms = boot_ms;
+	c->boot = vmi_boot(v);
+	cJSON_DeleteItemFromObject(c->rec->doc, "boot");
+	cJSON_AddStringToObject(c->rec->doc, "boot", c->boot);
 	rec_set_state(c->rec, ST_RUNNING, "started", NULL);
 	(void)store_save(c->rec);
 	ev = progress("start", c);
@@ -293,6 +299,19 @@ vm_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 	}
 	if (c->op == VMOP_RUN && exec_start(c, &st) < 0)
 		vmi_stop(v);
+}
+
+static void
+vm_on_boot(struct vmi *v, const char *how, const char *why, void *arg)
+{
+	struct vmctx	*c = arg;
+	cJSON		*ev = progress("boot", c);
+
+	(void)v;
+	cJSON_AddStringToObject(ev, "boot", how);
+	if (why != NULL && why[0] != '\0')
+		cJSON_AddStringToObject(ev, "reason", why);
+	emit(c, "progress", ev);
 }
 
 static void
@@ -351,6 +370,7 @@ vm_on_pong(struct vmi *v, uint32_t seq, void *arg)
 
 static const struct vmi_ops vm_ops = {
 	.on_ready = vm_on_ready,
+	.on_boot = vm_on_boot,
 	.on_pong = vm_on_pong,
 	.on_gone = vm_on_gone,
 };

@@ -56,6 +56,19 @@ struct vmi {
 	int			 fc;		/* qemu[] is Firecracker */
 	struct net_lease	 net;		/* slot -1: no network */
 	int			 wait_sweep;	/* start once the sweep ends */
+	/*
+	 * Warm start (template.c): WARM_RESTORE starts from tpl (its disk
+	 * as ROOTFS, its state) and keeps env and disk until the guest
+	 * runs, to boot cold with them if the restore fails; WARM_SAVE
+	 * makes a template (tpl holds the state file to write).
+	 */
+	int			 warm;
+	struct env		 tpl;
+	char			 tkey[65];
+	int			 lazy;		/* no template: make one */
+	char			 cold_why[260];
+	uint32_t		 env_mask, tpl_mask;	/* what was verified */
+	int			 restored;
 };
 
 static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
@@ -315,17 +328,46 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 	case PYRO_MSG_VM_READY: {
 		struct pyro_msg_vm_ready r;
 
-		if (v->state != VMI_BOOTING) {
+		memcpy(&r, m->payload, sizeof(r));
+		if (v->state != VMI_BOOTING || v->warm == WARM_SAVE ||
+		    (r.restored && v->warm != WARM_RESTORE)) {
 			helper_kill(h, "said ready twice");
 			return;
 		}
-		memcpy(&r, m->payload, sizeof(r));
 		timer_cancel(v->timer);
 		v->timer = NULL;
-		env_mark_verified(&v->env, v->env.verify_mask);
+		env_mark_verified(&v->env, v->env_mask);
+		if ((v->restored = r.restored != 0))
+			env_mark_verified(&v->tpl, v->tpl_mask);
+		/* What a failed restore would have booted: not needed now. */
+		env_close(&v->env);
+		env_close(&v->tpl);
+		if (v->disk >= 0)
+			close(v->disk);
+		v->disk = -1;
+		if (v->lazy && !v->restored)
+			tpl_lazy(v->rec, v->env.name, cJSON_GetStringValue(
+			    cJSON_GetObjectItem(v->rec->doc,
+			    "environment_cache_dir")), v->tkey);
 		v->state = VMI_RUNNING;
 		if (v->ops->on_ready)
 			v->ops->on_ready(v, r.boot_ms, v->arg);
+		return;
+	}
+	case PYRO_MSG_VM_SAVED: {
+		struct pyro_msg_vm_saved sv;
+
+		if (v->warm != WARM_SAVE || v->state != VMI_BOOTING) {
+			helper_kill(h, "saved a VM it was not asked to");
+			return;
+		}
+		memcpy(&sv, m->payload, sizeof(sv));
+		timer_cancel(v->timer);
+		v->timer = NULL;
+		v->state = VMI_STOPPING;
+		env_mark_verified(&v->env, v->env_mask);
+		if (v->ops->on_saved)
+			v->ops->on_saved(v, &sv, v->arg);
 		return;
 	}
 	case PYRO_MSG_EXEC_OUTPUT:
@@ -440,14 +482,21 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		}
 	}
 
+	/* A restore's disk and state are the template's. */
 	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
+		const struct env *src = (k == VM_FILE_STATE ||
+		    (k == VM_FILE_ROOTFS && v->warm == WARM_RESTORE)) ?
+		    &v->tpl : &v->env;
+
 		f.role = (uint32_t)k;
 		if (k == VM_FILE_ROOTFS && !v->copy_rootfs && v->disk >= 0)
 			continue;
 		if (k == VM_FILE_DISK && v->disk < 0)
 			continue;
+		if (k == VM_FILE_STATE && v->warm == WARM_NONE)
+			continue;
 		if (helper_send(h, PYRO_MSG_VM_FILE, &f, sizeof(f),
-		    k == VM_FILE_DISK ? v->disk : v->env.fd[k]) < 0) {
+		    k == VM_FILE_DISK ? v->disk : src->fd[k]) < 0) {
 			helper_kill(h, "cannot pass the VM's files");
 			return;
 		}
@@ -477,11 +526,22 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	s.tsc_khz = host_tsc_khz();
 	s.copy_rootfs = (uint32_t)v->copy_rootfs;
 	s.snapshot = v->disk < 0;
-	s.verify_mask = v->env.verify_mask;
+	s.warm = (uint32_t)v->warm;
+	v->env_mask = v->env.verify_mask;
+	v->tpl_mask = 0;
 	if (!v->copy_rootfs && !s.snapshot)
-		s.verify_mask &= ~(1u << VM_FILE_ROOTFS);
-	for (k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++)
-		memcpy(s.sha256[k], v->env.sha256[k], sizeof(s.sha256[k]));
+		v->env_mask &= ~(1u << VM_FILE_ROOTFS);
+	if (v->warm == WARM_RESTORE) {
+		v->env_mask &= ~(1u << VM_FILE_ROOTFS);
+		v->tpl_mask = v->tpl.verify_mask & ((1u << VM_FILE_ROOTFS) |
+		    (1u << VM_FILE_STATE));
+		if (!v->copy_rootfs && !s.snapshot)
+			v->tpl_mask &= ~(1u << VM_FILE_ROOTFS);
+	}
+	s.verify_mask = v->env_mask | v->tpl_mask;
+	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++)
+		memcpy(s.sha256[k], (v->tpl_mask & (1u << k)) ?
+		    v->tpl.sha256[k] : v->env.sha256[k], sizeof(s.sha256[k]));
 	memcpy(s.qemu, v->qemu, sizeof(s.qemu));
 	if (rec_host_compat(v->rec))
 		host_compat_user(v->rec, &s);
@@ -500,7 +560,11 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		s.hide[1][0] = '\0';
 	if (helper_send(h, PYRO_MSG_VM_START, &s, sizeof(s), -1) < 0)
 		helper_kill(h, "cannot start the VM");
-	/* The VM helper holds the files now. */
+	/* The VM helper holds the files now; a restore keeps what a cold
+	 * boot would need until the guest runs. */
+	env_close(&v->tpl);
+	if (v->warm == WARM_RESTORE)
+		return;
 	env_close(&v->env);
 	if (v->disk >= 0)
 		close(v->disk);
@@ -519,9 +583,47 @@ vmi_free(struct vmi *v)
 	net_lease_drop(&v->net);
 	timer_cancel(v->timer);
 	env_close(&v->env);
+	env_close(&v->tpl);
 	if (v->disk >= 0)
 		close(v->disk);
 	free(v);
+}
+
+static const struct helper_ops vmi_helper_ops;
+
+/*
+ * A restore that failed before the guest ran (a state or disk that does
+ * not match its digest, QEMU refusing the state, a guest that could not
+ * reseed, a timeout): the template goes, and the VM boots cold from the
+ * files kept for it, in a new helper.  0 if that began.
+ */
+static int
+restore_fallback(struct vmi *v, const char *why)
+{
+	char	reason[300];
+
+	/* Only a helper that ended by itself: it left nothing running. */
+	if (v->warm != WARM_RESTORE || v->state != VMI_BOOTING ||
+	    shutting_down || strncmp(why, "exited", 6) != 0 ||
+	    v->env.fd[VM_FILE_KERNEL] < 0)
+		return -1;
+	snprintf(reason, sizeof(reason), "restoring failed: %s",
+	    v->failed ? v->err.message : "the VM stopped");
+	tpl_discard(v->tkey, reason);
+	log_warnx("%s: %s; booting cold", v->rec->id, reason);
+	v->warm = WARM_NONE;
+	v->failed = v->forced = 0;
+	memset(&v->err, 0, sizeof(v->err));
+	if (v->ops->on_boot)
+		v->ops->on_boot(v, "cold", reason, v->arg);
+	timer_cancel(v->timer);
+	v->timer = timer_add((long long)conf.boot_timeout_s * 1000 + 10000,
+	    vmi_deadline, v);
+	if ((v->h = helper_spawn(HELPER_VM, v->rec->id, &vmi_helper_ops,
+	    v)) != NULL)
+		return 0;
+	vmi_fail(v, PYRO_E_HELPER_FAILED, "cannot start pyro-vmhelper");
+	return -1;
 }
 
 static void
@@ -530,6 +632,9 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	struct vmi	*v = arg;
 
 	v->h = NULL;
+	(void)h;
+	if (restore_fallback(v, why) == 0)
+		return;
 	if (v->state != VMI_STOPPING && !v->failed)
 		vmi_fail(v, PYRO_E_HELPER_FAILED, "pyro-vmhelper %s", why);
 	if (v->fc) {
@@ -625,9 +730,54 @@ static const struct helper_ops vmi_helper_ops = {
 	vmi_msg, vmi_ready_cb, vmi_exit_cb
 };
 
-struct vmi *
-vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
-    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+const char *
+vmi_boot(const struct vmi *v)
+{
+	return v->restored ? "restored" : "cold";
+}
+
+/*
+ * A first boot from the environment's image (a one-shot VM's snapshot, a
+ * fresh disk's copy) starts from a template when one matches; why says
+ * why not.
+ */
+static void
+warm_pick(struct vmi *v, int disk, int copy_rootfs)
+{
+	char	why[200];
+	int	rc;
+
+	v->cold_why[0] = '\0';
+	if (disk >= 0 && !copy_rootfs) {
+		snprintf(v->cold_why, sizeof(v->cold_why), "the disk has "
+		    "booted before");
+		return;
+	}
+	if (!tpl_eligible(v->rec, v->fc)) {
+		snprintf(v->cold_why, sizeof(v->cold_why), "%s",
+		    strcmp(conf.warm_start, "off") == 0 ? "warm_start = off" :
+		    v->fc ? "Firecracker" : rec_host_compat(v->rec) ?
+		    "host-compat" : "networked VMs boot cold");
+		return;
+	}
+	if (tpl_key(v->rec, &v->env, v->qemu, v->tkey) < 0) {
+		snprintf(v->cold_why, sizeof(v->cold_why), "QEMU unreadable");
+		return;
+	}
+	if ((rc = tpl_open(v->tkey, &v->tpl, why, sizeof(why))) == 0) {
+		v->warm = WARM_RESTORE;
+		return;
+	}
+	v->lazy = 1;
+	snprintf(v->cold_why, sizeof(v->cold_why), "%s%s", rc > 0 ?
+	    "no template for this environment and shape" : "template "
+	    "unusable: ", rc > 0 ? "" : why);
+}
+
+static struct vmi *
+vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
+    int state, const struct vmi_ops *ops, void *arg,
+    struct pyro_status *st)
 {
 	struct vmi	*v;
 	char		 qemu[4200];
@@ -645,6 +795,8 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		env_close(env);
 		if (disk >= 0)
 			close(disk);
+		if (state >= 0)
+			close(state);
 		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM (%s): "
 		    "install qemu-system-x86 or set qemu_path in pyrod.conf, "
 		    "or allow host-compat (pyro doctor explains)", why);
@@ -660,12 +812,16 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		env_close(env);
 		if (disk >= 0)
 			close(disk);
+		if (state >= 0)
+			close(state);
 		return NULL;
 	}
 	if ((v = calloc(1, sizeof(*v))) == NULL) {
 		env_close(env);
 		if (disk >= 0)
 			close(disk);
+		if (state >= 0)
+			close(state);
 		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
 		return NULL;
 	}
@@ -678,6 +834,13 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	v->disk = disk;
 	v->copy_rootfs = copy_rootfs;
 	v->net.slot = -1;
+	for (k = 0; k < VM_FILE__MAX; k++)
+		v->tpl.fd[k] = -1;
+	if (state >= 0) {
+		v->warm = WARM_SAVE;
+		v->tpl.fd[VM_FILE_STATE] = state;
+	} else
+		warm_pick(v, disk, copy_rootfs);
 	if (net_wanted(rec) && net_lease_take(&v->net, rec, st) < 0) {
 		vmi_free(v);
 		return NULL;
@@ -698,5 +861,22 @@ vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		    "cannot start pyro-vmhelper");
 		return NULL;
 	}
+	if (v->warm != WARM_SAVE && ops->on_boot)
+		ops->on_boot(v, v->warm == WARM_RESTORE ? "restored" : "cold",
+		    v->warm == WARM_RESTORE ? NULL : v->cold_why, arg);
 	return v;
+}
+
+struct vmi *
+vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
+    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+{
+	return vmi_begin(rec, env, disk, copy_rootfs, -1, ops, arg, st);
+}
+
+struct vmi *
+vmi_start_save(struct record *rec, struct env *env, int disk, int state,
+    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+{
+	return vmi_begin(rec, env, disk, 1, state, ops, arg, st);
 }

@@ -127,6 +127,8 @@ cJSON		*ws_status_json(struct ws *);
 /* The lifecycle request: one at a time per workspace. */
 void		 lc_attach(struct ws *, struct request *, enum ws_op);
 void		 lc_progress(struct ws *, const char *phase);
+void		 lc_progress_boot(struct ws *, const char *phase,
+		    const char *how, const char *why);
 /* A test point at step of the workspace's lifecycle op. */
 void		 ws_test_point(const struct ws *, const char *step);
 void		 lc_reply_ok(struct ws *);

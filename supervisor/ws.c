@@ -225,6 +225,14 @@ lc_attach(struct ws *w, struct request *rq, enum ws_op op)
 void
 lc_progress(struct ws *w, const char *phase)
 {
+	lc_progress_boot(w, phase, NULL, NULL);
+}
+
+/* A progress line; a boot's says how it starts, and why cold. */
+void
+lc_progress_boot(struct ws *w, const char *phase, const char *how,
+    const char *why)
+{
 	cJSON	*ev;
 
 	if (w->rq == NULL)
@@ -232,6 +240,10 @@ lc_progress(struct ws *w, const char *phase)
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "phase", phase);
 	cJSON_AddStringToObject(ev, "workspace_id", w->rec->id);
+	if (how != NULL)
+		cJSON_AddStringToObject(ev, "boot", how);
+	if (why != NULL && why[0] != '\0')
+		cJSON_AddStringToObject(ev, "reason", why);
 	ctl_event(w->rq, "progress", ev);
 }
 

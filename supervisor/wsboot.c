@@ -299,6 +299,13 @@ boot_next(struct ws *w)
 }
 
 static void
+ws_on_boot(struct vmi *v, const char *how, const char *why, void *arg)
+{
+	(void)v;
+	lc_progress_boot(arg, "boot", how, why);
+}
+
+static void
 ws_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 {
 	struct ws	*w = arg;
@@ -308,6 +315,8 @@ ws_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 		cJSON_SetNumberValue(it, boot_ms);
 	else
 		cJSON_AddNumberToObject(w->rec->doc, "boot_ms", boot_ms);
+	cJSON_DeleteItemFromObject(w->rec->doc, "boot");
+	cJSON_AddStringToObject(w->rec->doc, "boot", vmi_boot(v));
 	cJSON_DeleteItemFromObject(w->rec->doc, "started_at_epoch");
 	cJSON_AddNumberToObject(w->rec->doc, "started_at_epoch",
 	    (double)time(NULL));
@@ -448,6 +457,7 @@ ws_on_gone(struct vmi *v, const struct pyro_status *err, int forced,
 
 static const struct vmi_ops ws_vmi_ops = {
 	.on_ready = ws_on_ready,
+	.on_boot = ws_on_boot,
 	.on_gone = ws_on_gone,
 };
 

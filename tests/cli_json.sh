@@ -106,6 +106,9 @@ jj env list
 jj env inspect debian:12
 mkdir -p "$TMP/empty"
 PYRO_ENVIRONMENT_CACHE_DIR="$TMP/empty" jj env prune
+jj env templates
+jq -e '.warm_start == "on" and (.templates | type) == "array"' "$TMP/j" \
+    >/dev/null || fail "env templates: $(cat "$TMP/j")"
 agent=$(sha256sum "$PYRO_BUILDDIR/pyro-agent" | cut -d' ' -f1)
 if grep -q "\"agent_sha256\":\"$agent\"" \
     "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json"; then
@@ -231,10 +234,11 @@ sed -n '/^<!-- integrations-cli -->$/,/^<!-- \/integrations-cli -->$/p' \
 n=$((n+1)); pass "docs/integrations.md's CLI block runs verbatim"
 
 # Every command of pyro help --commands that has a result was covered.
-total=$(pyro help --commands | grep -cv '^mcp serve$\|^demo ollama$\|^env build$\|^env push$\|^env import$')
+total=$(pyro help --commands | grep -cv '^mcp serve$\|^demo ollama$\|^env build$\|^env push$\|^env import$\|^env warm$')
 # env build and env pull's rebuild are minutes of debootstrap: left to
 # scripts/test-envs.sh; env pull is covered when the test cache is current;
-# env push and env import need a registry: tests/oci.sh runs them.
+# env push and env import need a registry: tests/oci.sh runs them; env
+# warm boots and saves a template: tests/warm.sh runs it.
 [ $tested -eq $((total - skipped)) ] ||
     fail "$tested of $total commands tested ($skipped skipped)"
 echo "$n passed, 0 failed ($tested commands, --json before and after)"

@@ -19,6 +19,8 @@ env push|pyro_env_push|-
 env import|pyro_env_import|-
 env build|pyro_env_build|-
 env prune|pyro_env_prune|-
+env warm|pyro_env_warm|-
+env templates|pyro_env_templates|-
 doctor|pyro_doctor|-
 status|pyro_usage|-
 vm create|pyro_vm_create|vm_create

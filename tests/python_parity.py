@@ -86,6 +86,8 @@ CALLS: Dict[str, str] = {
     "pyro_env_pull_from": "pull_environment",
     "pyro_env_push": "push_environment",
     "pyro_env_import": "import_environment",
+    "pyro_env_warm": "warm_environment",
+    "pyro_env_templates": "list_templates",
     "pyro_set_progress_handler": "internal:byte counts of long transfers "
     "for the CLI's progress line; Python gets pyrod's phases through "
     "on_event",

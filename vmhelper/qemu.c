@@ -4,10 +4,19 @@
  * launcher (launcher.c builds its jail), QMP quit, and QMP's chatter
  * drained.  The agent, console and QMP channels are socketpairs, so QEMU
  * leaves no socket file behind on any path.
+ *
+ * Warm start talks QMP for real: a save is stop, getfd (the state file
+ * passed with SCM_RIGHTS), migrate "fd:", query-migrate until completed;
+ * a restore starts QEMU with "-incoming defer", then getfd,
+ * migrate-incoming "fd:", query-migrate until completed, cont.  "fd:"
+ * because QEMU's own sandbox (spawn=deny) kills it on "exec:" migration.
+ * QMP's answers are QEMU's, not the guest's; still, each line is bounded
+ * and parsed by cJSON, and only our own ids are read.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -18,6 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
+#include "clock.h"
 #include "frame.h"
 #include "guestproto.h"
 #include "helper.h"
@@ -96,8 +108,14 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	 * to a temporary overlay in QEMU's TMPDIR, the jail's own tmpfs.  A
 	 * one-shot VM needs no copy of the disk it throws away.
 	 */
-	A("id=root,file=/dev/fdset/1,format=raw,if=none%s",
-	    s->snapshot ? ",snapshot=on" : "");
+	/*
+	 * A restored VM's disk is its own (a copy) or a snapshot: the lock
+	 * QEMU takes again when the incoming migration activates it only
+	 * trips over the fdset's second descriptor of the same file.
+	 */
+	A("id=root,file=/dev/fdset/1,format=raw,if=none%s%s",
+	    s->snapshot ? ",snapshot=on" : "",
+	    s->warm == WARM_RESTORE ? ",file.locking=off" : "");
 	A("-device");
 	A("virtio-blk-device,drive=root");
 	A("-device");
@@ -121,11 +139,199 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 		A("-device");
 		A("virtio-net-device,netdev=net0,mac=02:50:59:52:4f:01");
 	}
+	if (s->warm == WARM_RESTORE) {
+		A("-incoming");
+		A("defer");
+	}
 	A("-sandbox");
 	A("on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
 	    "resourcecontrol=deny");
 #undef A
 	return rc;
+}
+
+/*
+ * The QMP conversation of a save or a restore: one command in flight,
+ * each with its step number as its id; query-migrate is asked again every
+ * POLL_MS until the migration completed or failed.
+ */
+#define QMP_LINE_MAX	65536
+#define POLL_MS		10
+enum qstep {
+	Q_IDLE,
+	Q_CAPS,
+	Q_STOP,
+	Q_GETFD,
+	Q_MIGRATE,
+	Q_POLL,
+	Q_CONT,
+	Q_DONE,
+};
+static const enum qstep save_steps[] = {
+	Q_CAPS, Q_STOP, Q_GETFD, Q_MIGRATE, Q_POLL, Q_DONE
+};
+static const enum qstep restore_steps[] = {
+	Q_CAPS, Q_GETFD, Q_MIGRATE, Q_POLL, Q_CONT, Q_DONE
+};
+static struct {
+	const enum qstep *steps;
+	int		 at;		/* index into steps */
+	int		 waiting;	/* a command is in flight */
+	long long	 poll_at;	/* ms: ask query-migrate again */
+	char		 line[QMP_LINE_MAX];
+	size_t		 len;
+	char		 why[160];
+} q;
+
+static enum qstep
+q_step(void)
+{
+	return q.steps != NULL ? q.steps[q.at] : Q_IDLE;
+}
+
+static void
+q_fail(const char *what, const char *detail)
+{
+	q.steps = NULL;
+	snprintf(q.why, sizeof(q.why), "%s%.100s", what, detail);
+	vm_warm_done(-EIO, q.why);
+}
+
+/* Send the current step's command. */
+static void
+q_send(void)
+{
+	char		 cmd[256];
+	const char	*fdname = vm.start.warm == WARM_SAVE ? "mig" : "in";
+	int		 id = q.at + 1, n = 0, fd = -1;
+	struct iovec	 iov;
+
+	switch (q_step()) {
+	case Q_CAPS:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":"
+		    "\"qmp_capabilities\",\"id\":%d}\n", id);
+		break;
+	case Q_STOP:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"stop\","
+		    "\"id\":%d}\n", id);
+		break;
+	case Q_GETFD:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"getfd\","
+		    "\"arguments\":{\"fdname\":\"%s\"},\"id\":%d}\n", fdname,
+		    id);
+		fd = vm.files[VM_FILE_STATE];
+		break;
+	case Q_MIGRATE:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\","
+		    "\"arguments\":{\"uri\":\"fd:%s\"},\"id\":%d}\n",
+		    vm.start.warm == WARM_SAVE ? "migrate" : "migrate-incoming",
+		    fdname, id);
+		break;
+	case Q_POLL:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":"
+		    "\"query-migrate\",\"id\":%d}\n", id);
+		break;
+	case Q_CONT:
+		n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"cont\","
+		    "\"id\":%d}\n", id);
+		break;
+	case Q_DONE:
+		q.steps = NULL;
+		vm_warm_done(0, "");
+		return;
+	case Q_IDLE:
+		return;
+	}
+	iov.iov_base = cmd;
+	iov.iov_len = (size_t)n;
+	if ((fd >= 0 ? pyro_sendmsg_fds(vm.ctl, &iov, 1, &fd, 1) :
+	    pyro_write_all(vm.ctl, cmd, (size_t)n)) < 0) {
+		q_fail("cannot talk to QEMU's monitor", "");
+		return;
+	}
+	q.waiting = 1;
+}
+
+/* One line from QMP: the answer to our command, or chatter to skip. */
+static void
+q_line(const char *line)
+{
+	cJSON		*o = cJSON_Parse(line), *id, *ret, *err, *st;
+	const char	*status;
+
+	id = cJSON_GetObjectItemCaseSensitive(o, "id");
+	if (o == NULL || q.steps == NULL || !q.waiting ||
+	    !cJSON_IsNumber(id) || id->valueint != q.at + 1) {
+		cJSON_Delete(o);
+		return;			/* the greeting, events, quit's reply */
+	}
+	q.waiting = 0;
+	err = cJSON_GetObjectItemCaseSensitive(o, "error");
+	ret = cJSON_GetObjectItemCaseSensitive(o, "return");
+	if (err != NULL || ret == NULL) {
+		const cJSON *d = cJSON_GetObjectItemCaseSensitive(err, "desc");
+
+		q_fail("QEMU refused the migration: ",
+		    cJSON_IsString(d) ? d->valuestring : "no reason given");
+		cJSON_Delete(o);
+		return;
+	}
+	if (q_step() == Q_POLL) {
+		st = cJSON_GetObjectItemCaseSensitive(ret, "status");
+		status = cJSON_IsString(st) ? st->valuestring : "";
+		if (strcmp(status, "failed") == 0 ||
+		    strcmp(status, "cancelled") == 0) {
+			const cJSON *d = cJSON_GetObjectItemCaseSensitive(ret,
+			    "error-desc");
+
+			q_fail("the migration failed: ",
+			    cJSON_IsString(d) ? d->valuestring : status);
+			cJSON_Delete(o);
+			return;
+		}
+		if (strcmp(status, "completed") != 0) {
+			q.poll_at = pyro_mono_ms() + POLL_MS;
+			cJSON_Delete(o);
+			return;
+		}
+	}
+	cJSON_Delete(o);
+	q.at++;
+	q_send();
+}
+
+static void
+q_start(const enum qstep *steps)
+{
+	q.steps = steps;
+	q.at = 0;
+	q.len = 0;
+	q.poll_at = 0;
+	q_send();
+}
+
+static int
+qemu_save(void)
+{
+	if (vm.ctl < 0 || vm.files[VM_FILE_STATE] < 0)
+		return -EBADF;
+	q_start(save_steps);
+	return 0;
+}
+
+static int
+qemu_tick(void)
+{
+	long long	left;
+
+	if (q.steps == NULL || q.waiting || q.poll_at == 0)
+		return -1;
+	left = q.poll_at - pyro_mono_ms();
+	if (left > 0)
+		return (int)left;
+	q.poll_at = 0;
+	q_send();
+	return -1;
 }
 
 static int
@@ -188,17 +394,38 @@ qemu_launch(void)
 	vm.pidfd = (int)syscall(SYS_pidfd_open, launcher_pid, 0);
 	if (vm.pidfd < 0)
 		return -errno;
+	if (vm.start.warm == WARM_RESTORE)
+		q_start(restore_steps);
 	return 0;
 }
 
 static void
 qemu_ctl_event(void)
 {
-	char	buf[4096];
+	char	buf[4096], *nl;
 	ssize_t	n;
+	size_t	k;
 
-	while ((n = read(vm.ctl, buf, sizeof(buf))) > 0)
-		;
+	while ((n = read(vm.ctl, buf, sizeof(buf))) > 0) {
+		if (q.steps == NULL)
+			continue;	/* no conversation: chatter */
+		if (q.len + (size_t)n >= sizeof(q.line)) {
+			q_fail("QEMU's monitor sent a line over 64 KiB", "");
+			continue;
+		}
+		memcpy(q.line + q.len, buf, (size_t)n);
+		q.len += (size_t)n;
+		q.line[q.len] = '\0';
+		while (q.steps != NULL && (nl = memchr(q.line, '\n',
+		    q.len)) != NULL) {
+			*nl = '\0';
+			k = (size_t)(nl - q.line) + 1;
+			q_line(q.line);
+			memmove(q.line, q.line + k, q.len - k);
+			q.len -= k;
+			q.line[q.len] = '\0';
+		}
+	}
 	if (n == 0) {
 		close(vm.ctl);
 		vm.ctl = -1;
@@ -222,5 +449,6 @@ qemu_kill(void)
 }
 
 const struct vmm_driver vmm_qemu = {
-	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill, NULL, NULL
+	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill, qemu_tick,
+	NULL, qemu_save
 };

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +46,7 @@
 
 #define POWEROFF_WAIT_MS	10000
 #define QUIT_WAIT_MS		3000
+#define SAVE_WAIT_MS		60000
 #define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
 #define NET_POLL_MAX		(DNS_POLL_MAX + 16 + 2 * 64)	/* DNS, proxy */
 
@@ -104,7 +106,8 @@ copy_sparse(int src, int dst)
 		return -errno;
 	if (ioctl(dst, FICLONE, src) == 0)
 		return 0;
-	if (ftruncate(dst, st.st_size) < 0)
+	/* Nothing of an earlier copy (a restore that fell back) stays. */
+	if (ftruncate(dst, 0) < 0 || ftruncate(dst, st.st_size) < 0)
 		return -errno;
 	for (off = 0; off < st.st_size; off = hole) {
 		data = lseek(src, off, SEEK_DATA);
@@ -135,14 +138,13 @@ copy_sparse(int src, int dst)
 	return fsync(dst) < 0 ? -errno : 0;
 }
 
-/* Does the file behind fd hash to the manifest's hex sha256? */
+/* The hex sha256 of the whole file behind fd. */
 static int
-verify_part(int fd, const char *want)
+sha256_fd(int fd, char hex[2 * SHA256_DIGEST_SIZE + 1])
 {
 	static uint8_t		buf[1 << 20];
 	struct sha256_ctx	ctx;
 	uint8_t			dg[SHA256_DIGEST_SIZE];
-	char			hex[2 * SHA256_DIGEST_SIZE + 1];
 	off_t			off = 0;
 	ssize_t			n;
 	int			i;
@@ -157,6 +159,18 @@ verify_part(int fd, const char *want)
 	sha256_digest(&ctx, sizeof(dg), dg);
 	for (i = 0; i < SHA256_DIGEST_SIZE; i++)
 		snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+	return 0;
+}
+
+/* Does the file behind fd hash to the manifest's hex sha256? */
+static int
+verify_part(int fd, const char *want)
+{
+	char	hex[2 * SHA256_DIGEST_SIZE + 1];
+	int	rc;
+
+	if ((rc = sha256_fd(fd, hex)) < 0)
+		return rc;
 	return strncmp(hex, want, sizeof(hex)) == 0 ? 0 : -EBADMSG;
 }
 
@@ -393,7 +407,7 @@ vm_finish(int forced, int status)
 	_exit(0);
 }
 
-static void
+static void __attribute__((noreturn))
 vmm_reap_and_finish(int forced)
 {
 	int	status = 0;
@@ -420,7 +434,7 @@ vmm_gone_check(void)
 	vm_finish(vm.stop_stage > 0, status);
 }
 
-static void
+static void __attribute__((noreturn))
 vm_kill_now(void)
 {
 	/* Our own decision: its end is no unexpected death to report. */
@@ -458,6 +472,103 @@ vm_stop(void)
 	vm.deadline = pyro_mono_ms() + POWEROFF_WAIT_MS;
 }
 
+/* The agent has reset the clock and reseeded: the VM is ready. */
+static int
+on_resumed(const uint8_t *p)
+{
+	struct pyro_msg_vm_ready	r;
+	struct gp_resumed		g;
+
+	memcpy(&g, p, sizeof(g));
+	if (g.version != GP_VERSION || g.clock_error != 0 ||
+	    g.entropy_error != 0) {
+		/* A clone that shares its siblings' CRNG or runs on the
+		 * template's clock is not handed out: pyrod boots cold. */
+		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED, "the "
+		    "restored guest could not %s (agent protocol %u, errno "
+		    "%d)", g.entropy_error != 0 ? "reseed its CRNG" :
+		    g.clock_error != 0 ? "set its clock" : "resume", g.version,
+		    g.entropy_error != 0 ? g.entropy_error : g.clock_error);
+		vm_kill_now();
+	}
+	vm.warm_stage = WS_NONE;
+	vm.ready = 1;
+	vm.deadline = 0;
+	memset(&r, 0, sizeof(r));
+	r.boot_ms = (uint32_t)(pyro_mono_ms() - vm.started_ms);
+	r.restored = 1;
+	return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_READY, 0, &r,
+	    sizeof(r), -1);
+}
+
+/*
+ * The driver's save or restore ended.  A save: the state is complete;
+ * sync it, tell pyrod, and have the VMM quit (a template is never run
+ * on).  A restore: the guest runs again; its first frame is GP_RESUME,
+ * the host's clock and 64 fresh bytes, before anything else.
+ */
+void
+vm_warm_done(int rc, const char *why)
+{
+	if (rc < 0) {
+		log_warnx("%s: %s", vm.start.warm == WARM_SAVE ? "save" :
+		    "restore", why);
+		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED, "%s the "
+		    "VM: %s", vm.start.warm == WARM_SAVE ? "saving" :
+		    "restoring", why);
+		vm_kill_now();
+	}
+	if (vm.start.warm == WARM_SAVE && vm.warm_stage == WS_SAVING) {
+		struct pyro_msg_vm_saved	sv;
+		struct stat			st;
+
+		memset(&sv, 0, sizeof(sv));
+		sv.save_ms = (uint32_t)(pyro_mono_ms() - vm.save_t0);
+		/* The guest is stopped: its disk is what the state holds. */
+		if (fsync(vm.files[VM_FILE_STATE]) < 0 ||
+		    fsync(vm.files[VM_FILE_DISK]) < 0 ||
+		    fstat(vm.files[VM_FILE_STATE], &st) < 0) {
+			vm_warm_done(-errno, "syncing the state file");
+			return;
+		}
+		if (sha256_fd(vm.files[VM_FILE_STATE], sv.state_sha256) < 0 ||
+		    sha256_fd(vm.files[VM_FILE_DISK], sv.disk_sha256) < 0) {
+			vm_warm_done(-EIO, "hashing the template");
+			return;
+		}
+		sv.state_bytes = (uint64_t)st.st_size;
+		sv.boot_ms = (uint32_t)vm.boot_ms;
+		vm.warm_stage = WS_NONE;
+		(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_SAVED, 0, &sv,
+		    sizeof(sv), -1);
+		vm.stopping = 1;
+		vm.stop_stage = 1;
+		drv->quit();
+		vm.deadline = pyro_mono_ms() + QUIT_WAIT_MS;
+		return;
+	}
+	if (vm.start.warm == WARM_RESTORE && vm.warm_stage == WS_LOADING) {
+		struct gp_resume	r;
+		struct timespec		ts;
+
+		memset(&r, 0, sizeof(r));
+		if (getrandom(r.seed, sizeof(r.seed), 0) !=
+		    (ssize_t)sizeof(r.seed)) {
+			vm_warm_done(-EIO, "no entropy for the guest");
+			return;
+		}
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		r.realtime_sec = ts.tv_sec;
+		r.realtime_nsec = (uint32_t)ts.tv_nsec;
+		memcpy(r.hostname, "pyro", 5);
+		vm.warm_stage = WS_RESUMING;
+		rc = agent_send(GP_RESUME, 0, &r, sizeof(r));
+		explicit_bzero(&r, sizeof(r));
+		if (rc < 0)
+			vm_warm_done(rc, "cannot reach the restored agent");
+	}
+}
+
 static int
 on_agent_frame(struct gp_hdr *h, uint8_t *p)
 {
@@ -466,7 +577,9 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		struct pyro_msg_vm_ready r;
 		struct gp_hello g;
 
-		if (vm.ready)
+		/* A restored guest has said hello already, in its template. */
+		if (vm.ready || vm.warm_stage != WS_NONE ||
+		    vm.start.warm == WARM_RESTORE)
 			return -EPROTO;
 		memcpy(&g, p, sizeof(g));
 		if (g.version != GP_VERSION) {
@@ -476,6 +589,13 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 			    "this pyro speaks %u: rebuild the environment "
 			    "(pyro env pull NAME)", g.version, GP_VERSION);
 			return -EPROTONOSUPPORT;
+		}
+		if (vm.start.warm == WARM_SAVE) {
+			/* Quiesce at a frame boundary, then save. */
+			vm.boot_ms = pyro_mono_ms() - vm.started_ms;
+			vm.warm_stage = WS_FLUSH;
+			vm.deadline = pyro_mono_ms() + SAVE_WAIT_MS;
+			return agent_send(GP_FLUSH, 0, NULL, 0);
 		}
 		vm.ready = 1;
 		vm.deadline = 0;
@@ -551,8 +671,22 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_GUEST_PONG, 0,
 		    &ps, sizeof(ps), -1);
 	}
+	case GP_FLUSHED:
+		if (vm.warm_stage == WS_FLUSH) {
+			int rc;
+
+			vm.warm_stage = WS_SAVING;
+			vm.save_t0 = pyro_mono_ms();
+			if ((rc = drv->save()) < 0)
+				vm_warm_done(rc, "the VMM cannot save");
+		}
+		return 0;
+	case GP_RESUMED:
+		if (vm.warm_stage == WS_RESUMING)
+			return on_resumed(p);
+		return 0;	/* unasked: nothing to relay */
 	default:
-		return 0;	/* FLUSHED, RESUMED: nothing to relay yet */
+		return 0;
 	}
 }
 
@@ -666,20 +800,36 @@ on_pyrod(void)
 		if (vm.vmm_pid > 0 || vm.files[VM_FILE_KERNEL] < 0 ||
 		    vm.files[VM_FILE_INITRD] < 0 || (vm.start.snapshot ?
 		    vm.files[VM_FILE_ROOTFS] < 0 || vm.start.copy_rootfs :
-		    vm.files[VM_FILE_DISK] < 0)) {
+		    vm.files[VM_FILE_DISK] < 0) ||
+		    (vm.start.warm != WARM_NONE) !=
+		    (vm.files[VM_FILE_STATE] >= 0) ||
+		    vm.start.warm > WARM_RESTORE ||
+		    (vm.start.warm == WARM_SAVE && vm.start.snapshot)) {
 			rc = -1;
 			break;
 		}
-		for (int k = VM_FILE_KERNEL; k <= VM_FILE_ROOTFS; k++) {
+		/* Warm start: QEMU's alone, and never with a network (the
+		 * guest's addresses came from its kernel command line). */
+		if (vm.start.warm != WARM_NONE && (drv->save == NULL ||
+		    vm.start.net.enabled)) {
+			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,
+			    "%s has no warm start here", drv->name);
+			rc = -1;
+			break;
+		}
+		for (int k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
 			vm.start.sha256[k][64] = '\0';
 			if (!(vm.start.verify_mask & (1u << k)))
 				continue;
 			if (vm.files[k] < 0 ||
 			    verify_part(vm.files[k], vm.start.sha256[k]) < 0) {
 				(void)helper_send_error(m.hdr.id,
-				    PYRO_E_ENVIRONMENT_CORRUPT, "an environment "
-				    "file does not match the sha256 in its "
-				    "manifest; rebuild it (pyro env pull)");
+				    PYRO_E_ENVIRONMENT_CORRUPT, "%s",
+				    vm.start.warm == WARM_RESTORE ? "a warm-start "
+				    "template's file does not match its digest" :
+				    "an environment file does not match the "
+				    "sha256 in its manifest; rebuild it (pyro "
+				    "env pull)");
 				rc = -1;
 				break;
 			}
@@ -744,6 +894,8 @@ on_pyrod(void)
 				}
 			}
 		}
+		if (vm.start.warm == WARM_RESTORE)
+			vm.warm_stage = WS_LOADING;
 		if ((rc = drv->launch()) < 0) {
 			/* Its launcher died (killed) or would not take it. */
 			const char *why = drv->error ? drv->error() : "";

@@ -49,6 +49,17 @@ struct vm {
 	size_t		 outlen, outcap;
 	size_t		 conlen;
 	struct pyro_msg_vm_start start;
+	/* Warm start (vm.start.warm): where the save or restore is. */
+	int		 warm_stage;	/* WS_* */
+	long long	 boot_ms;	/* a template's cold boot */
+	long long	 save_t0;
+};
+enum {
+	WS_NONE,
+	WS_FLUSH,	/* save: the agent said hello; FLUSH sent */
+	WS_SAVING,	/* save: the driver saves the VM */
+	WS_LOADING,	/* restore: the driver loads the state */
+	WS_RESUMING,	/* restore: GP_RESUME sent, RESUMED awaited */
 };
 
 extern struct vm	vm;
@@ -62,6 +73,14 @@ extern pid_t		launcher_pid;	/* the pre-sandbox launcher */
  * vm.ctl is readable or hung up.  kill() ends it now; vm.vmm_pid is then
  * reaped.  tick(), when set, is called each turn of the loop: the longest
  * wait (ms) it allows, or -1.  error(), when set, says why launch failed.
+ *
+ * Warm start: with vm.start.warm == WARM_RESTORE, launch() starts the VMM
+ * from vm.files[VM_FILE_STATE] instead of booting it, and the driver calls
+ * vm_warm_done() once the guest runs again (or could not).  save(), called
+ * on a booted, quiesced guest (WARM_SAVE), writes the VM into
+ * vm.files[VM_FILE_STATE] and calls vm_warm_done() when the state is
+ * complete; the VMM is then only asked to quit.  A driver without save
+ * (NULL) has no warm start: pyrod does not ask it for one.
  */
 struct vmm_driver {
 	const char	*name;
@@ -71,7 +90,10 @@ struct vmm_driver {
 	void		(*kill)(void);
 	int		(*tick)(void);
 	const char	*(*error)(void);
+	int		(*save)(void);
 };
+/* vm.c: the driver's save or restore ended: 0, or -errno and why. */
+void	vm_warm_done(int rc, const char *why);
 extern const struct vmm_driver	vmm_qemu;
 extern const struct vmm_driver	vmm_host_compat;
 extern const struct vmm_driver	vmm_firecracker;

@@ -428,6 +428,24 @@ int		 pyro_env_cache(pyro_client *client, char **result_json,
 		    pyro_error *err);
 
 /*
+ * Warm start (pyrod.conf warm_start, on by default): a template is one
+ * guest of an environment booted once and saved (memory and devices) with
+ * the disk it ran on; one-shot runs, first starts and resets of a shape
+ * that has one start from it in a fraction of a boot.  pyro_env_warm
+ * makes it (root; options {mem_mib, vcpu_count}, default 1024 and 1):
+ * {status: "made"|"exists", key, environment, mem_mib, vcpu_count,
+ * state_bytes, disk_bytes, disk_allocated_bytes, boot_ms, save_ms,
+ * created_at, ...}.  pyro_env_templates lists them ({warm_start,
+ * templates: [... , current]}); prune (root) removes those no current
+ * environment, QEMU or shape can use: {..., removed}.
+ */
+int		 pyro_env_warm(pyro_client *client, const char *environment,
+		    const char *options_json, char **result_json,
+		    pyro_error *err);
+int		 pyro_env_templates(pyro_client *client, int prune,
+		    char **result_json, pyro_error *err);
+
+/*
  * The disk tools (3.1.0): a stopped, guest-backed workspace's disk read
  * offline by pyro-diskhelper ("workspace_running" while it runs).  Paths
  * are relative to /workspace, or absolute from the disk's root; symlinks

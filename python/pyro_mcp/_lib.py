@@ -97,6 +97,8 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("pyro_env_pull_from", _I, [_S, _S, _I, _I, _R, _E]),
     ("pyro_env_push", _I, [_S, _S, _I, _R, _E]),
     ("pyro_env_import", _I, [_S, _S, _S, _I, _R, _E]),
+    ("pyro_env_warm", _I, [_P, _S, _S, _R, _E]),
+    ("pyro_env_templates", _I, [_P, _I, _R, _E]),
     ("pyro_env_prune", _I, [_R, _E]),
     ("pyro_workspace_disk_list", _I, [_P, _S, _S, _I, _R, _E]),
     ("pyro_workspace_disk_read", _I, [_P, _S, _S, _LL, _R, _E]),

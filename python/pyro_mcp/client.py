@@ -560,6 +560,27 @@ class Pyro:
         (``pyro_env_cache``)."""
         return self._invoke("pyro_env_cache")
 
+    def warm_environment(self, environment: str, vcpu_count: int = 1,
+                         mem_mib: int = 1024) -> Result:
+        """Make (or find) the warm-start template of ``environment`` for
+        this shape (root): one guest booted once and saved, which one-shot
+        runs, first starts and resets of that shape then restore instead
+        of booting.  ``{status: "made"|"exists", key, environment, mem_mib,
+        vcpu_count, state_bytes, disk_bytes, disk_allocated_bytes, boot_ms,
+        save_ms, created_at}`` (``pyro_env_warm``)."""
+        env = _c("environment", environment)
+        opts = _opts(vcpu_count=_int("vcpu_count", vcpu_count, 1, 32),
+                     mem_mib=_int("mem_mib", mem_mib, 128, 65536))
+        return self._invoke("pyro_env_warm", env, opts)
+
+    def list_templates(self, *, prune: bool = False) -> Result:
+        """pyrod's warm-start templates: ``{warm_start, templates: [{key,
+        environment, mem_mib, vcpu_count, state_bytes, current, ...}]}``;
+        ``prune`` (root) first removes those out of date and adds
+        ``removed`` (``pyro_env_templates``)."""
+        return self._invoke("pyro_env_templates",
+                            1 if _bool("prune", prune) else 0)
+
     def prune_environments(self) -> Result:
         """Remove partial builds, replaced versions and unknown names from
         the cache: ``{cache_dir, removed}`` (``pyro_env_prune``)."""

@@ -25,7 +25,11 @@ def test_run_streams(pyro: Pyro) -> None:
     err = b"".join(b for fd, b in chunks if fd == 2)
     assert out.startswith(b"git version ") and err == b"oops\n"
     phases = [e["phase"] for k, e in events if k == "progress"]
-    assert phases == ["create", "start", "execute"]
+    assert phases == ["create", "boot", "start", "execute"]
+    boot = [e for k, e in events if k == "progress" and e["phase"] == "boot"]
+    # No template of this shape in the test's pyrod: a cold boot, and why.
+    assert boot[0]["boot"] == "cold" and boot[0]["reason"]
+    assert r["boot"] == "cold"
 
 
 def test_exec_streams_in_order(pyro: Pyro, ws: Dict[str, Any]) -> None:
