@@ -259,6 +259,13 @@ render_ok(const cJSON *r)
 		render_status(r);
 }
 
+/* A fork prints its id, as create does; --json the whole status. */
+static void
+render_forked(const cJSON *r)
+{
+	printf("%s\n", jstr(r, "workspace_id", "?"));
+}
+
 static void
 render_entries(const cJSON *r)
 {
@@ -599,6 +606,11 @@ do_long(struct cli *cli, const char *n, const struct args *p,
 		return done(cli, (n[2] == 'a' ? pyro_workspace_start :
 		    pyro_workspace_stop)(cli->client, id, &res, err), &res,
 		    err, render_ok);
+	}
+	if (strcmp(n, "fork") == 0) {
+		ws_progress(cli, n);
+		return done(cli, pyro_workspace_fork(cli->client, id, &res,
+		    err), &res, err, render_forked);
 	}
 	if (strcmp(n, "reset") == 0) {
 		ws_progress(cli, n);

@@ -108,6 +108,9 @@ static const struct cmd commands[] = {
 	  "show a workspace's command history and events", NOOPTS },
 	{ WS, "delete", cmd_workspace, ID, 1, 0, 0,
 	  "stop and remove a workspace", NOOPTS },
+	{ WS, "fork", cmd_workspace, ID, 1, 0, 0,
+	  "a new running workspace from a running one (memory and disk); "
+	  "prints its id", NOOPTS },
 	{ WS, "start", cmd_workspace, ID, 1, 0, 0,
 	  "boot a stopped workspace again", NOOPTS },
 	{ WS, "stop", cmd_workspace, ID, 1, 0, 0,

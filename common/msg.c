@@ -110,6 +110,13 @@ const struct pyro_msg_spec pyro_msg_table[] = {
 	  FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
 	  { S(struct pyro_msg_vm_saved, state_sha256),
 	    S(struct pyro_msg_vm_saved, disk_sha256) } },
+	{ PYRO_MSG_VM_FORK_DISK, "vm_fork_disk", sizeof(uint32_t), 0, FD_ONE,
+	  PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_VM_FORK, "vm_fork", sizeof(uint32_t), 0, FD_ONE,
+	  PEER_SUPERVISOR, PEER_VMHELPER, { { 0, 0 } } },
+	{ PYRO_MSG_VM_FORKED, "vm_forked", sizeof(struct pyro_msg_vm_forked),
+	  0, FD_NONE, PEER_VMHELPER, PEER_SUPERVISOR,
+	  { S(struct pyro_msg_vm_forked, message) } },
 	{ 0, NULL, 0, 0, FD_NONE, 0, 0, { { 0, 0 } } }
 };
 

@@ -72,6 +72,11 @@ enum pyro_msg_type {
 	PYRO_MSG_NET_SWEEP,		/* S->vmhelper: pyro_msg_net_sweep */
 	PYRO_MSG_NET_SWEPT,		/* vmhelper->S: pyro_msg_net_swept */
 	PYRO_MSG_VM_SAVED,		/* vmhelper->S: pyro_msg_vm_saved */
+	PYRO_MSG_VM_FORK_DISK,		/* S->vmhelper: u32 0, fd: the fork's
+					   disk (empty) */
+	PYRO_MSG_VM_FORK,		/* S->vmhelper: u32 0, fd: the fork's
+					   state file (empty) */
+	PYRO_MSG_VM_FORKED,		/* vmhelper->S: pyro_msg_vm_forked */
 	PYRO_MSG__MAX
 };
 
@@ -299,6 +304,22 @@ struct pyro_msg_vm_saved {
 	uint64_t	state_bytes;
 	uint32_t	boot_ms;	/* the template's cold boot */
 	uint32_t	save_ms;	/* stop to a completed migration */
+};
+
+/*
+ * A running VM forked (VM_FORK_DISK, then VM_FORK): quiesced, stopped,
+ * saved into the state file, its disk copied into the fork's, continued.
+ * err 0 or -errno with message; resumed 0 when the source could not run
+ * on (its VM is then stopped).
+ */
+struct pyro_msg_vm_forked {
+	int32_t		err;
+	uint32_t	resumed;
+	uint32_t	save_ms;	/* stop to a completed migration */
+	uint32_t	copy_ms;	/* the disk's copy */
+	uint32_t	paused_ms;	/* stop to cont: what the source lost */
+	uint64_t	state_bytes;
+	char		message[200];
 };
 
 struct pyro_msg_vm_stopped {

@@ -284,6 +284,7 @@ PASS(t_ws_logs, "workspace_logs", "workspace.logs", 0)
 PASS(t_ws_delete, "workspace_delete", "workspace.delete", 0)
 PASS(t_ws_stop, "workspace_stop", "workspace.stop", 0)
 PASS(t_ws_start, "workspace_start", "workspace.start", 0)
+PASS(t_ws_fork, "workspace_fork", "workspace.fork", 0)
 PASS(t_ws_reset, "workspace_reset", "workspace.reset", 0)
 PASS(t_snap_create, "snapshot_create", "workspace.snapshot_create", 0)
 PASS(t_snap_list, "snapshot_list", "workspace.snapshot_list", 0)
@@ -671,6 +672,9 @@ const struct mcp_tool mcp_tools[] = {
 	  t_ws_stop },
 	{ "workspace_start", "Boot a stopped workspace again (services are "
 	  "not restarted).", WS_ONLY, S_OUT(O_WS "," O_ERR), t_ws_start },
+	{ "workspace_fork", "Fork a running, idle workspace: a new running "
+	  "workspace with the source's memory and disk as they are now; the "
+	  "source goes on.", WS_ONLY, S_OUT(O_WS "," O_ERR), t_ws_fork },
 	{ "workspace_disk_list", "List files on a stopped workspace's disk "
 	  "(relative paths are under /workspace).", S_OBJ(P_WS "," P_STRD("path",
 	  "/workspace", "A directory or file on the disk: relative to "

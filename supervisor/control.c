@@ -90,6 +90,7 @@ static const struct op {
 	  FDR_READ_STREAM },
 	{ "workspace.start",	op_workspace_start, G_WS, REQ_START, FDR_NONE },
 	{ "workspace.stop",	op_workspace_stop, G_WS, REQ_STOP, FDR_NONE },
+	{ "workspace.fork",	op_workspace_fork, G_WS, REQ_GUEST, FDR_NONE },
 	{ "workspace.reset",	op_workspace_reset, G_WS, REQ_RESET, FDR_NONE },
 	{ "workspace.delete",	op_workspace_delete, G_WS, REQ_DELETE,
 	  FDR_NONE },

@@ -391,6 +391,20 @@ struct vmi	*vmi_start(struct record *, struct env *, int disk,
 struct vmi	*vmi_start_save(struct record *, struct env *, int disk,
 		    int state, const struct vmi_ops *, void *arg,
 		    struct pyro_status *);
+/* A fork's VM: its own disk (copied) and the state the fork saved. */
+struct vmi	*vmi_start_restore(struct record *, struct env *, int disk,
+		    int state, const struct vmi_ops *, void *arg,
+		    struct pyro_status *);
+/*
+ * Fork the running VM into disk and state (empty files): done(v, result,
+ * arg) once, with the helper's answer (or an error of its own if the VM
+ * went first).  -1 if it cannot begin.
+ */
+int		 vmi_fork(struct vmi *, int disk, int state,
+		    void (*done)(struct vmi *, const struct pyro_msg_vm_forked *,
+		    void *), void *arg);
+/* Is an exec, shell or service stream open on the VM? */
+int		 vmi_busy(const struct vmi *);
 /* "restored" or "cold": how the running guest started. */
 const char	*vmi_boot(const struct vmi *);
 struct vmi	*vmi_find(const struct record *);

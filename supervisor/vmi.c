@@ -69,6 +69,10 @@ struct vmi {
 	char			 cold_why[260];
 	uint32_t		 env_mask, tpl_mask;	/* what was verified */
 	int			 restored;
+	/* A fork of this VM in flight (vmi_fork). */
+	void			(*fork_done)(struct vmi *,
+				    const struct pyro_msg_vm_forked *, void *);
+	void			*fork_arg;
 };
 
 static LIST_HEAD(, vmi)	vmis = LIST_HEAD_INITIALIZER(vmis);
@@ -311,6 +315,41 @@ stream_msg(struct vmi *v, const struct pyro_msg *m)
 	}
 }
 
+/* The fork's answer, once, to whoever asked. */
+static void
+fork_finish(struct vmi *v, const struct pyro_msg_vm_forked *f)
+{
+	void	(*done)(struct vmi *, const struct pyro_msg_vm_forked *,
+		    void *) = v->fork_done;
+
+	v->fork_done = NULL;
+	if (done != NULL)
+		done(v, f, v->fork_arg);
+}
+
+int
+vmi_fork(struct vmi *v, int disk, int state,
+    void (*done)(struct vmi *, const struct pyro_msg_vm_forked *, void *),
+    void *arg)
+{
+	uint32_t	zero = 0;
+
+	if (v->h == NULL || v->state != VMI_RUNNING || v->fork_done != NULL ||
+	    helper_send(v->h, PYRO_MSG_VM_FORK_DISK, &zero, sizeof(zero),
+	    disk) < 0 || helper_send(v->h, PYRO_MSG_VM_FORK, &zero,
+	    sizeof(zero), state) < 0)
+		return -1;
+	v->fork_done = done;
+	v->fork_arg = arg;
+	return 0;
+}
+
+int
+vmi_busy(const struct vmi *v)
+{
+	return !LIST_EMPTY(&v->streams) || v->fork_done != NULL;
+}
+
 static void
 vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 {
@@ -368,6 +407,17 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 		env_mark_verified(&v->env, v->env_mask);
 		if (v->ops->on_saved)
 			v->ops->on_saved(v, &sv, v->arg);
+		return;
+	}
+	case PYRO_MSG_VM_FORKED: {
+		struct pyro_msg_vm_forked f;
+
+		if (v->fork_done == NULL) {
+			helper_kill(h, "forked a VM it was not asked to");
+			return;
+		}
+		memcpy(&f, m->payload, sizeof(f));
+		fork_finish(v, &f);
 		return;
 	}
 	case PYRO_MSG_EXEC_OUTPUT:
@@ -607,9 +657,11 @@ restore_fallback(struct vmi *v, const char *why)
 	    shutting_down || strncmp(why, "exited", 6) != 0 ||
 	    v->env.fd[VM_FILE_KERNEL] < 0)
 		return -1;
-	snprintf(reason, sizeof(reason), "restoring failed: %s",
-	    v->failed ? v->err.message : "the VM stopped");
-	tpl_discard(v->tkey, reason);
+	snprintf(reason, sizeof(reason), "restoring failed: %s%s%s",
+	    v->failed ? v->err.message : "the VM stopped (its helper ",
+	    v->failed ? "" : why, v->failed ? "" : ")");
+	if (v->tkey[0] != '\0')
+		tpl_discard(v->tkey, reason);
 	log_warnx("%s: %s; booting cold", v->rec->id, reason);
 	v->warm = WARM_NONE;
 	v->failed = v->forced = 0;
@@ -655,6 +707,15 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 	}
 	LIST_REMOVE(v, entry);
 	streams_gone(v);
+	if (v->fork_done != NULL) {
+		struct pyro_msg_vm_forked f;
+
+		memset(&f, 0, sizeof(f));
+		f.err = -EPIPE;
+		snprintf(f.message, sizeof(f.message), "the VM stopped during "
+		    "the fork");
+		fork_finish(v, &f);
+	}
 	if (v->ops->on_gone)
 		v->ops->on_gone(v, v->failed ? &v->err : NULL, v->forced,
 		    v->arg);
@@ -776,7 +837,7 @@ warm_pick(struct vmi *v, int disk, int copy_rootfs)
 
 static struct vmi *
 vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
-    int state, const struct vmi_ops *ops, void *arg,
+    int warm, int state, const struct vmi_ops *ops, void *arg,
     struct pyro_status *st)
 {
 	struct vmi	*v;
@@ -837,7 +898,9 @@ vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	for (k = 0; k < VM_FILE__MAX; k++)
 		v->tpl.fd[k] = -1;
 	if (state >= 0) {
-		v->warm = WARM_SAVE;
+		/* A template's save, or a fork's restore (no digests: the
+		 * state was written for this one start a moment ago). */
+		v->warm = warm;
 		v->tpl.fd[VM_FILE_STATE] = state;
 	} else
 		warm_pick(v, disk, copy_rootfs);
@@ -871,12 +934,21 @@ struct vmi *
 vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
     const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
-	return vmi_begin(rec, env, disk, copy_rootfs, -1, ops, arg, st);
+	return vmi_begin(rec, env, disk, copy_rootfs, WARM_NONE, -1, ops, arg,
+	    st);
+}
+
+struct vmi *
+vmi_start_restore(struct record *rec, struct env *env, int disk, int state,
+    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+{
+	return vmi_begin(rec, env, disk, 0, WARM_RESTORE, state, ops, arg,
+	    st);
 }
 
 struct vmi *
 vmi_start_save(struct record *rec, struct env *env, int disk, int state,
     const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
-	return vmi_begin(rec, env, disk, 1, state, ops, arg, st);
+	return vmi_begin(rec, env, disk, 1, WARM_SAVE, state, ops, arg, st);
 }

@@ -62,6 +62,8 @@ struct ws {
 	int			 reaped;	/* deleted by the TTL sweep */
 	int			 reboot;	/* reset: boot again once stopped */
 	int			 snapshotting;
+	int			 forking;	/* wsfork.c: its VM is being forked */
+	int			 fork_state;	/* a fork's first boot: its state */
 	/* The disk's cleanup after a stop: scrub, and if the journal needs
 	 * it, one boot and power-off first (the guest's kernel replays it). */
 	int			 cleaning;
@@ -165,6 +167,9 @@ void		 ws_clean(struct ws *, void (*done)(struct ws *,
 void		 ws_stop_clean(struct ws *);
 /* The record and its files are gone: answer a delete, free the ws. */
 void		 ws_deleted(struct ws *);
+
+/* wsfork.c */
+void		 op_workspace_fork(struct request *, const cJSON *args);
 
 /* wsexec.c */
 void		 ws_history_add(struct ws *, const char *kind,

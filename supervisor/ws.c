@@ -96,6 +96,7 @@ ws_of(struct record *r)
 		return NULL;
 	w->rec = r;
 	w->seed_fd = -1;
+	w->fork_state = -1;
 	LIST_INIT(&w->shells);
 	LIST_INIT(&w->services);
 	LIST_INSERT_HEAD(&wss, w, entry);
@@ -111,6 +112,8 @@ ws_free(struct ws *w)
 	LIST_REMOVE(w, entry);
 	if (w->seed_fd >= 0)
 		close(w->seed_fd);
+	if (w->fork_state >= 0)
+		close(w->fork_state);
 	for (i = 0; i < nparts; i++)
 		parts[i]->free(w);
 	ws_forget_secrets(w);
@@ -185,6 +188,9 @@ ws_gate(struct request *rq, const cJSON *args, enum ws_req k)
 	/* A cleanup or a lifecycle request in flight holds the rest off. */
 	if (e == 0 && ((w->cleaning && k != REQ_HOST) || (k != REQ_HOST &&
 	    k != REQ_GUEST && k != REQ_DELETE && w->op != WSOP_NONE)))
+		e = PYRO_E_BUSY;
+	/* A fork quiesces the guest: nothing new reaches it meanwhile. */
+	if (e == 0 && w->forking && k != REQ_HOST)
 		e = PYRO_E_BUSY;
 	if (e != 0) {
 		refuse(rq, w, k, e);

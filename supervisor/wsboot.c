@@ -90,8 +90,16 @@ ws_boot(struct ws *w, struct pyro_status *st)
 	cJSON_DeleteItemFromObject(w->rec->doc, "disk_clean");
 	cJSON_AddFalseToObject(w->rec->doc, "disk_clean");
 	(void)store_save(w->rec);
-	if ((w->v = vmi_start(w->rec, &env, disk, copy, &ws_vmi_ops, w,
-	    st)) == NULL)
+	if (w->fork_state >= 0) {
+		/* A fork's first boot: the state its source saved. */
+		int state = w->fork_state;
+
+		w->fork_state = -1;
+		w->v = vmi_start_restore(w->rec, &env, disk, state,
+		    &ws_vmi_ops, w, st);
+	} else
+		w->v = vmi_start(w->rec, &env, disk, copy, &ws_vmi_ops, w, st);
+	if (w->v == NULL)
 		return -1;
 	ws_test_point(w, "boot");
 	return 0;
@@ -317,6 +325,8 @@ ws_on_ready(struct vmi *v, uint32_t boot_ms, void *arg)
 		cJSON_AddNumberToObject(w->rec->doc, "boot_ms", boot_ms);
 	cJSON_DeleteItemFromObject(w->rec->doc, "boot");
 	cJSON_AddStringToObject(w->rec->doc, "boot", vmi_boot(v));
+	/* A fork's state is read once, by its first start. */
+	(void)store_unlink(w->rec, "fork.state");
 	cJSON_DeleteItemFromObject(w->rec->doc, "started_at_epoch");
 	cJSON_AddNumberToObject(w->rec->doc, "started_at_epoch",
 	    (double)time(NULL));

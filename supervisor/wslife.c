@@ -330,7 +330,7 @@ sweep_tick(void *arg)
 		exp = cJSON_GetObjectItem(r->doc, "expires_at");
 		ttl = cJSON_GetObjectItem(r->doc, "ttl_seconds");
 		if (!cJSON_IsNumber(exp) || (w = ws_of(r)) == NULL ||
-		    w->op == WSOP_DELETE || w->cleaning)
+		    w->op == WSOP_DELETE || w->cleaning || w->forking)
 			continue;
 		/* Say so in the workspace's logs before it goes. */
 		warn = cJSON_IsNumber(ttl) && ttl->valuedouble < 120 ?

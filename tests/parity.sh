@@ -38,6 +38,7 @@ workspace create|pyro_workspace_create|workspace_create
 workspace logs|pyro_workspace_logs|workspace_logs
 workspace delete|pyro_workspace_delete|workspace_delete
 workspace start|pyro_workspace_start|workspace_start
+workspace fork|pyro_workspace_fork|workspace_fork
 workspace stop|pyro_workspace_stop|workspace_stop
 workspace exec|pyro_workspace_exec|workspace_exec
 workspace sync push|pyro_workspace_sync_push|workspace_sync_push

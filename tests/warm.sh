@@ -118,6 +118,57 @@ grep -q 'boot=restored' "$TMP/wr.err" || fail "reset: $(cat "$TMP/wr.err")"
 [ "$(qemus)" = 0 ] || fail "QEMU left after the workspace"
 n=$((n+1)); pass "workspace create and reset restore; stop, e2fsck, start (cold), files as expected"
 
+# ---- workspace fork ----
+src=$("$PYRO" workspace create debian:12 --mem-mib 512 2>/dev/null) ||
+    fail "create the fork's source"
+"$PYRO" workspace exec "$src" -- sh -c 'echo a > before.txt' >/dev/null
+"$PYRO" workspace exec "$src" -- sleep 4 >/dev/null &
+bg=$!
+sleep 1
+expect_error busy "$PYRO" workspace fork "$src"
+wait "$bg"
+fk=$("$PYRO" workspace fork "$src" 2>"$TMP/fk.err") ||
+    fail "fork: $(cat "$TMP/fk.err")"
+[ -n "$fk" ] && [ "$fk" != "$src" ] || fail "fork id: $fk"
+grep -q "phase=fork" "$TMP/fk.err" && grep -q "boot=restored" "$TMP/fk.err" ||
+    fail "fork progress: $(cat "$TMP/fk.err")"
+"$PYRO" --json workspace status "$fk" | jq -e --arg s "$src" '.state ==
+    "running" and .forked_from == $s and .boot == "restored"' >/dev/null ||
+    fail "fork status: $("$PYRO" --json workspace status "$fk")"
+"$PYRO" --json workspace status "$src" | jq -e '.state == "running"' \
+    >/dev/null || fail "the source is not running after the fork"
+[ "$("$PYRO" workspace exec "$fk" -- cat before.txt)" = a ] ||
+    fail "a file written before the fork is not in the fork"
+"$PYRO" workspace exec "$src" -- sh -c 'echo b > src-after.txt' >/dev/null
+"$PYRO" workspace exec "$fk" -- sh -c 'echo c > fork-after.txt' >/dev/null
+"$PYRO" workspace exec "$fk" -- test ! -e src-after.txt ||
+    fail "the source's later file is in the fork"
+"$PYRO" workspace exec "$src" -- test ! -e fork-after.txt ||
+    fail "the fork's later file is in the source"
+u1=$("$PYRO" workspace exec "$src" -- head -c16 /dev/urandom | od -An -tx1)
+u2=$("$PYRO" workspace exec "$fk" -- head -c16 /dev/urandom | od -An -tx1)
+[ "$u1" != "$u2" ] || fail "source and fork read the same urandom bytes"
+"$PYRO" --json workspace logs "$fk" | jq -e '(.history | length) == 4 and
+    ([.history[] | tostring | select(test("echo a"))] | length) == 0' \
+    >/dev/null || fail "the fork's history does not start at the fork: $("$PYRO" --json workspace logs "$fk")"
+for w in "$src" "$fk"; do
+	"$PYRO" workspace stop "$w" >/dev/null || fail "stop $w"
+	e2fsck -fn "$TMP/state/workspaces/$w/rootfs.ext4" >"$TMP/fsck" 2>&1 ||
+	    fail "e2fsck of $w: $(tail -n 5 "$TMP/fsck")"
+	"$PYRO" workspace start "$w" >/dev/null 2>&1 || fail "start $w"
+done
+[ "$("$PYRO" workspace exec "$fk" -- cat fork-after.txt)" = c ] &&
+    [ "$("$PYRO" workspace exec "$src" -- cat src-after.txt)" = b ] ||
+    fail "files lost over stop and start"
+[ ! -e "$TMP/state/workspaces/$fk/fork.state" ] || fail "fork.state kept"
+"$PYRO" workspace stop "$fk" >/dev/null
+expect_error workspace_not_running "$PYRO" workspace fork "$fk"
+"$PYRO" workspace delete "$fk" >/dev/null
+"$PYRO" workspace delete "$src" >/dev/null
+[ "$(qemus)" = 0 ] || fail "QEMU left after the forks"
+[ -z "$(ls "$TMP/state/workspaces")" ] || fail "records left: $(ls "$TMP/state/workspaces")"
+n=$((n+1)); pass "workspace fork: before-files shared, after-files not, own entropy and history; busy and stopped refused; both e2fsck clean"
+
 # ---- bad templates: a cold boot, the template removed ----
 # A byte flipped in the state: its digest does not match.
 "$py" - "$T/$key/state" <<'EOF'

@@ -438,7 +438,7 @@ fc_error(void)
 
 const struct vmm_driver vmm_firecracker = {
 	"Firecracker", fc_launch, fc_quit, fc_ctl_event, fc_kill, fc_tick,
-	fc_error, NULL
+	fc_error, NULL, NULL
 };
 
 /* ---- the launcher's side (root) ---- */

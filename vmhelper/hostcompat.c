@@ -165,7 +165,7 @@ hc_ctl_event(void)
 
 const struct vmm_driver vmm_host_compat = {
 	"host-compat", hc_launch, hc_quit, hc_ctl_event, hc_kill, NULL, NULL,
-	NULL
+	NULL, NULL
 };
 
 /* ---- the launcher's side (root until A drops) ---- */

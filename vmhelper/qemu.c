@@ -109,13 +109,14 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	 * one-shot VM needs no copy of the disk it throws away.
 	 */
 	/*
-	 * A restored VM's disk is its own (a copy) or a snapshot: the lock
-	 * QEMU takes again when the incoming migration activates it only
-	 * trips over the fdset's second descriptor of the same file.
+	 * No image locking: the disk is this VM's alone (pyrod runs one VM
+	 * per record, and QEMU sees no other disk), and the lock QEMU takes
+	 * again when a migration activates the disk (a restore, a forked VM
+	 * that continues) trips over the fdset's second descriptor of the
+	 * same file.
 	 */
-	A("id=root,file=/dev/fdset/1,format=raw,if=none%s%s",
-	    s->snapshot ? ",snapshot=on" : "",
-	    s->warm == WARM_RESTORE ? ",file.locking=off" : "");
+	A("id=root,file=/dev/fdset/1,format=raw,if=none,file.locking=off%s",
+	    s->snapshot ? ",snapshot=on" : "");
 	A("-device");
 	A("virtio-blk-device,drive=root");
 	A("-device");
@@ -173,11 +174,16 @@ static const enum qstep save_steps[] = {
 static const enum qstep restore_steps[] = {
 	Q_CAPS, Q_GETFD, Q_MIGRATE, Q_POLL, Q_CONT, Q_DONE
 };
+static const enum qstep cont_steps[] = {
+	Q_CONT, Q_DONE
+};
 static struct {
 	const enum qstep *steps;
 	int		 at;		/* index into steps */
 	int		 waiting;	/* a command is in flight */
 	long long	 poll_at;	/* ms: ask query-migrate again */
+	int		 negotiated;	/* qmp_capabilities was answered */
+	int		 outgoing;	/* a save (or a fork), not a restore */
 	char		 line[QMP_LINE_MAX];
 	size_t		 len;
 	char		 why[160];
@@ -202,10 +208,15 @@ static void
 q_send(void)
 {
 	char		 cmd[256];
-	const char	*fdname = vm.start.warm == WARM_SAVE ? "mig" : "in";
-	int		 id = q.at + 1, n = 0, fd = -1;
+	const char	*fdname = q.outgoing ? "mig" : "in";
+	int		 id, n = 0, fd = -1;
 	struct iovec	 iov;
 
+	/* QMP negotiates once per connection (a fork of a restored VM,
+	 * a second fork). */
+	if (q_step() == Q_CAPS && q.negotiated)
+		q.at++;
+	id = q.at + 1;
 	switch (q_step()) {
 	case Q_CAPS:
 		n = snprintf(cmd, sizeof(cmd), "{\"execute\":"
@@ -224,7 +235,7 @@ q_send(void)
 	case Q_MIGRATE:
 		n = snprintf(cmd, sizeof(cmd), "{\"execute\":\"%s\","
 		    "\"arguments\":{\"uri\":\"fd:%s\"},\"id\":%d}\n",
-		    vm.start.warm == WARM_SAVE ? "migrate" : "migrate-incoming",
+		    q.outgoing ? "migrate" : "migrate-incoming",
 		    fdname, id);
 		break;
 	case Q_POLL:
@@ -242,6 +253,7 @@ q_send(void)
 	case Q_IDLE:
 		return;
 	}
+	log_debug("qmp: %.*s", n - 1, cmd);
 	iov.iov_base = cmd;
 	iov.iov_len = (size_t)n;
 	if ((fd >= 0 ? pyro_sendmsg_fds(vm.ctl, &iov, 1, &fd, 1) :
@@ -259,6 +271,7 @@ q_line(const char *line)
 	cJSON		*o = cJSON_Parse(line), *id, *ret, *err, *st;
 	const char	*status;
 
+	log_debug("qmp said: %.200s", line);
 	id = cJSON_GetObjectItemCaseSensitive(o, "id");
 	if (o == NULL || q.steps == NULL || !q.waiting ||
 	    !cJSON_IsNumber(id) || id->valueint != q.at + 1) {
@@ -296,6 +309,8 @@ q_line(const char *line)
 		}
 	}
 	cJSON_Delete(o);
+	if (q_step() == Q_CAPS)
+		q.negotiated = 1;
 	q.at++;
 	q_send();
 }
@@ -304,6 +319,7 @@ static void
 q_start(const enum qstep *steps)
 {
 	q.steps = steps;
+	q.outgoing = steps == save_steps;
 	q.at = 0;
 	q.len = 0;
 	q.poll_at = 0;
@@ -316,6 +332,16 @@ qemu_save(void)
 	if (vm.ctl < 0 || vm.files[VM_FILE_STATE] < 0)
 		return -EBADF;
 	q_start(save_steps);
+	return 0;
+}
+
+/* Run a VM saved by a fork again (the source goes on). */
+static int
+qemu_resume(void)
+{
+	if (vm.ctl < 0)
+		return -EBADF;
+	q_start(cont_steps);
 	return 0;
 }
 
@@ -416,14 +442,19 @@ qemu_ctl_event(void)
 		memcpy(q.line + q.len, buf, (size_t)n);
 		q.len += (size_t)n;
 		q.line[q.len] = '\0';
+		/* Take the line out first: q_line() may begin another
+		 * conversation (a fork's cont), which empties the buffer. */
 		while (q.steps != NULL && (nl = memchr(q.line, '\n',
 		    q.len)) != NULL) {
-			*nl = '\0';
+			static char one[QMP_LINE_MAX];
+
 			k = (size_t)(nl - q.line) + 1;
-			q_line(q.line);
+			memcpy(one, q.line, k - 1);
+			one[k - 1] = '\0';
 			memmove(q.line, q.line + k, q.len - k);
 			q.len -= k;
 			q.line[q.len] = '\0';
+			q_line(one);
 		}
 	}
 	if (n == 0) {
@@ -450,5 +481,5 @@ qemu_kill(void)
 
 const struct vmm_driver vmm_qemu = {
 	"QEMU", qemu_launch, qemu_quit, qemu_ctl_event, qemu_kill, qemu_tick,
-	NULL, qemu_save
+	NULL, qemu_save, qemu_resume
 };

@@ -501,6 +501,79 @@ on_resumed(const uint8_t *p)
 	    sizeof(r), -1);
 }
 
+/* The fork's answer to pyrod; the fork's files are closed. */
+static void
+fork_end(void)
+{
+	long long	now = pyro_mono_ms();
+
+	vm.fork.paused_ms = (uint32_t)(now - vm.save_t0);
+	(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_FORKED, 0, &vm.fork,
+	    sizeof(vm.fork), -1);
+	if (vm.fork_disk >= 0)
+		close(vm.fork_disk);
+	if (vm.files[VM_FILE_STATE] >= 0)
+		close(vm.files[VM_FILE_STATE]);
+	vm.fork_disk = vm.files[VM_FILE_STATE] = -1;
+	vm.forking = 0;
+	vm.warm_stage = WS_NONE;
+}
+
+static void
+fork_fail(int rc, const char *what)
+{
+	if (vm.fork.err == 0) {
+		vm.fork.err = rc < 0 ? rc : -EIO;
+		snprintf(vm.fork.message, sizeof(vm.fork.message), "%s", what);
+	}
+}
+
+/*
+ * A fork's steps: the VM was saved (or not): copy its disk while it is
+ * stopped, then continue it; once it runs again, answer pyrod.  The
+ * source never stays stopped: a failed fork continues it too, and a VM
+ * that cannot continue is stopped for good.
+ */
+static void
+fork_step(int rc, const char *why)
+{
+	struct stat	st;
+	long long	t0;
+
+	if (vm.warm_stage == WS_SAVING) {
+		vm.fork.save_ms = (uint32_t)(pyro_mono_ms() - vm.save_t0);
+		if (rc < 0)
+			fork_fail(rc, why);
+		else if (fsync(vm.files[VM_FILE_STATE]) < 0 ||
+		    fstat(vm.files[VM_FILE_STATE], &st) < 0)
+			fork_fail(-errno, "syncing the fork's state");
+		else {
+			vm.fork.state_bytes = (uint64_t)st.st_size;
+			t0 = pyro_mono_ms();
+			if ((rc = copy_sparse(vm.files[VM_FILE_DISK],
+			    vm.fork_disk)) < 0)
+				fork_fail(rc, "copying the disk");
+			vm.fork.copy_ms = (uint32_t)(pyro_mono_ms() - t0);
+		}
+		vm.warm_stage = WS_CONTINUING;
+		if ((rc = drv->resume()) < 0)
+			fork_step(rc, "the VMM cannot continue");
+		return;
+	}
+	if (vm.warm_stage != WS_CONTINUING)
+		return;
+	if (rc < 0) {
+		/* The fork may be whole; the source is not. */
+		vm.fork.resumed = 0;
+		fork_end();
+		(void)helper_send_error(0, PYRO_E_INTERNAL, "the VM could not "
+		    "run again after its fork: %s", why);
+		vm_kill_now();
+	}
+	vm.fork.resumed = 1;
+	fork_end();
+}
+
 /*
  * The driver's save or restore ended.  A save: the state is complete;
  * sync it, tell pyrod, and have the VMM quit (a template is never run
@@ -510,6 +583,10 @@ on_resumed(const uint8_t *p)
 void
 vm_warm_done(int rc, const char *why)
 {
+	if (vm.forking) {
+		fork_step(rc, why);
+		return;
+	}
 	if (rc < 0) {
 		log_warnx("%s: %s", vm.start.warm == WARM_SAVE ? "save" :
 		    "restore", why);
@@ -676,7 +753,8 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 			int rc;
 
 			vm.warm_stage = WS_SAVING;
-			vm.save_t0 = pyro_mono_ms();
+			if (!vm.forking)
+				vm.save_t0 = pyro_mono_ms();
 			if ((rc = drv->save()) < 0)
 				vm_warm_done(rc, "the VMM cannot save");
 		}
@@ -764,6 +842,51 @@ on_exec(struct pyro_msg *m)
 		m->fd = -1;
 	}
 	return agent_send(GP_EXEC, stream, m->payload + off, len);
+}
+
+/*
+ * A fork of this running VM: the fork's disk, then its state file; then
+ * quiesce (FLUSH), save, copy, continue (fork_step).  Only a QEMU guest
+ * without a network that runs and does nothing else of the kind.
+ */
+static void
+on_fork(struct pyro_msg *m)
+{
+	const char	*no = NULL;
+
+	if (!vm.ready || vm.stopping || drv->save == NULL ||
+	    drv->resume == NULL || vm.start.net.enabled)
+		no = "the VM cannot be forked now (it is not a running QEMU "
+		    "guest without a network)";
+	else if (vm.forking || vm.warm_stage != WS_NONE)
+		no = "the VM is being forked already";
+	else if (m->hdr.type == PYRO_MSG_VM_FORK_DISK) {
+		if (vm.fork_disk >= 0)
+			close(vm.fork_disk);
+		vm.fork_disk = m->fd;
+		m->fd = -1;
+		return;
+	} else if (vm.fork_disk < 0 || vm.files[VM_FILE_DISK] < 0)
+		no = "no disk to fork into";
+	if (no != NULL) {
+		memset(&vm.fork, 0, sizeof(vm.fork));
+		vm.fork.err = -EBUSY;
+		vm.fork.resumed = 1;
+		snprintf(vm.fork.message, sizeof(vm.fork.message), "%s", no);
+		(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_FORKED, 0,
+		    &vm.fork, sizeof(vm.fork), -1);
+		return;
+	}
+	memset(&vm.fork, 0, sizeof(vm.fork));
+	vm.files[VM_FILE_STATE] = m->fd;
+	m->fd = -1;
+	vm.forking = 1;
+	vm.save_t0 = pyro_mono_ms();
+	vm.warm_stage = WS_FLUSH;
+	if (agent_send(GP_FLUSH, 0, NULL, 0) < 0) {
+		fork_fail(-EPIPE, "the agent's channel is closed");
+		fork_end();
+	}
 }
 
 static int
@@ -910,6 +1033,10 @@ on_pyrod(void)
 		vm.deadline = vm.started_ms + vm.start.boot_timeout_ms;
 		break;
 	}
+	case PYRO_MSG_VM_FORK_DISK:
+	case PYRO_MSG_VM_FORK:
+		on_fork(&m);
+		break;
 	case PYRO_MSG_EXEC:
 		rc = on_exec(&m);
 		break;
@@ -1016,7 +1143,7 @@ vm_serve(uid_t uid, gid_t gid)
 
 	vm.uid = uid;
 	vm.gid = gid;
-	vm.agent = vm.console = vm.ctl = vm.pidfd = -1;
+	vm.agent = vm.console = vm.ctl = vm.pidfd = vm.fork_disk = -1;
 	for (i = 0; i < VM_FILE__MAX; i++)
 		vm.files[i] = -1;
 	for (i = 0; i < STDIN_SOURCES_MAX; i++)
@@ -1040,7 +1167,7 @@ vm_serve(uid_t uid, gid_t gid)
 			struct stdin_src *s = &vm.src[i];
 
 			if (s->stream == 0 || s->fd < 0 || !vm.ready ||
-			    s->inflight >= GP_STDIN_WINDOW ||
+			    vm.forking || s->inflight >= GP_STDIN_WINDOW ||
 			    vm.outlen > GP_STDIN_WINDOW)
 				continue;
 			map[n] = s;

@@ -53,6 +53,10 @@ struct vm {
 	int		 warm_stage;	/* WS_* */
 	long long	 boot_ms;	/* a template's cold boot */
 	long long	 save_t0;
+	/* A fork of this running VM (VM_FORK): its disk, and how it went. */
+	int		 forking;
+	int		 fork_disk;
+	struct pyro_msg_vm_forked fork;
 };
 enum {
 	WS_NONE,
@@ -60,6 +64,7 @@ enum {
 	WS_SAVING,	/* save: the driver saves the VM */
 	WS_LOADING,	/* restore: the driver loads the state */
 	WS_RESUMING,	/* restore: GP_RESUME sent, RESUMED awaited */
+	WS_CONTINUING,	/* fork: saved and copied; the VM is continued */
 };
 
 extern struct vm	vm;
@@ -80,7 +85,9 @@ extern pid_t		launcher_pid;	/* the pre-sandbox launcher */
  * on a booted, quiesced guest (WARM_SAVE), writes the VM into
  * vm.files[VM_FILE_STATE] and calls vm_warm_done() when the state is
  * complete; the VMM is then only asked to quit.  A driver without save
- * (NULL) has no warm start: pyrod does not ask it for one.
+ * (NULL) has no warm start: pyrod does not ask it for one.  A fork saves
+ * a running VM the same way, then resume() runs it again and calls
+ * vm_warm_done() when it does.
  */
 struct vmm_driver {
 	const char	*name;
@@ -91,6 +98,7 @@ struct vmm_driver {
 	int		(*tick)(void);
 	const char	*(*error)(void);
 	int		(*save)(void);
+	int		(*resume)(void);
 };
 /* vm.c: the driver's save or restore ended: 0, or -errno and why. */
 void	vm_warm_done(int rc, const char *why);

@@ -251,6 +251,18 @@ int		 pyro_workspace_stop(pyro_client *client,
 		    const char *workspace_id, char **result_json,
 		    pyro_error *err);
 /*
+ * A new workspace from a running one: its memory and disk as they are
+ * now (the source pauses a fraction of a second and goes on), running,
+ * with its own id, TTL, history, and copies of the source's secrets and
+ * baseline; no snapshots, shells or services.  Result: the fork's status
+ * with "forked_from".  Refused: not running (workspace_not_running),
+ * host-compat (not_guest_backed), Firecracker or a network (unsupported),
+ * a command, shell, service, snapshot or lifecycle request open (busy).
+ */
+int		 pyro_workspace_fork(pyro_client *client,
+		    const char *workspace_id, char **result_json,
+		    pyro_error *err);
+/*
  * Rebuild the disk from the environment and restore the baseline
  * (snapshot NULL or "baseline") or the named snapshot; the id, secrets and
  * settings stay.

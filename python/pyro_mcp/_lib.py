@@ -71,6 +71,7 @@ _PROTOTYPES: List[Tuple[str, Any, List[Any]]] = [
     ("pyro_workspace_logs", _I, [_P, _S, _R, _E]),
     ("pyro_workspace_start", _I, [_P, _S, _R, _E]),
     ("pyro_workspace_stop", _I, [_P, _S, _R, _E]),
+    ("pyro_workspace_fork", _I, [_P, _S, _R, _E]),
     ("pyro_workspace_reset", _I, [_P, _S, _S, _R, _E]),
     ("pyro_workspace_exec", _I, [_P, _S, _V, _S, _R, _E]),
     ("pyro_workspace_sync_push", _I, [_P, _S, _S, _S, _R, _E]),

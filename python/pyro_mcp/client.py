@@ -652,6 +652,15 @@ class Pyro:
         return self._invoke("pyro_workspace_stop",
                             _c("workspace_id", workspace_id))
 
+    def fork_workspace(self, workspace_id: str, *,
+                       on_event: Optional[EventHandler] = None) -> Result:
+        """A new running workspace from a running one: its memory and disk
+        as they are now; the source goes on.  Result: the fork's status
+        with ``forked_from`` (``pyro_workspace_fork``)."""
+        return self._invoke("pyro_workspace_fork",
+                            _c("workspace_id", workspace_id),
+                            on_event=on_event)
+
     def start_workspace(self, workspace_id: str, *,
                         on_event: Optional[EventHandler] = None) -> Result:
         """Boot a stopped workspace's same disk again
@@ -1008,6 +1017,12 @@ class Workspace:
     def start(self, **kw: Any) -> Result:
         """:meth:`Pyro.start_workspace` on this workspace."""
         return self.pyro.start_workspace(self.id, **kw)
+
+    def fork(self, **kw: Any) -> Result:
+        """:meth:`Pyro.fork_workspace` on this workspace (the result is the
+        fork's status; ``Pyro.workspace(result["workspace_id"])`` wraps
+        it)."""
+        return self.pyro.fork_workspace(self.id, **kw)
 
     def open_shell(self, *args: Any, **kw: Any) -> Result:
         """:meth:`Pyro.open_shell` on this workspace."""
