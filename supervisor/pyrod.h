@@ -345,7 +345,7 @@ int		 tpl_open(const char *key, struct env *, char *why,
 		    size_t whysz);
 void		 tpl_discard(const char *key, const char *why);
 void		 tpl_lazy(const struct record *, const char *env,
-		    const char *cache, const char *key);
+		    const char *cache, const char *key, const char *qemu);
 void		 op_environment_warm(struct request *, const cJSON *args);
 void		 op_environment_templates(struct request *, const cJSON *args);
 /* environment.cache: pyrod's cache and what it holds. */

@@ -49,6 +49,7 @@
 #define TPL_DIR		"templates"
 #define TPL_JSON_MAX	8192
 #define TPL_BUILDS_MAX	4
+#define TPL_LAZY_MAX	16
 
 static const char *const tpl_files[] = { "state", "rootfs.ext4",
 	"template.json", NULL };
@@ -392,21 +393,24 @@ build_end(struct tbuild *b, const struct pyro_status *err)
 			(void)tpl_rmdir(root, tmp);
 			close(root);
 		}
-		if (b->rq != NULL)
+		if (b->rq != NULL) {
+			b->rq->cancel = NULL;
 			ctl_reply_status(b->rq, err);
+			b->rq = NULL;	/* the reply freed it */
+		}
 	} else {
 		log_info("template for %s (%u MiB, %u vCPU) made in %lld ms: "
 		    "state %llu bytes", b->env, b->mem, b->vcpus,
 		    now_ms() - b->t0, (unsigned long long)b->sv.state_bytes);
 		if (b->rq != NULL) {
 			cJSON_AddStringToObject(meta, "status", "made");
+			b->rq->cancel = NULL;
 			ctl_reply_ok(b->rq, meta);
+			b->rq = NULL;	/* the reply freed it */
 			meta = NULL;
 		}
 	}
 	cJSON_Delete(meta);
-	if (b->rq != NULL)
-		b->rq->cancel = NULL;
 	cJSON_Delete(b->rec.doc);
 	if (b->dfd >= 0)
 		close(b->dfd);
@@ -470,6 +474,11 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 		return pyro_fail(st, PYRO_E_BUSY, "%d templates are being made "
 		    "already", TPL_BUILDS_MAX);
 	}
+	/* Its guest counts against the budgets like any boot (root's). */
+	if (admit_vm(0, mem, vcpus, ADMIT_BOOT, st) < 0) {
+		env_close(e);
+		return -1;
+	}
 	if ((root = tpl_root()) < 0) {
 		env_close(e);
 		return pyro_fail(st, PYRO_E_IO, "cannot make %s/%s: %s",
@@ -526,24 +535,55 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	return 0;
 }
 
+/* How many templates there are (made or being made). */
+static int
+tpl_count(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 root, n = 0;
+
+	if ((root = tpl_root()) < 0)
+		return 0;
+	if ((d = fdopendir(root)) == NULL) {
+		close(root);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
 /*
  * pyrod.conf's warm_start = lazy: after a cold boot that found no
- * template, make one for next time (unless one is being made).
+ * template, make one for next time, unless one is being made, there are
+ * TPL_LAZY_MAX already (any user's shape would otherwise fill the state
+ * directory: pyro env warm is not bounded by it), or the environment
+ * changed since the VM's key was taken.
  */
 void
 tpl_lazy(const struct record *r, const char *envname, const char *cache,
-    const char *key)
+    const char *key, const char *qemu)
 {
 	struct pyro_status	st;
 	struct env		e;
+	char			now[65];
+	unsigned		mem = (unsigned)rec_num(r, "mem_mib", 1024);
+	unsigned		vcpus = (unsigned)rec_num(r, "vcpu_count", 1);
 
 	if (strcmp(conf.warm_start, "lazy") != 0 || build_find(key) != NULL ||
-	    vmi_shutting_down())
+	    vmi_shutting_down() || tpl_count() >= TPL_LAZY_MAX)
 		return;
 	if (env_open(envname, cache, &e, &st) < 0)
 		return;
-	if (build_start(&e, key, (unsigned)rec_num(r, "mem_mib", 1024),
-	    (unsigned)rec_num(r, "vcpu_count", 1), NULL, &st) < 0)
+	if (key_of(&e, mem, vcpus, qemu, now, NULL, 0) < 0 ||
+	    strcmp(now, key) != 0) {
+		env_close(&e);
+		return;
+	}
+	if (build_start(&e, key, mem, vcpus, NULL, &st) < 0)
 		log_warnx("no template for %s: %s", envname, st.message);
 }
 

@@ -387,7 +387,7 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 		if (v->lazy && !v->restored)
 			tpl_lazy(v->rec, v->env.name, cJSON_GetStringValue(
 			    cJSON_GetObjectItem(v->rec->doc,
-			    "environment_cache_dir")), v->tkey);
+			    "environment_cache_dir")), v->tkey, v->qemu);
 		v->state = VMI_RUNNING;
 		if (v->ops->on_ready)
 			v->ops->on_ready(v, r.boot_ms, v->arg);
@@ -660,7 +660,14 @@ restore_fallback(struct vmi *v, const char *why)
 	snprintf(reason, sizeof(reason), "restoring failed: %s%s%s",
 	    v->failed ? v->err.message : "the VM stopped (its helper ",
 	    v->failed ? "" : why, v->failed ? "" : ")");
-	if (v->tkey[0] != '\0')
+	/* The template goes only when it is at fault: its files do not
+	 * match, QEMU refused its state, or its guest could not resume; a
+	 * timeout or an OOM kill under load says nothing about it. */
+	if (v->tkey[0] != '\0' && v->failed &&
+	    ((v->err.code == PYRO_E_ENVIRONMENT_CORRUPT &&
+	    strstr(v->err.message, "template") != NULL) ||
+	    strncmp(v->err.message, "restoring the VM: ", 18) == 0 ||
+	    strncmp(v->err.message, "the restored guest ", 19) == 0))
 		tpl_discard(v->tkey, reason);
 	log_warnx("%s: %s; booting cold", v->rec->id, reason);
 	v->warm = WARM_NONE;

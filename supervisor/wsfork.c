@@ -120,12 +120,17 @@ fork_record(struct ws *src, struct record *r, struct pyro_status *st)
 static void
 fork_fail(struct fork_ctx *c, const struct pyro_status *st)
 {
+	struct ws	*w;
+
 	if (c->rq != NULL) {
 		c->rq->cancel = NULL;
 		ctl_reply_status(c->rq, st);
 	}
-	if (c->dst != NULL)
+	if (c->dst != NULL) {
+		if ((w = ws_of(c->dst)) != NULL)
+			ws_free(w);
 		store_remove(c->dst);
+	}
 	free(c);
 }
 
@@ -156,11 +161,8 @@ fork_saved(struct vmi *v, const struct pyro_msg_vm_forked *f, void *arg)
 	    f->paused_ms);
 	ws_event(c->src, "forked", detail);
 	cJSON_AddNumberToObject(c->dst->doc, "fork_paused_ms", f->paused_ms);
-	if ((w = ws_of(c->dst)) == NULL) {
-		pyro_fail(&st, PYRO_E_INTERNAL, "out of memory");
-		fork_fail(c, &st);
-		return;
-	}
+	w = ws_of(c->dst);		/* made, and held, at the fork's start */
+	w->forking = 0;
 	ws_event(w, "forked_from", c->src->rec->id);
 	if ((w->fork_state = store_openat(c->dst, FORK_STATE, O_RDONLY,
 	    0)) < 0) {
@@ -185,7 +187,7 @@ void
 op_workspace_fork(struct request *rq, const cJSON *args)
 {
 	struct pyro_status	 st;
-	struct ws		*w = rq->obj;
+	struct ws		*w = rq->obj, *dw;
 	struct fork_ctx		*c;
 	const cJSON		*mem, *vc;
 	cJSON			*ev;
@@ -215,18 +217,29 @@ op_workspace_fork(struct request *rq, const cJSON *args)
 	}
 	mem = cJSON_GetObjectItem(w->rec->doc, "mem_mib");
 	vc = cJSON_GetObjectItem(w->rec->doc, "vcpu_count");
-	if (admit_vm(rq->uid, cJSON_IsNumber(mem) ? (long long)mem->valuedouble :
-	    1024, cJSON_IsNumber(vc) ? (long long)vc->valuedouble : 1,
-	    ADMIT_NEW_WORKSPACE, &st) < 0) {
+	/* The fork is the source owner's, whoever asked (root may). */
+	if (admit_vm(w->rec->owner, cJSON_IsNumber(mem) ?
+	    (long long)mem->valuedouble : 1024, cJSON_IsNumber(vc) ?
+	    (long long)vc->valuedouble : 1, ADMIT_NEW_WORKSPACE, &st) < 0) {
 		ctl_reply_status(rq, &st);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->dst = store_create(REC_WORKSPACE, rq->uid)) == NULL) {
+	    (c->dst = store_create(REC_WORKSPACE, w->rec->owner)) == NULL) {
 		free(c);
 		ctl_reply_err(rq, PYRO_E_INTERNAL, "out of memory");
 		return;
 	}
+	/*
+	 * The new record is held like its source until the save is done:
+	 * every request but status is busy, the TTL sweep passes it by.
+	 */
+	if ((dw = ws_of(c->dst)) == NULL) {
+		pyro_fail(&st, PYRO_E_INTERNAL, "out of memory");
+		fork_fail(c, &st);
+		return;
+	}
+	dw->forking = 1;
 	c->rq = rq;
 	c->src = w;
 	c->t0 = now_ms();

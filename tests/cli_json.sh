@@ -197,6 +197,13 @@ tested=$((tested + 1))
 j before workspace start "$ws"
 j after workspace start "$ws2"
 tested=$((tested + 1))
+j before workspace fork "$ws"
+jq -e --arg s "$ws" '.forked_from == $s and .state == "running"' "$TMP/j" \
+    >/dev/null || fail "workspace fork --json: $(cat "$TMP/j")"
+pyro workspace delete "$(jq -r .workspace_id "$TMP/j")" >/dev/null
+j after workspace fork "$ws2"
+pyro workspace delete "$(jq -r .workspace_id "$TMP/j")" >/dev/null
+tested=$((tested + 1))
 # Progress of long work: plain phase lines with the totals when stderr
 # is not a terminal; one updating line on a terminal (script(1) gives the
 # command a PTY); nothing on stderr with --json.

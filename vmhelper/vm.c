@@ -47,6 +47,7 @@
 #define POWEROFF_WAIT_MS	10000
 #define QUIT_WAIT_MS		3000
 #define SAVE_WAIT_MS		60000
+#define FORK_FLUSH_MS		10000	/* a guest that does not quiesce */
 #define AGENT_OUTQ_MAX		(8 * 1024 * 1024)
 #define NET_POLL_MAX		(DNS_POLL_MAX + 16 + 2 * 64)	/* DNS, proxy */
 
@@ -362,6 +363,11 @@ vmm_death_report(int status)
 		    "VMM's overhead and its disk's page cache) and its VMM was "
 		    "killed", (unsigned long long)(vm.start.cg.mem_bytes >> 20),
 		    vm.start.mem_mib);
+	else if (vm.warm_stage == WS_LOADING)
+		/* QEMU refused the template's state: the template's fault. */
+		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED,
+		    "restoring the VM: the VMM (%s) ended while loading the "
+		    "state (wait status %#x)", drv->name, status);
 	else if (WIFSIGNALED(status))
 		(void)helper_send_error(0, PYRO_E_HELPER_FAILED, "the "
 		    "VMM (%s) exited: killed by signal %d (%s)", drv->name,
@@ -494,6 +500,10 @@ on_resumed(const uint8_t *p)
 	vm.warm_stage = WS_NONE;
 	vm.ready = 1;
 	vm.deadline = 0;
+	/* QEMU has read the state: it is not needed again. */
+	if (vm.files[VM_FILE_STATE] >= 0)
+		close(vm.files[VM_FILE_STATE]);
+	vm.files[VM_FILE_STATE] = -1;
 	memset(&r, 0, sizeof(r));
 	r.boot_ms = (uint32_t)(pyro_mono_ms() - vm.started_ms);
 	r.restored = 1;
@@ -824,6 +834,16 @@ on_exec(struct pyro_msg *m)
 		    stream);
 		return 0;
 	}
+	/* Nothing new reaches a guest being forked (it would be in both). */
+	if (vm.forking) {
+		struct pyro_msg_exec_exit e;
+
+		memset(&e, 0, sizeof(e));
+		e.stream = stream;
+		e.error = EBUSY;
+		return pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_EXEC_EXIT, 0, &e,
+		    sizeof(e), -1);
+	}
 	if (m->fd >= 0) {
 		struct stdin_src *s = src_find(0);
 		int i;
@@ -868,6 +888,13 @@ on_fork(struct pyro_msg *m)
 		return;
 	} else if (vm.fork_disk < 0 || vm.files[VM_FILE_DISK] < 0)
 		no = "no disk to fork into";
+	/* One answer per fork: VM_FORK's; a refused disk just goes. */
+	if (no != NULL && m->hdr.type == PYRO_MSG_VM_FORK_DISK)
+		return;
+	if (no != NULL && !vm.forking && vm.fork_disk >= 0) {
+		close(vm.fork_disk);
+		vm.fork_disk = -1;
+	}
 	if (no != NULL) {
 		memset(&vm.fork, 0, sizeof(vm.fork));
 		vm.fork.err = -EBUSY;
@@ -878,10 +905,13 @@ on_fork(struct pyro_msg *m)
 		return;
 	}
 	memset(&vm.fork, 0, sizeof(vm.fork));
+	if (vm.files[VM_FILE_STATE] >= 0)
+		close(vm.files[VM_FILE_STATE]);
 	vm.files[VM_FILE_STATE] = m->fd;
 	m->fd = -1;
 	vm.forking = 1;
 	vm.save_t0 = pyro_mono_ms();
+	vm.fork_deadline = vm.save_t0 + FORK_FLUSH_MS;
 	vm.warm_stage = WS_FLUSH;
 	if (agent_send(GP_FLUSH, 0, NULL, 0) < 0) {
 		fork_fail(-EPIPE, "the agent's channel is closed");
@@ -1044,7 +1074,7 @@ on_pyrod(void)
 		struct pyro_msg_stream s;
 
 		memcpy(&s, m.payload, sizeof(s));
-		if (vm.ready)
+		if (vm.ready && !vm.forking)
 			(void)agent_send(GP_KILL, s.stream, NULL, 0);
 		break;
 	}
@@ -1052,7 +1082,7 @@ on_pyrod(void)
 		struct pyro_msg_exec_signal sg;
 
 		memcpy(&sg, m.payload, sizeof(sg));
-		if (vm.ready && !vm.stopping)
+		if (vm.ready && !vm.stopping && !vm.forking)
 			(void)agent_send(GP_SIGNAL, sg.stream, &sg.signo,
 			    sizeof(sg.signo));
 		break;
@@ -1061,7 +1091,7 @@ on_pyrod(void)
 		struct pyro_msg_stream ps;
 
 		memcpy(&ps, m.payload, sizeof(ps));
-		if (vm.ready && !vm.stopping)
+		if (vm.ready && !vm.stopping && !vm.forking)
 			(void)agent_send(GP_PING, 0, &ps.stream,
 			    sizeof(ps.stream));
 		break;
@@ -1187,6 +1217,13 @@ vm_serve(uid_t uid, gid_t gid)
 		if ((dwait = dns_next_deadline()) >= 0 && (wait < 0 ||
 		    dwait < wait))
 			wait = dwait;
+		if (vm.forking && vm.warm_stage == WS_FLUSH) {
+			long long left = vm.fork_deadline - pyro_mono_ms();
+			int fw = left < 0 ? 0 : (int)left;
+
+			if (wait < 0 || fw < wait)
+				wait = fw;
+		}
 		if (twait >= 0 && (wait < 0 || twait < wait))
 			wait = twait;
 		rc = poll(pfd, (nfds_t)n, wait);
@@ -1205,6 +1242,12 @@ vm_serve(uid_t uid, gid_t gid)
 				vm_kill_now();
 			}
 			stop_escalate();
+		}
+		/* The guest never quiesced: no fork, nothing was stopped. */
+		if (vm.forking && vm.warm_stage == WS_FLUSH &&
+		    pyro_mono_ms() >= vm.fork_deadline) {
+			fork_fail(-ETIMEDOUT, "the guest did not quiesce in time");
+			fork_end();
 		}
 		if (pfd[1].revents & POLLIN)
 			vmm_reap_and_finish(vm.stop_stage > 0);

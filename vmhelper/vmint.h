@@ -56,6 +56,7 @@ struct vm {
 	/* A fork of this running VM (VM_FORK): its disk, and how it went. */
 	int		 forking;
 	int		 fork_disk;
+	long long	 fork_deadline;	/* for the guest's FLUSHED */
 	struct pyro_msg_vm_forked fork;
 };
 enum {
