@@ -18,6 +18,13 @@ in_out() { ip netns exec "$NET_OUT" "$@"; }
 
 netlab_down() {
 	for p in $NET_PIDS; do kill "$p" 2>/dev/null || true; done
+	# $! of `in_out CMD &` is a subshell's: the servers themselves are
+	# its children.  Whatever still runs in the namespaces goes too.
+	for ns in "$NET_HOST" "$NET_OUT"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$p" 2>/dev/null || true
+		done
+	done
 	ip netns del "$NET_HOST" 2>/dev/null || true
 	ip netns del "$NET_OUT" 2>/dev/null || true
 }
