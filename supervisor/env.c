@@ -110,24 +110,25 @@ env_close(struct env *e)
 	}
 }
 
-static cJSON *
-read_manifest(int dfd)
+/* A small JSON file (under max bytes) in dfd, parsed; NULL if not. */
+cJSON *
+env_read_json(int dfd, const char *name, size_t max)
 {
 	char	*buf;
 	ssize_t	 n;
 	int	 fd;
 	cJSON	*m;
 
-	fd = openat(dfd, "manifest.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return NULL;
-	if ((buf = malloc(MANIFEST_MAX + 1)) == NULL) {
+	if ((buf = malloc(max + 1)) == NULL) {
 		close(fd);
 		return NULL;
 	}
-	n = read(fd, buf, MANIFEST_MAX);
+	n = read(fd, buf, max);
 	close(fd);
-	if (n <= 0 || n == MANIFEST_MAX) {
+	if (n <= 0 || (size_t)n == max) {
 		free(buf);
 		return NULL;
 	}
@@ -137,8 +138,8 @@ read_manifest(int dfd)
 	return m;
 }
 
-static int
-hexdigest_ok(const char *s)
+int
+env_hexdigest_ok(const char *s)
 {
 	int	i;
 
@@ -182,7 +183,7 @@ env_open(const char *name, const char *cache, struct env *e,
 		return pyro_fail(st, PYRO_E_ENVIRONMENT_NOT_INSTALLED,
 		    "environment %s is not installed; run: pyro env pull %s",
 		    name, name);
-	if ((m = read_manifest(dfd)) == NULL)
+	if ((m = env_read_json(dfd, "manifest.json", MANIFEST_MAX)) == NULL)
 		goto corrupt;
 	kv = cJSON_GetObjectItemCaseSensitive(m, "name");
 	if (!cJSON_IsString(kv) || strcmp(kv->valuestring, name) != 0)
@@ -210,7 +211,7 @@ env_open(const char *name, const char *cache, struct env *e,
 		sz = cJSON_GetObjectItemCaseSensitive(p, "size");
 		dg = cJSON_GetObjectItemCaseSensitive(p, "sha256");
 		if (!cJSON_IsNumber(sz) || !cJSON_IsString(dg) ||
-		    !hexdigest_ok(dg->valuestring))
+		    !env_hexdigest_ok(dg->valuestring))
 			goto corrupt;
 		memcpy(e->sha256[k], dg->valuestring, 65);
 		e->fd[k] = openat(dfd, part_names[k], O_RDONLY | O_CLOEXEC |

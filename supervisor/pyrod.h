@@ -335,6 +335,8 @@ int		 env_open(const char *name, const char *cache, struct env *,
 void		 env_close(struct env *);
 void		 env_mark_verified(const struct env *, uint32_t mask);
 int		 env_stamp_fd(int fd, struct env_stamp *);
+cJSON		*env_read_json(int dfd, const char *name, size_t max);
+int		 env_hexdigest_ok(const char *hex);
 int		 env_stamp_known(const struct env_stamp *);
 
 /* template.c: warm-start templates (see there). */

@@ -153,45 +153,6 @@ tpl_key(const struct record *r, const struct env *e, const char *qemu,
 	    (unsigned)rec_num(r, "vcpu_count", 1), qemu, key, NULL, 0);
 }
 
-static cJSON *
-read_json(int dfd, const char *name)
-{
-	char	*buf;
-	ssize_t	 n;
-	int	 fd;
-	cJSON	*o;
-
-	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return NULL;
-	if ((buf = malloc(TPL_JSON_MAX + 1)) == NULL) {
-		close(fd);
-		return NULL;
-	}
-	n = read(fd, buf, TPL_JSON_MAX);
-	close(fd);
-	if (n <= 0 || n == TPL_JSON_MAX) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	o = cJSON_Parse(buf);
-	free(buf);
-	return o;
-}
-
-static int
-hex64(const cJSON *it)
-{
-	size_t	i;
-
-	if (!cJSON_IsString(it) || strlen(it->valuestring) != 64)
-		return 0;
-	for (i = 0; i < 64; i++)
-		if (!strchr("0123456789abcdef", it->valuestring[i]))
-			return 0;
-	return 1;
-}
-
 /*
  * Open the template of key into t: t->fd[VM_FILE_ROOTFS] (its disk, read
  * only) and t->fd[VM_FILE_STATE], their digests, stamps and verify_mask.
@@ -224,7 +185,7 @@ tpl_open(const char *key, struct env *t, char *why, size_t whysz)
 		close(root);
 		return 1;
 	}
-	if ((o = read_json(dfd, "template.json")) == NULL) {
+	if ((o = env_read_json(dfd, "template.json", TPL_JSON_MAX)) == NULL) {
 		snprintf(why, whysz, "its template.json is unreadable");
 		goto bad;
 	}
@@ -243,7 +204,8 @@ tpl_open(const char *key, struct env *t, char *why, size_t whysz)
 		    parts[i].sz);
 
 		k = parts[i].role;
-		if (!hex64(dg) || !cJSON_IsNumber(sz)) {
+		if (!cJSON_IsString(dg) || !env_hexdigest_ok(dg->valuestring) ||
+		    !cJSON_IsNumber(sz)) {
 			snprintf(why, whysz, "its template.json lacks %s",
 			    parts[i].dg);
 			goto bad;
@@ -661,7 +623,8 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		env_close(&e);
 		dfd = root >= 0 ? openat(root, key, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC | O_NOFOLLOW) : -1;
-		res = dfd >= 0 ? read_json(dfd, "template.json") : NULL;
+		res = dfd >= 0 ? env_read_json(dfd, "template.json",
+		    TPL_JSON_MAX) : NULL;
 		if (dfd >= 0)
 			close(dfd);
 		if (root >= 0)
@@ -726,7 +689,8 @@ op_environment_templates(struct request *rq, const cJSON *args)
 		}
 		dfd = openat(root, de->d_name, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC | O_NOFOLLOW);
-		o = dfd >= 0 ? read_json(dfd, "template.json") : NULL;
+		o = dfd >= 0 ? env_read_json(dfd, "template.json",
+		    TPL_JSON_MAX) : NULL;
 		if (dfd >= 0)
 			close(dfd);
 		env = cJSON_GetObjectItemCaseSensitive(o, "environment");
