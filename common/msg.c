@@ -143,7 +143,7 @@ pyro_strlcpy(char *dst, const char *src, size_t dstsize)
 	memset(dst + n, 0, dstsize - n);
 }
 
-#define SEND_FDS_MAX	8
+#define SEND_FDS_MAX	16
 
 ssize_t
 pyro_sendmsg_fds(int sock, const struct iovec *iov, int iovcnt,

@@ -123,6 +123,8 @@ enum pyro_vm_file {
 	VM_FILE_DISK,		/* the VM's own disk, read-write */
 	VM_FILE_STATE,		/* warm start: the VMM's saved state (restore:
 				   read-only; save: write-only, empty) */
+	VM_FILE_MEM,		/* warm start under Firecracker: the guest's
+				   memory, a file of its own (as STATE) */
 	VM_FILE__MAX
 };
 
@@ -181,8 +183,9 @@ struct pyro_msg_vm_start {
 	uint32_t	verify_mask;	/* 1 << VM_FILE_*: check these sha256 */
 	char		sha256[VM_FILE__MAX][65];
 	/*
-	 * Warm start (QEMU only): WARM_SAVE boots cold, waits for the agent,
-	 * quiesces it and saves the VM into STATE (VM_SAVED), then ends it;
+	 * Warm start (QEMU; Firecracker with MEM as well): WARM_SAVE boots
+	 * cold, waits for the agent, quiesces it and saves the VM into STATE
+	 * (VM_SAVED), then ends it;
 	 * WARM_RESTORE starts the VMM from STATE instead of booting, then
 	 * GP_RESUME (clock, entropy, name) before VM_READY (restored = 1).
 	 */
@@ -301,7 +304,9 @@ struct pyro_msg_disk_done {
 struct pyro_msg_vm_saved {
 	char		state_sha256[65];	/* hex, of the state file */
 	char		disk_sha256[65];	/* and of the disk it matches */
+	char		mem_sha256[65];		/* Firecracker's memory; or "" */
 	uint64_t	state_bytes;
+	uint64_t	mem_bytes;
 	uint32_t	boot_ms;	/* the template's cold boot */
 	uint32_t	save_ms;	/* stop to a completed migration */
 };

@@ -478,15 +478,21 @@ resume(uint32_t stream, const uint8_t *p)
 	out.version = GP_VERSION;
 	ts.tv_sec = (time_t)r.realtime_sec;
 	ts.tv_nsec = (long)r.realtime_nsec;
+	/*
+	 * Host-compat has no clock or CRNG of its own (the host's are
+	 * ours): only its name is its own (its UTS namespace).
+	 */
 	if (r.flags != 0 || r.realtime_nsec >= 1000000000U)
 		out.clock_error = EINVAL;
-	else if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+	else if (!agent_host_compat && clock_settime(CLOCK_REALTIME, &ts) < 0)
 		out.clock_error = errno;
 	memset(&pool, 0, sizeof(pool));
 	pool.info.entropy_count = GP_RESUME_SEED * 8;
 	pool.info.buf_size = GP_RESUME_SEED;
 	memcpy(pool.bytes, r.seed, GP_RESUME_SEED);
-	if ((fd = open("/dev/urandom", O_RDWR | O_CLOEXEC)) < 0)
+	if (agent_host_compat)
+		;
+	else if ((fd = open("/dev/urandom", O_RDWR | O_CLOEXEC)) < 0)
 		out.entropy_error = errno;
 	else {
 		if (ioctl(fd, RNDADDENTROPY, &pool) < 0 ||
@@ -556,6 +562,21 @@ read_channel(void)
 	int		 rc;
 
 	if ((n = gp_reader_fill(&rd, chan)) <= 0) {
+		if (agent_vsock_listener >= 0 && n != -EAGAIN &&
+		    n != -EINTR) {
+			/*
+			 * Our vsock connection ended: a snapshot of this
+			 * guest reset it (Firecracker does), and the host
+			 * that restored it connects again.  Nothing runs
+			 * then (the host quiesced us first); wait for it.
+			 */
+			close(chan);
+			rd.len = rd.taken = 0;
+			if ((chan = agent_vsock_accept()) < 0)
+				return 1;	/* no host ever again */
+			alog("pyro-agent: the host connected again");
+			return 0;
+		}
 		if (n == 0 || n == -EAGAIN || n == -EINTR) {
 			/* No host connected yet (or it went away). */
 			struct timespec ts = { 0, 50 * 1000 * 1000 };

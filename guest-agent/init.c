@@ -315,6 +315,34 @@ init_poweroff(void)
 		pause();
 }
 
+int	agent_vsock_listener = -1;
+
+/* The host's next connection to our port (only the host's: CID 2). */
+int
+agent_vsock_accept(void)
+{
+	struct sockaddr_vm	peer;
+	socklen_t		plen;
+	int			fd;
+
+	for (;;) {
+		plen = sizeof(peer);
+		fd = accept4(agent_vsock_listener, (struct sockaddr *)&peer,
+		    &plen, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0 && errno == EINTR)
+			continue;
+		if (fd < 0) {
+			alog("pyro-agent: vsock accept: %s", strerror(errno));
+			return -1;
+		}
+		if (plen >= sizeof(peer) && peer.svm_cid == VMADDR_CID_HOST)
+			return fd;
+		alog("pyro-agent: vsock: a connection from CID %u refused",
+		    (unsigned)peer.svm_cid);
+		close(fd);
+	}
+}
+
 /*
  * Under Firecracker (the host wrote "pyro.channel=vsock" on the command
  * line) the host's channel is vsock: listen on port GP_VSOCK_PORT and take
@@ -347,25 +375,13 @@ agent_vsock_channel(void)
 		close(lfd);
 		return -2;
 	}
-	/* The host connects as soon as we listen; only the host (CID 2). */
-	for (;;) {
-		struct sockaddr_vm	peer;
-		socklen_t		plen = sizeof(peer);
-
-		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
-		    SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			alog("pyro-agent: vsock accept: %s", strerror(errno));
-			close(lfd);
-			return -2;
-		}
-		if (plen >= sizeof(peer) && peer.svm_cid == VMADDR_CID_HOST)
-			break;
-		alog("pyro-agent: vsock: a connection from CID %u refused",
-		    (unsigned)peer.svm_cid);
-		close(fd);
+	/* The host connects as soon as we listen. */
+	agent_vsock_listener = lfd;
+	if ((fd = agent_vsock_accept()) < 0) {
+		close(lfd);
+		agent_vsock_listener = -1;
+		return -2;
 	}
-	close(lfd);
 	return fd;
 }
 

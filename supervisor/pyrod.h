@@ -340,14 +340,16 @@ int		 env_hexdigest_ok(const char *hex);
 int		 env_stamp_known(const struct env_stamp *);
 
 /* template.c: warm-start templates (see there). */
-int		 tpl_eligible(const struct record *, int fc);
-int		 tpl_key(const struct record *, const struct env *,
-		    const char *qemu, char key[65]);
-int		 tpl_open(const char *key, struct env *, char *why,
+int		 tpl_eligible(const struct record *);
+/* vmm: QEMU's or (fc) Firecracker's path. */
+int		 tpl_key(const struct record *, const struct env *, int fc,
+		    const char *vmm, char key[65]);
+int		 tpl_open(const char *key, int fc, struct env *, char *why,
 		    size_t whysz);
 void		 tpl_discard(const char *key, const char *why);
 void		 tpl_lazy(const struct record *, const char *env,
-		    const char *cache, const char *key, const char *qemu);
+		    const char *cache, const char *key, int fc,
+		    const char *vmm);
 void		 op_environment_warm(struct request *, const cJSON *args);
 void		 op_environment_templates(struct request *, const cJSON *args);
 /* environment.cache: pyrod's cache and what it holds. */
@@ -389,9 +391,10 @@ struct vmi_stream_ops {
 struct vmi	*vmi_start(struct record *, struct env *, int disk,
 		    int copy_rootfs, const struct vmi_ops *, void *arg,
 		    struct pyro_status *);
-/* A template: a cold boot onto disk, saved into state once it runs. */
+/* A template: a cold boot onto disk, saved into state (and, under
+ * Firecracker, mem) once it runs. */
 struct vmi	*vmi_start_save(struct record *, struct env *, int disk,
-		    int state, const struct vmi_ops *, void *arg,
+		    int state, int mem, const struct vmi_ops *, void *arg,
 		    struct pyro_status *);
 /* A fork's VM: its own disk (copied) and the state the fork saved. */
 struct vmi	*vmi_start_restore(struct record *, struct env *, int disk,

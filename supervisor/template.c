@@ -1,19 +1,21 @@
 /*
- * Warm-start templates.  A template is one QEMU guest of an environment,
+ * Warm-start templates.  A template is one guest of an environment,
  * booted cold once, stopped right after its agent said hello (and synced
- * its disk), and saved: the VMM's state (guest memory and devices) in
- * "state", the disk it ran on in "rootfs.ext4", and what both hash to in
+ * its disk), and saved: the VMM's state in "state" (QEMU: guest memory
+ * and devices; Firecracker: devices, its guest memory in "memory"), the
+ * disk it ran on in "rootfs.ext4", and what they hash to in
  * "template.json".  A VM whose shape matches is started from them instead
  * of booted (vmi.c): its disk is the template's disk (a one-shot VM's
  * snapshot overlay over it, a workspace's copy of it), because the saved
  * memory holds that disk's page cache and ext4 state.
  *
  * Layout, in the state directory (root's, hidden from every VMM):
- *	templates/<key>/template.json, state, rootfs.ext4
+ *	templates/<key>/template.json, state, rootfs.ext4 (, memory)
  *	templates/.build-<key>/		while one is made
  * <key> is the sha256 of everything the saved state depends on: the
  * environment's three parts (so its agent), the machine's shape (memory,
- * vCPUs), the accelerator and CPU model, QEMU itself (path, size, mtime),
+ * vCPUs), the accelerator and CPU model, the VMM itself (QEMU or
+ * Firecracker: which, path, size, mtime),
  * the guest protocol, and the clock rate the guest calibrated to.  A
  * change to any of them is another key: an old template is never used
  * for it, and `environment.templates` with "prune" removes it.
@@ -22,11 +24,15 @@
  * but the environment ran; template.json is pyrod's own.  Still, each
  * file is checked before use (sizes here, sha256 by the VM helper once
  * per stamp, as environments are), and a template that fails a check is
- * removed and the VM boots cold.
+ * removed and the VM boots cold.  A Firecracker template's state and
+ * memory are root's, mode 0640, group the jail's: a restore links them
+ * into its jail, where Firecracker reads them and maps the memory
+ * privately; nothing of a restored VM writes back into a template.
  */
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,7 +58,7 @@
 #define TPL_LAZY_MAX	16
 
 static const char *const tpl_files[] = { "state", "rootfs.ext4",
-	"template.json", NULL };
+	"template.json", "memory", NULL };
 
 /* A template being made (a cold boot that ends in a save). */
 struct tbuild {
@@ -60,6 +66,7 @@ struct tbuild {
 	char			 key[65];
 	char			 env[64];
 	unsigned		 mem, vcpus;
+	int			 fc;		/* Firecracker's */
 	struct record		 rec;		/* transient: never stored */
 	struct vmi		*v;
 	struct request		*rq;		/* environment.warm, or NULL */
@@ -110,12 +117,13 @@ rec_num(const struct record *r, const char *key, int dflt)
 }
 
 /*
- * The key of a VM of this environment and shape under this QEMU: the hex
- * sha256 of a canonical text of every input.  -1 when there is no QEMU.
+ * The key of a VM of this environment and shape under this VMM (QEMU's
+ * or, fc, Firecracker's path): the hex sha256 of a canonical text of
+ * every input.  -1 when the VMM is not there.
  */
 static int
-key_of(const struct env *e, unsigned mem, unsigned vcpus, const char *qemu,
-    char key[65], char *desc, size_t descsz)
+key_of(const struct env *e, unsigned mem, unsigned vcpus, int fc,
+    const char *vmm, char key[65], char *desc, size_t descsz)
 {
 	struct sha256_ctx	ctx;
 	struct stat		st;
@@ -123,14 +131,15 @@ key_of(const struct env *e, unsigned mem, unsigned vcpus, const char *qemu,
 	char			text[1024];
 	int			kvm = host_kvm_usable() == 1, n, i;
 
-	if (stat(qemu, &st) < 0)
+	if (stat(vmm, &st) < 0)
 		return -1;
 	n = snprintf(text, sizeof(text), "pyro-template %d\nkernel %s\n"
 	    "initrd %s\nrootfs %s\nmem %u\nvcpus %u\naccel %s\ncpu %s\n"
-	    "qemu %s %lld %lld.%09ld\nprotocol %u\ntsc %u\n", TPL_FORMAT,
+	    "%s %s %lld %lld.%09ld\nprotocol %u\ntsc %u\n", TPL_FORMAT,
 	    e->sha256[VM_FILE_KERNEL], e->sha256[VM_FILE_INITRD],
 	    e->sha256[VM_FILE_ROOTFS], mem, vcpus, kvm ? "kvm" : "tcg",
-	    kvm ? "host" : "max", qemu, (long long)st.st_size,
+	    kvm ? "host" : "max", fc ? "firecracker" : "qemu", vmm,
+	    (long long)st.st_size,
 	    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, GP_VERSION,
 	    host_tsc_khz());
 	if (n < 0 || (size_t)n >= sizeof(text))
@@ -146,21 +155,21 @@ key_of(const struct env *e, unsigned mem, unsigned vcpus, const char *qemu,
 }
 
 int
-tpl_key(const struct record *r, const struct env *e, const char *qemu,
+tpl_key(const struct record *r, const struct env *e, int fc, const char *vmm,
     char key[65])
 {
 	return key_of(e, (unsigned)rec_num(r, "mem_mib", 1024),
-	    (unsigned)rec_num(r, "vcpu_count", 1), qemu, key, NULL, 0);
+	    (unsigned)rec_num(r, "vcpu_count", 1), fc, vmm, key, NULL, 0);
 }
 
 /*
  * Open the template of key into t: t->fd[VM_FILE_ROOTFS] (its disk, read
- * only) and t->fd[VM_FILE_STATE], their digests, stamps and verify_mask.
- * 0; 1 when there is none; -1 (why says) when one is there but unusable:
- * it is removed.
+ * only), t->fd[VM_FILE_STATE] and (fc) t->fd[VM_FILE_MEM], their
+ * digests, stamps and verify_mask.  0; 1 when there is none; -1 (why
+ * says) when one is there but unusable: it is removed.
  */
 int
-tpl_open(const char *key, struct env *t, char *why, size_t whysz)
+tpl_open(const char *key, int fc, struct env *t, char *why, size_t whysz)
 {
 	static const struct {
 		int		 role;
@@ -168,6 +177,7 @@ tpl_open(const char *key, struct env *t, char *why, size_t whysz)
 	} parts[] = {
 		{ VM_FILE_ROOTFS, "rootfs.ext4", "disk_sha256", "disk_bytes" },
 		{ VM_FILE_STATE, "state", "state_sha256", "state_bytes" },
+		{ VM_FILE_MEM, "memory", "memory_sha256", "memory_bytes" },
 	};
 	struct env_stamp	 s;
 	cJSON			*o = NULL;
@@ -197,7 +207,7 @@ tpl_open(const char *key, struct env *t, char *why, size_t whysz)
 		snprintf(why, whysz, "its template.json is not this pyrod's");
 		goto bad;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < (fc ? 3 : 2); i++) {
 		const cJSON *dg = cJSON_GetObjectItemCaseSensitive(o,
 		    parts[i].dg);
 		const cJSON *sz = cJSON_GetObjectItemCaseSensitive(o,
@@ -282,13 +292,40 @@ build_json(const struct tbuild *b)
 	cJSON_AddStringToObject(o, "environment", b->env);
 	cJSON_AddNumberToObject(o, "mem_mib", b->mem);
 	cJSON_AddNumberToObject(o, "vcpu_count", b->vcpus);
+	cJSON_AddStringToObject(o, "vmm", b->fc ? "firecracker" : "qemu");
 	cJSON_AddStringToObject(o, "state_sha256", b->sv.state_sha256);
 	cJSON_AddNumberToObject(o, "state_bytes", (double)b->sv.state_bytes);
+	if (b->fc) {
+		cJSON_AddStringToObject(o, "memory_sha256", b->sv.mem_sha256);
+		cJSON_AddNumberToObject(o, "memory_bytes",
+		    (double)b->sv.mem_bytes);
+	}
 	cJSON_AddStringToObject(o, "disk_sha256", b->sv.disk_sha256);
 	cJSON_AddNumberToObject(o, "boot_ms", b->sv.boot_ms);
 	cJSON_AddNumberToObject(o, "save_ms", b->sv.save_ms);
 	cJSON_AddStringToObject(o, "created_at", when);
 	return o;
+}
+
+/*
+ * A Firecracker build's file, which its jail's uid owned while it ran
+ * (Firecracker is gone now): root's again, with group gid and mode.
+ */
+static int
+give_back(int dfd, const char *name, gid_t gid, mode_t mode)
+{
+	struct stat	sb;
+	int		fd, rc = -1;
+
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+	    fchown(fd, 0, gid) == 0 && fchmod(fd, mode) == 0)
+		rc = 0;
+	(void)fremovexattr(fd, "system.posix_acl_access");
+	close(fd);
+	return rc;
 }
 
 /* The save is complete: template.json, then the directory in place. */
@@ -299,6 +336,12 @@ build_install(struct tbuild *b, cJSON *meta, struct pyro_status *st)
 	char		*text, tmp[80];
 	int		 root, fd, rc = -1;
 
+	/* The jail's links are gone with the jail: one link each. */
+	if (b->fc && (give_back(b->dfd, "rootfs.ext4", 0, 0600) < 0 ||
+	    give_back(b->dfd, "state", (gid_t)conf.fc_gid, 0640) < 0 ||
+	    give_back(b->dfd, "memory", (gid_t)conf.fc_gid, 0640) < 0))
+		return pyro_fail(st, PYRO_E_IO, "cannot give the template's "
+		    "files back to root: %s", strerror(errno));
 	if (fstatat(b->dfd, "rootfs.ext4", &sd, AT_SYMLINK_NOFOLLOW) < 0)
 		return pyro_fail(st, PYRO_E_IO, "the template's disk is gone");
 	cJSON_AddNumberToObject(meta, "disk_bytes", (double)sd.st_size);
@@ -388,6 +431,9 @@ build_on_saved(struct vmi *v, const struct pyro_msg_vm_saved *sv, void *arg)
 	b->saved = 1;
 	b->sv = *sv;
 	b->sv.state_sha256[64] = b->sv.disk_sha256[64] = '\0';
+	b->sv.mem_sha256[64] = '\0';
+	if (b->fc && !env_hexdigest_ok(b->sv.mem_sha256))
+		b->saved = 0;	/* no memory: no template */
 }
 
 static void
@@ -422,11 +468,11 @@ build_cancel(struct request *rq)
  */
 static int
 build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
-    struct request *rq, struct pyro_status *st)
+    int fc, struct request *rq, struct pyro_status *st)
 {
 	struct tbuild	*b = NULL;
 	char		 tmp[80];
-	int		 i, root, disk = -1, state = -1;
+	int		 i, root, disk = -1, state = -1, memfd = -1;
 
 	for (i = 0; i < TPL_BUILDS_MAX && b == NULL; i++)
 		if (!builds[i].used)
@@ -454,11 +500,15 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0 ||
 	    (disk = openat(b->dfd, "rootfs.ext4", O_RDWR | O_CREAT | O_EXCL |
 	    O_CLOEXEC, 0600)) < 0 || (state = openat(b->dfd, "state",
-	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 || (fc &&
+	    (memfd = openat(b->dfd, "memory", O_RDWR | O_CREAT | O_EXCL |
+	    O_CLOEXEC, 0600)) < 0)) {
 		pyro_fail(st, PYRO_E_IO, "cannot make a template in %s/%s: %s",
 		    conf.state_dir, TPL_DIR, strerror(errno));
 		if (disk >= 0)
 			close(disk);
+		if (state >= 0)
+			close(state);
 		if (b->dfd >= 0)
 			close(b->dfd);
 		(void)tpl_rmdir(root, tmp);
@@ -473,6 +523,7 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	snprintf(b->env, sizeof(b->env), "%s", e->name);
 	b->mem = mem;
 	b->vcpus = vcpus;
+	b->fc = fc;
 	b->rq = rq;
 	b->rec.kind = REC_VM;
 	b->rec.owner = 0;
@@ -484,8 +535,8 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	cJSON_AddNumberToObject(b->rec.doc, "vcpu_count", vcpus);
 	if (rq != NULL)
 		rq->cancel = build_cancel;
-	if ((b->v = vmi_start_save(&b->rec, e, disk, state, &build_ops, b,
-	    st)) == NULL) {
+	if ((b->v = vmi_start_save(&b->rec, e, disk, state, memfd, &build_ops,
+	    b, st)) == NULL) {
 		b->rq = NULL;
 		if (rq != NULL)
 			rq->cancel = NULL;
@@ -527,7 +578,7 @@ tpl_count(void)
  */
 void
 tpl_lazy(const struct record *r, const char *envname, const char *cache,
-    const char *key, const char *qemu)
+    const char *key, int fc, const char *vmm)
 {
 	struct pyro_status	st;
 	struct env		e;
@@ -540,21 +591,21 @@ tpl_lazy(const struct record *r, const char *envname, const char *cache,
 		return;
 	if (env_open(envname, cache, &e, &st) < 0)
 		return;
-	if (key_of(&e, mem, vcpus, qemu, now, NULL, 0) < 0 ||
+	if (key_of(&e, mem, vcpus, fc, vmm, now, NULL, 0) < 0 ||
 	    strcmp(now, key) != 0) {
 		env_close(&e);
 		return;
 	}
-	if (build_start(&e, key, mem, vcpus, NULL, &st) < 0)
+	if (build_start(&e, key, mem, vcpus, fc, NULL, &st) < 0)
 		log_warnx("no template for %s: %s", envname, st.message);
 }
 
 /* Can a VM of this record start warm at all? */
 int
-tpl_eligible(const struct record *r, int fc)
+tpl_eligible(const struct record *r)
 {
-	return strcmp(conf.warm_start, "off") != 0 && !fc &&
-	    !rec_host_compat(r) && !net_wanted(r);
+	return strcmp(conf.warm_start, "off") != 0 && !rec_host_compat(r) &&
+	    !net_wanted(r);
 }
 
 /* ---- the ops ---- */
@@ -569,10 +620,10 @@ op_environment_warm(struct request *rq, const cJSON *args)
 	struct pyro_status	 st;
 	const char		*name, *cache = NULL, *kind, *why = "";
 	long long		 mem = 1024, vcpus = 1;
-	char			 key[65], qemu[4200], whybad[200];
+	char			 key[65], vmm[4200], whybad[200];
 	struct env		 e, t;
 	cJSON			*res;
-	int			 rc;
+	int			 rc, fc;
 
 	if (arg_string(args, "environment", 1, 64, &name, &st) < 0 ||
 	    arg_int(args, "mem_mib", 0, 128, 65536, &mem, &st) < 0 ||
@@ -592,22 +643,21 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		    "pyrod.conf (warm_start = off)");
 		return;
 	}
-	if ((kind = host_vmm(qemu, sizeof(qemu), &why)) == NULL ||
-	    strcmp(kind, "qemu") != 0) {
-		ctl_reply_err(rq, PYRO_E_UNSUPPORTED, "warm start needs QEMU "
-		    "(%s)", kind == NULL ? why : "this pyrod uses Firecracker, "
-		    "whose snapshots pyro does not make yet");
+	if ((kind = host_vmm(vmm, sizeof(vmm), &why)) == NULL) {
+		ctl_reply_err(rq, PYRO_E_VMM_UNAVAILABLE, "no usable VMM (%s)",
+		    why);
 		return;
 	}
+	fc = strcmp(kind, "firecracker") == 0;
 	if (env_open(name, cache, &e, &st) < 0) {
 		ctl_reply_status(rq, &st);
 		return;
 	}
-	if (key_of(&e, (unsigned)mem, (unsigned)vcpus, qemu, key, NULL,
+	if (key_of(&e, (unsigned)mem, (unsigned)vcpus, fc, vmm, key, NULL,
 	    0) < 0) {
 		env_close(&e);
 		ctl_reply_err(rq, PYRO_E_VMM_UNAVAILABLE, "cannot read %s",
-		    qemu);
+		    vmm);
 		return;
 	}
 	if (build_find(key) != NULL) {
@@ -615,7 +665,7 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		ctl_reply_err(rq, PYRO_E_BUSY, "this template is being made");
 		return;
 	}
-	if ((rc = tpl_open(key, &t, whybad, sizeof(whybad))) == 0) {
+	if ((rc = tpl_open(key, fc, &t, whybad, sizeof(whybad))) == 0) {
 		/* There already: say so, as the record has it. */
 		int root = tpl_root(), dfd;
 
@@ -635,7 +685,7 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		ctl_reply_ok(rq, res);
 		return;
 	}
-	if (build_start(&e, key, (unsigned)mem, (unsigned)vcpus, rq,
+	if (build_start(&e, key, (unsigned)mem, (unsigned)vcpus, fc, rq,
 	    &st) < 0)
 		ctl_reply_status(rq, &st);
 }
@@ -652,9 +702,9 @@ op_environment_templates(struct request *rq, const cJSON *args)
 	struct dirent		*de;
 	DIR			*d;
 	cJSON			*res, *arr, *o;
-	char			 qemu[4200], key[65];
+	char			 vmm[4200], key[65];
 	const char		*why = "", *kind;
-	int			 prune = 0, root, dfd, removed = 0;
+	int			 prune = 0, root, dfd, removed = 0, fc;
 
 	if (arg_bool(args, "prune", &prune, &st) < 0) {
 		ctl_reply_status(rq, &st);
@@ -665,7 +715,8 @@ op_environment_templates(struct request *rq, const cJSON *args)
 		    "templates");
 		return;
 	}
-	kind = host_vmm(qemu, sizeof(qemu), &why);
+	kind = host_vmm(vmm, sizeof(vmm), &why);
+	fc = kind != NULL && strcmp(kind, "firecracker") == 0;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "warm_start", conf.warm_start);
 	arr = cJSON_AddArrayToObject(res, "templates");
@@ -696,13 +747,12 @@ op_environment_templates(struct request *rq, const cJSON *args)
 		env = cJSON_GetObjectItemCaseSensitive(o, "environment");
 		mem = cJSON_GetObjectItemCaseSensitive(o, "mem_mib");
 		vc = cJSON_GetObjectItemCaseSensitive(o, "vcpu_count");
-		/* Still what today's environment, QEMU and shape make? */
+		/* Still what today's environment, VMM and shape make? */
 		if (cJSON_IsString(env) && cJSON_IsNumber(mem) &&
 		    cJSON_IsNumber(vc) && kind != NULL &&
-		    strcmp(kind, "qemu") == 0 &&
 		    env_open(env->valuestring, NULL, &e, &st) == 0) {
 			keep = key_of(&e, (unsigned)mem->valuedouble,
-			    (unsigned)vc->valuedouble, qemu, key, NULL,
+			    (unsigned)vc->valuedouble, fc, vmm, key, NULL,
 			    0) == 0 && strcmp(key, de->d_name) == 0;
 			env_close(&e);
 		}

@@ -387,7 +387,8 @@ vmi_msg(struct helper *h, struct pyro_msg *m, void *arg)
 		if (v->lazy && !v->restored)
 			tpl_lazy(v->rec, v->env.name, cJSON_GetStringValue(
 			    cJSON_GetObjectItem(v->rec->doc,
-			    "environment_cache_dir")), v->tkey, v->qemu);
+			    "environment_cache_dir")), v->tkey, v->fc,
+			    v->qemu);
 		v->state = VMI_RUNNING;
 		if (v->ops->on_ready)
 			v->ops->on_ready(v, r.boot_ms, v->arg);
@@ -532,11 +533,11 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		}
 	}
 
-	/* A restore's disk and state are the template's. */
+	/* A restore's disk, state and memory are the template's. */
 	for (k = VM_FILE_KERNEL; k < VM_FILE__MAX; k++) {
 		const struct env *src = (k == VM_FILE_STATE ||
-		    (k == VM_FILE_ROOTFS && v->warm == WARM_RESTORE)) ?
-		    &v->tpl : &v->env;
+		    k == VM_FILE_MEM || (k == VM_FILE_ROOTFS &&
+		    v->warm == WARM_RESTORE)) ? &v->tpl : &v->env;
 
 		f.role = (uint32_t)k;
 		if (k == VM_FILE_ROOTFS && !v->copy_rootfs && v->disk >= 0)
@@ -544,6 +545,8 @@ vmi_send_files(struct helper *h, struct vmi *v)
 		if (k == VM_FILE_DISK && v->disk < 0)
 			continue;
 		if (k == VM_FILE_STATE && v->warm == WARM_NONE)
+			continue;
+		if (k == VM_FILE_MEM && (v->warm == WARM_NONE || !v->fc))
 			continue;
 		if (helper_send(h, PYRO_MSG_VM_FILE, &f, sizeof(f),
 		    k == VM_FILE_DISK ? v->disk : src->fd[k]) < 0) {
@@ -584,7 +587,7 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	if (v->warm == WARM_RESTORE) {
 		v->env_mask &= ~(1u << VM_FILE_ROOTFS);
 		v->tpl_mask = v->tpl.verify_mask & ((1u << VM_FILE_ROOTFS) |
-		    (1u << VM_FILE_STATE));
+		    (1u << VM_FILE_STATE) | (1u << VM_FILE_MEM));
 		if (!v->copy_rootfs && !s.snapshot)
 			v->tpl_mask &= ~(1u << VM_FILE_ROOTFS);
 	}
@@ -701,7 +704,9 @@ vmi_exit_cb(struct helper *h, const char *why, void *arg)
 		if (strcmp(why, "exited") != 0)
 			cgroup_kill_id(v->rec->id);
 		(void)fc_jail_remove(v->rec->id);
-		fc_disk_reclaim(v->rec);
+		/* A template's build gives its files back itself. */
+		if (v->warm != WARM_SAVE)
+			fc_disk_reclaim(v->rec);
 	}
 	/* A helper that did not exit by itself may have left its table
 	 * and its VMM's cgroup (removable once QEMU is gone too). */
@@ -821,18 +826,19 @@ warm_pick(struct vmi *v, int disk, int copy_rootfs)
 		    "booted before");
 		return;
 	}
-	if (!tpl_eligible(v->rec, v->fc)) {
+	if (!tpl_eligible(v->rec)) {
 		snprintf(v->cold_why, sizeof(v->cold_why), "%s",
 		    strcmp(conf.warm_start, "off") == 0 ? "warm_start = off" :
-		    v->fc ? "Firecracker" : rec_host_compat(v->rec) ?
-		    "host-compat" : "networked VMs boot cold");
+		    rec_host_compat(v->rec) ? "host-compat" :
+		    "networked VMs boot cold");
 		return;
 	}
-	if (tpl_key(v->rec, &v->env, v->qemu, v->tkey) < 0) {
-		snprintf(v->cold_why, sizeof(v->cold_why), "QEMU unreadable");
+	if (tpl_key(v->rec, &v->env, v->fc, v->qemu, v->tkey) < 0) {
+		snprintf(v->cold_why, sizeof(v->cold_why), "%s unreadable",
+		    v->fc ? "Firecracker" : "QEMU");
 		return;
 	}
-	if ((rc = tpl_open(v->tkey, &v->tpl, why, sizeof(why))) == 0) {
+	if ((rc = tpl_open(v->tkey, v->fc, &v->tpl, why, sizeof(why))) == 0) {
 		v->warm = WARM_RESTORE;
 		return;
 	}
@@ -844,10 +850,10 @@ warm_pick(struct vmi *v, int disk, int copy_rootfs)
 
 static struct vmi *
 vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
-    int warm, int state, const struct vmi_ops *ops, void *arg,
+    int warm, int state, int mem, const struct vmi_ops *ops, void *arg,
     struct pyro_status *st)
 {
-	struct vmi	*v;
+	struct vmi	*v = NULL;
 	char		 qemu[4200];
 	const char	*why = "", *kind = NULL;
 	int		 k;
@@ -859,38 +865,26 @@ vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
 	 */
 	qemu[0] = '\0';
 	if (!rec_host_compat(rec) && ((kind = host_vmm(qemu, sizeof(qemu),
-	    &why)) == NULL || strlen(qemu) >= sizeof(v->qemu))) {
-		env_close(env);
-		if (disk >= 0)
-			close(disk);
-		if (state >= 0)
-			close(state);
+	    &why)) == NULL || strlen(qemu) >= sizeof(v->qemu)))
 		pyro_fail(st, PYRO_E_VMM_UNAVAILABLE, "no usable VMM (%s): "
 		    "install qemu-system-x86 or set qemu_path in pyrod.conf, "
 		    "or allow host-compat (pyro doctor explains)", why);
-		return NULL;
-	}
 	/* A mismatch is a clear error, never a guest that cannot answer. */
-	if (kind != NULL && strcmp(kind, "firecracker") == 0 &&
-	    !env->firecracker) {
+	else if (kind != NULL && strcmp(kind, "firecracker") == 0 &&
+	    !env->firecracker)
 		pyro_fail(st, PYRO_E_UNSUPPORTED, "environment %s was built "
 		    "without Firecracker support (no vsock in its initramfs): "
 		    "rebuild it with this pyro (pyro env pull %s --force), or "
 		    "set vmm = qemu", env->name, env->name);
-		env_close(env);
-		if (disk >= 0)
-			close(disk);
-		if (state >= 0)
-			close(state);
-		return NULL;
-	}
-	if ((v = calloc(1, sizeof(*v))) == NULL) {
-		env_close(env);
-		if (disk >= 0)
-			close(disk);
-		if (state >= 0)
-			close(state);
+	else if ((v = calloc(1, sizeof(*v))) == NULL)
 		pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
+	if (v == NULL) {
+		int	fds[3] = { disk, state, mem };
+
+		env_close(env);
+		for (k = 0; k < 3; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
 		return NULL;
 	}
 	memcpy(v->qemu, qemu, strlen(qemu) + 1);
@@ -909,6 +903,7 @@ vmi_begin(struct record *rec, struct env *env, int disk, int copy_rootfs,
 		 * state was written for this one start a moment ago). */
 		v->warm = warm;
 		v->tpl.fd[VM_FILE_STATE] = state;
+		v->tpl.fd[VM_FILE_MEM] = mem;
 	} else
 		warm_pick(v, disk, copy_rootfs);
 	if (net_wanted(rec) && net_lease_take(&v->net, rec, st) < 0) {
@@ -941,21 +936,22 @@ struct vmi *
 vmi_start(struct record *rec, struct env *env, int disk, int copy_rootfs,
     const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
-	return vmi_begin(rec, env, disk, copy_rootfs, WARM_NONE, -1, ops, arg,
-	    st);
+	return vmi_begin(rec, env, disk, copy_rootfs, WARM_NONE, -1, -1, ops,
+	    arg, st);
 }
 
 struct vmi *
 vmi_start_restore(struct record *rec, struct env *env, int disk, int state,
     const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
-	return vmi_begin(rec, env, disk, 0, WARM_RESTORE, state, ops, arg,
+	return vmi_begin(rec, env, disk, 0, WARM_RESTORE, state, -1, ops, arg,
 	    st);
 }
 
 struct vmi *
 vmi_start_save(struct record *rec, struct env *env, int disk, int state,
-    const struct vmi_ops *ops, void *arg, struct pyro_status *st)
+    int mem, const struct vmi_ops *ops, void *arg, struct pyro_status *st)
 {
-	return vmi_begin(rec, env, disk, 1, WARM_SAVE, state, ops, arg, st);
+	return vmi_begin(rec, env, disk, 1, WARM_SAVE, state, mem, ops, arg,
+	    st);
 }

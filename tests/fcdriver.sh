@@ -140,6 +140,103 @@ pyro workspace delete "$ws" >/dev/null || fail "delete (kill)"
 leftovers "after delete (kill)" "$ws"
 n=$((n+1)); pass "kill -9 of the helper: Firecracker is ended by its connector, the jail removed, the disk root's 0600"
 
+# ---- 3c. warm start: a template saved through Firecracker's snapshot API,
+# restored by a run and a workspace; a snapshot it cannot load: cold ----
+T="$TMP/state/templates"
+: >"$TMP/fc.log"
+pyro --json env warm debian:12 --mem-mib 512 >"$TMP/w1" 2>"$TMP/w1.err" ||
+    fail "env warm: $(cat "$TMP/w1" "$TMP/w1.err")"
+key=$(ls "$T" | grep -v '^\.' | head -n 1)
+[ -n "$key" ] || fail "no template after env warm: $(cat "$TMP/w1")"
+$py - "$TMP/w1" "$TMP/fc.log" "$T/$key" <<'PY' || fail "the save: $(cat "$TMP/w1") $(cat "$TMP/fc.log")"
+import json, os, stat, sys
+res = json.load(open(sys.argv[1]))
+assert res["status"] == "made" and res["vmm"] == "firecracker", res
+reqs = [json.loads(l) for l in open(sys.argv[2]) if '"method"' in l]
+seen = [(r["method"], r["path"]) for r in reqs]
+i = seen.index(("PATCH", "/vm"))
+assert seen[i:] == [("PATCH", "/vm"), ("PUT", "/snapshot/create")], seen
+assert reqs[i]["body"] == {"state": "Paused"}, reqs[i]
+assert reqs[i + 1]["body"] == {"snapshot_type": "Full", "snapshot_path":
+                               "/vm.state", "mem_file_path": "/vm.mem"}
+assert all(r["status"] == 204 for r in reqs), reqs
+d = sys.argv[3]
+for n, mode, group0 in (("state", 0o640, False), ("memory", 0o640, False),
+                        ("rootfs.ext4", 0o600, True)):
+    st = os.stat(os.path.join(d, n))
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == mode and \
+        (st.st_gid == 0) == group0 and st.st_nlink == 1, (n, st)
+assert os.stat(os.path.join(d, "memory")).st_size == 512 << 20
+assert res["memory_bytes"] == 512 << 20 and len(res["memory_sha256"]) == 64
+PY
+leftovers "after env warm"
+n=$((n+1)); pass "env warm under Firecracker: PATCH /vm Paused, PUT /snapshot/create into files the jail was given; the template's state and memory root's 0640, group the jail's"
+
+: >"$TMP/fc.log"
+pyro --json run debian:12 --mem-mib 512 -- sh -c 'echo warm; hostname' \
+    >"$TMP/r1" 2>"$TMP/r1.err" || fail "restored run: $(cat "$TMP/r1.err")"
+$py - "$TMP/r1" "$TMP/fc.log" <<'PY' || fail "the restore: $(cat "$TMP/r1") $(cat "$TMP/fc.log")"
+import json, sys
+res = json.load(open(sys.argv[1]))
+assert res["boot"] == "restored" and res["stdout"] == "warm\npyro\n", res
+assert res["execution_mode"] == "guest_vsock", res
+reqs = [json.loads(l) for l in open(sys.argv[2]) if '"method"' in l]
+assert [(r["method"], r["path"]) for r in reqs][0] == ("PUT", "/snapshot/load"), reqs
+assert reqs[0]["body"] == {"snapshot_path": "/vm.state", "mem_backend":
+                           {"backend_type": "File", "backend_path": "/vm.mem"},
+                           "resume_vm": True}, reqs[0]
+assert not [r for r in reqs if r["path"] in ("/boot-source", "/machine-config")]
+PY
+leftovers "after a restored run"
+ws=$(pyro workspace create debian:12 --mem-mib 512 2>"$TMP/wc.err") ||
+    fail "workspace create (warm): $(cat "$TMP/wc.err")"
+grep -q 'phase=boot boot=restored' "$TMP/wc.err" || fail "create: $(cat "$TMP/wc.err")"
+pyro workspace exec "$ws" -- sh -c 'echo kept >/workspace/w.txt' || fail "exec (warm)"
+pyro workspace stop "$ws" >/dev/null || fail "stop (warm)"
+e2fsck -fn "$TMP/state/workspaces/$ws/rootfs.ext4" >"$TMP/fsck" 2>&1 ||
+    fail "e2fsck (warm): $(tail -5 "$TMP/fsck")"
+pyro workspace start "$ws" >/dev/null 2>"$TMP/ws.err" || fail "start (warm)"
+[ "$(pyro workspace exec "$ws" -- cat w.txt)" = kept ] || fail "file lost (warm)"
+expect_error unsupported pyro workspace fork "$ws"
+pyro workspace delete "$ws" >/dev/null || fail "delete (warm)"
+leftovers "after a restored workspace" "$ws"
+(cd "$T/$key" && $py -c '
+import hashlib, json
+t = json.load(open("template.json"))
+for n, k in (("state", "state_sha256"), ("memory", "memory_sha256")):
+    h = hashlib.sha256()
+    with open(n, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    assert h.hexdigest() == t[k], n
+') || fail "a restore changed the template"
+n=$((n+1)); pass "restored under Firecracker: PUT /snapshot/load first and alone, then the agent answers GP_RESUME; a run and a workspace (exec, stop, e2fsck, start) work; the template is unchanged"
+
+# A memory file whose digest was made to match, but Firecracker refuses it.
+$py - "$T/$key" <<'PY'
+import hashlib, json, os, sys
+d = sys.argv[1]
+fd = os.open(os.path.join(d, "memory"), os.O_RDWR)
+os.pwrite(fd, b"not guest memory", 0)
+h = hashlib.sha256()
+os.lseek(fd, 0, 0)
+for b in iter(lambda: os.read(fd, 1 << 20), b""):
+    h.update(b)
+os.close(fd)
+t = json.load(open(os.path.join(d, "template.json")))
+t["memory_sha256"] = h.hexdigest()
+json.dump(t, open(os.path.join(d, "template.json"), "w"))
+PY
+pyro run debian:12 --mem-mib 512 -- echo ok >"$TMP/r2" 2>"$TMP/r2.err" ||
+    fail "run over a refused snapshot: $(cat "$TMP/r2.err")"
+grep -q 'boot=restored' "$TMP/r2.err" &&
+    grep -q 'boot=cold reason="restoring failed: restoring the VM: Firecracker refused PUT /snapshot/load' \
+    "$TMP/r2.err" || fail "refused snapshot: $(cat "$TMP/r2.err")"
+[ "$(cat "$TMP/r2")" = ok ] || fail "refused snapshot: $(cat "$TMP/r2")"
+[ ! -e "$T/$key" ] || fail "a template Firecracker refused was kept"
+leftovers "after a refused snapshot"
+n=$((n+1)); pass "a snapshot Firecracker refuses: a cold boot in a new jail, the template removed, nothing left"
+
 # ---- 4. failure paths: clear errors, nothing left ----
 fails() {	# MODE CODE TEXT
 	echo "$1" >"$TMP/fcmode"

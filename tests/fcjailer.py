@@ -23,7 +23,9 @@ What it checks for pyro, beyond the argv: --new-pid-ns is given and
 --daemonize is not (pyro keeps Firecracker's stdout as the console); the
 api socket is /run/firecracker.sock; the files pyro put in the jail
 (vmlinux, initramfs.cpio, rootfs.ext4, run/) exist and belong to --uid and
---gid, and nothing in the jail is a symlink.  Every check that fails is
+--gid, and nothing in the jail is a symlink.  A warm start's vm.state and
+vm.mem come in pairs: a save's empty and the jail's, a restore's root's,
+group --gid, mode 0640 (and a restore has no kernel or initramfs).  Every check that fails is
 printed to stderr (the console pyro keeps) and the exit is 1.
 
 Unlike the real jailer it does not chroot or make namespaces: the
@@ -103,8 +105,30 @@ def main():
         for n in dirnames + filenames:
             if os.path.islink(os.path.join(dirpath, n)):
                 bad.append("symlink " + os.path.join(dirpath, n))
-    for n, want in (("vmlinux", 0o400), ("initramfs.cpio", 0o400),
-                    ("rootfs.ext4", None), ("run", 0o700)):
+    # A warm start's state and memory: a save's are empty and the jail's
+    # (Firecracker writes them), a restore's are root's, group the jail's,
+    # 0640 (it reads them); a restore has no kernel to boot.
+    snap = [n for n in ("vm.state", "vm.mem")
+            if os.path.lexists(os.path.join(root, n))]
+    restore = False
+    if snap:
+        if len(snap) != 2:
+            bad.append("only %s of vm.state and vm.mem" % snap)
+        sts = [os.lstat(os.path.join(root, n)) for n in snap]
+        restore = sts[0].st_uid == 0
+        for n, st in zip(snap, sts):
+            if restore and ((st.st_uid, st.st_gid) != (0, gid) or
+                            stat.S_IMODE(st.st_mode) != 0o640):
+                bad.append("%s (a restore's) is %d:%d %o, not 0:%d 640" % (
+                    n, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), gid))
+            if not restore and ((st.st_uid, st.st_gid) != (uid, gid) or
+                                st.st_size != 0):
+                bad.append("%s (a save's) is %d:%d, %d bytes" % (
+                    n, st.st_uid, st.st_gid, st.st_size))
+    want_files = [("rootfs.ext4", None), ("run", 0o700)]
+    if not restore:
+        want_files += [("vmlinux", 0o400), ("initramfs.cpio", 0o400)]
+    for n, want in want_files:
         p = os.path.join(root, n)
         try:
             st = os.lstat(p)

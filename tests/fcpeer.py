@@ -27,6 +27,21 @@ the driver's failure paths: no-socket never makes the API socket,
 vsock-garbage answers CONNECT with bytes that are not "OK <n>", no-boot
 never starts the guest.
 
+Snapshots (warm start): PUT /snapshot/create of a paused VM writes its
+state (here the configuration, as JSON) and a memory file of mem_size_mib
+into the jail as the jail's uid, so files pyro did not give it to write
+fail as they would; it resets the host's vsock connection, as Firecracker
+does.  PUT /snapshot/load, only before any configuration, reads both as
+the jail's uid (root's files it may not read fail), checks the memory's
+size, reopens the drive, binds the vsock again, and with resume_vm runs
+the saved guest: the real agent started from the restored disk with its
+hello taken off the channel (the saved one had said it to another host),
+so the first frame the driver gets is the answer to its GP_RESUME.  The
+guest's memory is not the saved one (a peer cannot restore a process);
+what the peer proves is the driver's side: the files, their owners and
+modes in the jail, the requests and their order, and pyro's protocol
+after a restore.
+
 Every request goes to FILE as a JSON line {method, path, body, status,
 fault}; the peer exits 1 after any request Firecracker would have refused
 for its form (a wrong body, path or order) so a test cannot miss it.
@@ -39,6 +54,7 @@ import ctypes
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -52,6 +68,8 @@ OK204 = b"HTTP/1.1 204 \r\nServer: Firecracker API\r\nConnection: keep-alive\r\n
 PRE_BOOT = ("/machine-config", "/boot-source", "/drives/", "/network-interfaces/",
             "/vsock")
 AGENT_PORT = 1024
+GP_HELLO = 1            # guestproto.h: the agent's first frame
+MEM_MAGIC = b"fcpeer guest memory\n"
 
 
 class Peer:
@@ -71,6 +89,9 @@ class Peer:
         self.gsvc = None
         self.gsock = None
         self.bridged = False
+        self.host = None        # the host's vsock connection to the agent
+        self.restored = False
+        self.saved = None       # set once a snapshot's guest has ended
         # The validator reads its own files once: before any chroot.
         fcschema.validate(self.spec, self.defs, "PUT", "/machine-config",
                           {"vcpu_count": 1, "mem_size_mib": 128})
@@ -156,17 +177,86 @@ class Peer:
             if self.state != "Paused":
                 return 400, ("Cannot create a snapshot: the microVM is not "
                              "paused."), True
-            for k in ("snapshot_path", "mem_file_path"):
-                with open(self.jail(body[k]), "wb") as f:
-                    f.write(b"peer-" + k.encode())
+            # As Firecracker: both files opened for writing (created or
+            # truncated) as the jail's uid; the state holds the devices
+            # (here: the configuration), the memory is mem_size_mib.
+            mib = self.conf["/machine-config"]["mem_size_mib"]
+            try:
+                with open(self.jail(body["snapshot_path"]), "wb") as f:
+                    f.write(json.dumps({"fcpeer_vmstate": 1,
+                                        "conf": self.conf}).encode())
+                with open(self.jail(body["mem_file_path"]), "wb") as f:
+                    f.write(MEM_MAGIC)
+                    f.truncate(mib << 20)
+            except OSError as e:
+                return 400, "Failed to create snapshot: %s" % e, False
+            # Firecracker resets every vsock connection at a snapshot.
+            self.vsock_reset()
+            # A paused guest writes nothing more, but the peer's guest is
+            # a mounted disk: end it (unmounted, its loop device gone)
+            # before answering, so the disk is final when pyro hashes it.
+            if self.gsock is not None:
+                self.saved = threading.Event()
+                self.gsvc.send(b"end")
+                if not self.saved.wait(20):
+                    return 400, "the guest did not end", False
             return 204, None, False
         if path == "/snapshot/load":
             if self.conf or started:
                 return 400, ("Loading a microVM snapshot not allowed after "
                              "configuring boot-specific resources."), True
-            self.state = "Running" if body.get("resume_vm") else "Paused"
-            return 204, None, False
+            return self.load(body)
         return 400, "Invalid request method and/or path: %s %s." % (method, path), True
+
+    def load(self, body):
+        """PUT /snapshot/load: the state and memory read as the jail's
+        uid (so a file it may not read fails as in Firecracker), the
+        configuration and devices from the state, the drive reopened by
+        its path, the vsock bound again (empty: no connection survives a
+        snapshot).  Resumed, the guest is the one that was saved: an agent
+        that said hello and flushed; the peer starts the real agent from
+        the restored disk and takes its hello off the channel first."""
+        try:
+            with open(self.jail(body["snapshot_path"]), "rb") as f:
+                vmstate = json.loads(f.read(1 << 20))
+            conf = vmstate["conf"]
+            mib = conf["/machine-config"]["mem_size_mib"]
+            if vmstate.get("fcpeer_vmstate") != 1:
+                raise ValueError("not a snapshot state file")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            return 400, "Failed to load snapshot state: %s" % e, False
+        mem = self.jail(body["mem_backend"]["backend_path"])
+        try:
+            with open(mem, "rb") as f:
+                if f.read(len(MEM_MAGIC)) != MEM_MAGIC or \
+                        os.fstat(f.fileno()).st_size != mib << 20:
+                    raise ValueError("not this snapshot's memory")
+        except (OSError, ValueError) as e:
+            return 400, "Failed to load guest memory: %s" % e, False
+        drive = conf.get("/drives/rootfs", {}).get("path_on_host", "")
+        try:
+            os.close(os.open(self.jail(drive), os.O_RDWR))
+        except OSError as e:
+            return 400, "Failed to restore the block device: %s" % e, False
+        self.conf = conf
+        self.restored = True
+        if "/vsock" in conf:
+            self.bind_vsock(conf["/vsock"]["uds_path"])
+        if body.get("resume_vm"):
+            self.state = "Running"
+            if self.agent and self.mode != "no-boot":
+                self.start_guest()
+        else:
+            self.state = "Paused"
+        return 204, None, False
+
+    def vsock_reset(self):
+        c, self.host = self.host, None
+        if c is not None:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def start_guest(self):
         """The guest, by the root guest service (we run as the jail's uid,
@@ -178,9 +268,22 @@ class Peer:
         if not fds:
             return
         self.gsock = socket.socket(fileno=fds[0])
+        if self.restored:
+            # The saved guest had said hello: that frame went to the host
+            # of the save, not to the one that restores it.
+            head = self.gsock.recv(12, socket.MSG_WAITALL)
+            n, _, kind, _ = struct.unpack("<IIHH", head) if len(head) == 12 \
+                else (0, 0, 0, 0)
+            if kind != GP_HELLO or len(self.gsock.recv(n, socket.MSG_WAITALL)) != n:
+                self.gsock.close()
+                self.gsock = None
+                return
 
         def watch():
             self.gsvc.recv(16)      # "exit", or the service is gone
+            if self.saved is not None:
+                self.saved.set()    # ended for a snapshot: we stay
+                return
             os._exit(0)             # the guest rebooted: Firecracker exits
         threading.Thread(target=watch, daemon=True).start()
 
@@ -247,6 +350,7 @@ class Peer:
             if taken:           # one host connection per boot
                 c.close()
                 return
+            self.host = c
             self.bridge(c)
             return
         while True:            # the scripted agent: an echo
@@ -331,7 +435,7 @@ def guest_service(sock, agent, root):
     a, b = socket.socketpair()
     script = (
             'set -e; m=$(mktemp -d); '
-            'mount -o loop,nosuid,nodev "$1" "$m"; '
+            'mount -o loop,nosuid,nodev,noatime,noinit_itable "$1" "$m"; '
             'mount -t proc proc "$m/proc"; '
             'mount -t tmpfs tmpfs "$m/run"; '
             'mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"; '
@@ -345,7 +449,7 @@ def guest_service(sock, agent, root):
         os.dup2(b.fileno(), 3)      # the agent's channel (inheritable)
     # Our other fds are close-on-exec: the guest gets 0-3 only.
     guest = subprocess.Popen(
-        ["unshare", "--pid", "--fork", "--mount", "--kill-child", "sh",
+        ["unshare", "--pid", "--fork", "--mount", "--uts", "--kill-child", "sh",
          "-c", script, "sh", disk, agent],
         close_fds=False, preexec_fn=child, stdin=subprocess.DEVNULL)
     b.close()
@@ -357,6 +461,13 @@ def guest_service(sock, agent, root):
         guest.kill()
     threading.Thread(target=peer_gone, daemon=True).start()
     guest.wait()
+    # Its mount namespace is gone; the disk is final once its loop device
+    # is detached (the unmount's writes are in the file then).
+    for _ in range(400):
+        if not subprocess.run(["losetup", "-j", disk], capture_output=True,
+                              text=True).stdout.strip():
+            break
+        threading.Event().wait(0.05)
     try:
         sock.send(b"exit")
     except OSError:

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "errcode.h"
 #include "fcapi.h"
 #include "fcclient.h"
 #include "helper.h"
@@ -67,15 +68,20 @@
 #define FC_JAILER_WAIT_MS	10000	/* the jailer copies Firecracker */
 #define FC_API_WAIT_MS		5000	/* its API socket appears */
 #define FC_CALL_MS		5000
+#define FC_SNAPSHOT_MS		120000	/* writing the guest's memory */
 #define FC_RETRY_MS		100	/* the agent's vsock port, again */
+/* Warm start: the state and memory files, as the jail names them. */
+#define FC_STATE		"/vm.state"
+#define FC_MEM			"/vm.mem"
 
 static struct {
 	int	root;		/* O_PATH: the jail's root */
 	int	api;		/* the API connection */
 	int	connecting;	/* waiting for the agent's port */
+	int	paused;		/* saved: nothing runs in it again */
 	long long next_try;
 	char	err[200];	/* the last vsock error */
-} fc = { -1, -1, 0, 0, "" };
+} fc = { -1, -1, 0, 0, 0, "" };
 
 /* ---- the vmhelper's side ---- */
 
@@ -235,6 +241,53 @@ fc_fail(int rc, const char *fmt, ...)
 	return rc;
 }
 
+/*
+ * One request (built: its builder's return), its answer checked: 0, or
+ * -errno and why in fc.err.
+ */
+static int
+fc_do(int built, struct fc_req *r, int timeout_ms)
+{
+	struct fc_resp	rp;
+	int		rc = 0;
+
+	if (built < 0) {
+		fc_req_free(r);
+		return fc_fail(-ENOMEM, "cannot make %s", r->path);
+	}
+	if (fc_call(fc.api, r, &rp, timeout_ms) < 0)
+		rc = fc_fail(-EPROTO, "Firecracker refused %s %s: %s%s",
+		    r->method, r->path, rp.status ? "" : "(no answer) ",
+		    rp.fault);
+	fc_req_free(r);
+	return rc;
+}
+
+/*
+ * A restore: the jail holds the template's state and memory (the
+ * launcher linked them, root's and read-only); Firecracker loads them
+ * before anything is configured and resumes the guest, whose vsock
+ * connection of the save was reset (its listening socket was not): the
+ * agent takes our new connection, and vm_warm_done() follows it.
+ */
+static int
+fc_load(void)
+{
+	struct fc_req	r;
+	int		rc;
+
+	if ((rc = fc_do(fc_req_snapshot_load(&r, FC_STATE, FC_MEM, 1), &r,
+	    FC_SNAPSHOT_MS)) < 0) {
+		/* The template's fault (pyrod removes it), told first. */
+		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED,
+		    "restoring the VM: %s", fc.err);
+		return rc;
+	}
+	fc.connecting = 1;
+	fc.next_try = 0;
+	return 0;
+}
+
 static int
 fc_launch(void)
 {
@@ -245,7 +298,6 @@ fc_launch(void)
 	struct fc_jail	 j;
 	struct fc_vm	 fv;
 	struct fc_req	 plan[FC_PLAN_MAX];
-	struct fc_resp	 rp;
 	char		*argv[FC_ARGV_MAX], args[LAUNCH_STRINGS_MAX], id[32];
 	char		 boot[512], netarg[64], pidfile[64];
 	const char	*exe;
@@ -257,7 +309,7 @@ fc_launch(void)
 
 	fc.err[0] = '\0';
 	if (vm.start.run_uid == 0 || vm.start.run_gid == 0)
-		return -EINVAL;
+		return fc_fail(-EINVAL, "Firecracker may not run as root");
 	memset(&j, 0, sizeof(j));
 	snprintf(id, sizeof(id), "%s", vm.start.vm_id);
 	j.jailer = vm.start.fc_jailer;
@@ -268,16 +320,17 @@ fc_launch(void)
 	j.gid = vm.start.run_gid;
 	if ((n = fc_jailer_argv(&j, args, sizeof(args), argv,
 	    FC_ARGV_MAX)) < 0)
-		return -EINVAL;
+		return fc_fail(-EINVAL, "no jailer command line for %s", id);
 	memset(&m.l, 0, sizeof(m.l));
 	m.l.mode = LAUNCH_FIRECRACKER;
 	m.l.uid = j.uid;
 	m.l.gid = j.gid;
 	m.l.readonly = vm.start.snapshot;
+	m.l.warm = vm.start.warm;
 	memcpy(m.l.hide, vm.start.hide, sizeof(m.l.hide));
 	/* The jailer works in <base>/<exec file's name>/<id>/root. */
 	if ((exe = strrchr(vm.start.fc_exec, '/')) == NULL || exe[1] == '\0')
-		return -EINVAL;
+		return fc_fail(-EINVAL, "Firecracker's path is not absolute");
 	exe++;
 	if (snprintf(m.l.jail, sizeof(m.l.jail), "%.200s/%.40s/%s",
 	    vm.start.fc_base, exe, id) >= (int)sizeof(m.l.jail) ||
@@ -301,6 +354,10 @@ fc_launch(void)
 	    vm.files[VM_FILE_DISK];
 	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
 	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
+	if (vm.start.warm != WARM_NONE) {
+		fds[LFD_STATE] = vm.files[VM_FILE_STATE];
+		fds[LFD_MEM] = vm.files[VM_FILE_MEM];
+	}
 	iov.iov_base = &m;
 	iov.iov_len = sizeof(m.l) + len;
 	rc = (int)pyro_sendmsg_fds(vm.launcher_sock, &iov, 1, fds, LFD__MAX);
@@ -348,6 +405,8 @@ fc_launch(void)
 		(void)poll(NULL, 0, 20);
 	}
 
+	if (vm.start.warm == WARM_RESTORE)
+		return fc_load();
 	memset(&fv, 0, sizeof(fv));
 	fv.vcpus = vm.start.vcpus;
 	fv.mem_mib = vm.start.mem_mib;
@@ -367,11 +426,10 @@ fc_launch(void)
 		return fc_fail(-EINVAL, "no boot plan for this VM's shape");
 	rc = 0;
 	for (k = 0; k < n; k++) {
-		if (rc == 0 && fc_call(fc.api, &plan[k], &rp, FC_CALL_MS) < 0)
-			rc = fc_fail(-EPROTO, "Firecracker refused %s %s: %s%s",
-			    plan[k].method, plan[k].path, rp.status ? "" :
-			    "(no answer) ", rp.fault);
-		fc_req_free(&plan[k]);
+		if (rc == 0)
+			rc = fc_do(0, &plan[k], FC_CALL_MS);
+		else
+			fc_req_free(&plan[k]);
 	}
 	if (rc < 0)
 		return rc;
@@ -399,10 +457,40 @@ fc_tick(void)
 	if (fd >= 0) {
 		fc.connecting = 0;
 		vm.agent = fd;
+		if (vm.warm_stage == WS_LOADING)
+			vm_warm_done(0, NULL);	/* GP_RESUME goes first */
 		return -1;
 	}
 	fc.next_try = pyro_mono_ms() + FC_RETRY_MS;
 	return FC_RETRY_MS;
+}
+
+static void
+fc_kill(void)
+{
+	if (vm.vmm_pid > 0)
+		(void)kill(vm.vmm_pid, SIGKILL);
+}
+
+/*
+ * A save (a template's, after the agent flushed): pause the VM and have
+ * Firecracker write its state and memory into the files the launcher
+ * linked into the jail for it.  The VM stays paused until it is ended.
+ */
+static int
+fc_save(void)
+{
+	struct fc_req	r;
+	int		rc;
+
+	fc.err[0] = '\0';
+	if ((rc = fc_do(fc_req_vm_state(&r, 1), &r, FC_CALL_MS)) == 0) {
+		fc.paused = 1;
+		rc = fc_do(fc_req_snapshot_create(&r, FC_STATE, FC_MEM), &r,
+		    FC_SNAPSHOT_MS);
+	}
+	vm_warm_done(rc, fc.err);
+	return 0;
 }
 
 static void
@@ -411,18 +499,16 @@ fc_quit(void)
 	struct fc_req	r;
 	struct fc_resp	rp;
 
+	if (fc.paused) {
+		/* A paused guest powers nothing off: the snapshot is made. */
+		fc_kill();
+		return;
+	}
 	if (fc.api < 0 || fc_req_action(&r, "SendCtrlAltDel") < 0)
 		return;
 	if (fc_call(fc.api, &r, &rp, 1000) < 0)
 		log_warnx("SendCtrlAltDel: %s", rp.fault);
 	fc_req_free(&r);
-}
-
-static void
-fc_kill(void)
-{
-	if (vm.vmm_pid > 0)
-		(void)kill(vm.vmm_pid, SIGKILL);
 }
 
 static void
@@ -438,7 +524,7 @@ fc_error(void)
 
 const struct vmm_driver vmm_firecracker = {
 	"Firecracker", fc_launch, fc_quit, fc_ctl_event, fc_kill, fc_tick,
-	fc_error, NULL, NULL
+	fc_error, fc_save, NULL
 };
 
 /* ---- the launcher's side (root) ---- */
@@ -456,6 +542,29 @@ jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
 	if (copy_sparse(src, dst) < 0 || fchown(dst, uid, gid) < 0)
 		launch_die(con, "firecracker: copying /%s into the jail", name);
 	close(dst);
+}
+
+/*
+ * fd's file as name in the jail (a hard link), the jail's if mine; one
+ * that must be new (a save's state and memory) must be empty: never a
+ * template's.
+ */
+static void
+jail_link(int con, int fd, int rootfd, const char *name, int mine,
+    int empty, uid_t uid, gid_t gid)
+{
+	struct stat	sb;
+	char		self[64];
+
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    (empty && (sb.st_size != 0 || sb.st_nlink != 1))) {
+		errno = EINVAL;
+		launch_die(con, "firecracker: /%s is not a file to link", name);
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, self, rootfd, name, AT_SYMLINK_FOLLOW) < 0 ||
+	    (mine && fchown(fd, uid, gid) < 0))
+		launch_die(con, "firecracker: linking /%s into the jail", name);
 }
 
 /*
@@ -495,7 +604,6 @@ void
 fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 {
 	char		*argv[FC_ARGV_MAX + 1], *p = strings, path[300];
-	char		 self[64];
 	int		 con = fds[LFD_CONSOLE], rootfd, dfd, run, status;
 	pid_t		 jailer;
 	uint32_t	 i;
@@ -505,7 +613,8 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 		p += strlen(p) + 1;
 	}
 	argv[i] = NULL;
-	if (l->uid == 0 || l->gid == 0 || l->jail[0] != '/') {
+	if (l->uid == 0 || l->gid == 0 || l->jail[0] != '/' ||
+	    l->warm > WARM_RESTORE) {
 		errno = EINVAL;
 		launch_die(con, "firecracker: a jail as root, or no jail");
 	}
@@ -527,22 +636,34 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 	    O_NOFOLLOW | O_CLOEXEC)) < 0 || fchown(dfd, l->uid, l->gid) < 0)
 		launch_die(con, "firecracker: the jail's /run");
 	close(dfd);
-	jail_copy(con, fds[LFD_KERNEL], rootfd, FC_KERNEL + 1, l->uid, l->gid,
-	    0);
-	jail_copy(con, fds[LFD_INITRD], rootfd, FC_INITRD + 1, l->uid,
-	    l->gid, 0);
+	/* A restore boots nothing: its kernel is in the saved memory. */
+	if (l->warm != WARM_RESTORE) {
+		jail_copy(con, fds[LFD_KERNEL], rootfd, FC_KERNEL + 1, l->uid,
+		    l->gid, 0);
+		jail_copy(con, fds[LFD_INITRD], rootfd, FC_INITRD + 1, l->uid,
+		    l->gid, 0);
+	}
+	if (l->warm != WARM_NONE) {
+		/*
+		 * The state and memory files, the same inodes: a save's
+		 * (empty, the build's) become the jail's to write; a
+		 * restore's stay root's, which pyrod made readable by the
+		 * jail's group alone (Firecracker maps the memory
+		 * privately: nothing writes back into the template).
+		 */
+		int save = l->warm == WARM_SAVE;
+
+		jail_link(con, fds[LFD_STATE], rootfd, FC_STATE + 1, save,
+		    save, l->uid, l->gid);
+		jail_link(con, fds[LFD_MEM], rootfd, FC_MEM + 1, save, save,
+		    l->uid, l->gid);
+	}
 	if (l->readonly)
 		jail_copy(con, fds[LFD_DISK], rootfd, FC_ROOTFS + 1, l->uid,
 		    l->gid, 1);
-	else {
-		/* The workspace's own disk, the same inode, as the jail's. */
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", fds[LFD_DISK]);
-		if (linkat(AT_FDCWD, self, rootfd, FC_ROOTFS + 1,
-		    AT_SYMLINK_FOLLOW) < 0 ||
-		    fchown(fds[LFD_DISK], l->uid, l->gid) < 0)
-			launch_die(con, "firecracker: linking the disk into "
-			    "the jail");
-	}
+	else	/* The workspace's own disk, the same inode, as the jail's. */
+		jail_link(con, fds[LFD_DISK], rootfd, FC_ROOTFS + 1, 1, 0,
+		    l->uid, l->gid);
 	/* The vmhelper reads the jail (the pid file) through this fd. */
 	if ((dfd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)

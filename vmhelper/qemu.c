@@ -398,6 +398,7 @@ qemu_launch(void)
 	fds[LFD_TAP] = m.l.tap ? net_tap_fd() : ro;
 	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
 	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
+	fds[LFD_STATE] = fds[LFD_MEM] = ro;	/* placeholders, closed */
 
 	iov.iov_base = &m;
 	iov.iov_len = sizeof(m.l) + len;

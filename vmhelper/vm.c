@@ -500,10 +500,12 @@ on_resumed(const uint8_t *p)
 	vm.warm_stage = WS_NONE;
 	vm.ready = 1;
 	vm.deadline = 0;
-	/* QEMU has read the state: it is not needed again. */
-	if (vm.files[VM_FILE_STATE] >= 0)
-		close(vm.files[VM_FILE_STATE]);
-	vm.files[VM_FILE_STATE] = -1;
+	/* The VMM has read the state: it is not needed again. */
+	for (int k = VM_FILE_STATE; k <= VM_FILE_MEM; k++) {
+		if (vm.files[k] >= 0)
+			close(vm.files[k]);
+		vm.files[k] = -1;
+	}
 	memset(&r, 0, sizeof(r));
 	r.boot_ms = (uint32_t)(pyro_mono_ms() - vm.started_ms);
 	r.restored = 1;
@@ -618,12 +620,23 @@ vm_warm_done(int rc, const char *why)
 			vm_warm_done(-errno, "syncing the state file");
 			return;
 		}
+		sv.state_bytes = (uint64_t)st.st_size;
+		/* Firecracker's guest memory is a file of its own. */
+		if (vm.files[VM_FILE_MEM] >= 0 &&
+		    (fsync(vm.files[VM_FILE_MEM]) < 0 ||
+		    fstat(vm.files[VM_FILE_MEM], &st) < 0)) {
+			vm_warm_done(-errno, "syncing the memory file");
+			return;
+		}
 		if (sha256_fd(vm.files[VM_FILE_STATE], sv.state_sha256) < 0 ||
-		    sha256_fd(vm.files[VM_FILE_DISK], sv.disk_sha256) < 0) {
+		    sha256_fd(vm.files[VM_FILE_DISK], sv.disk_sha256) < 0 ||
+		    (vm.files[VM_FILE_MEM] >= 0 &&
+		    sha256_fd(vm.files[VM_FILE_MEM], sv.mem_sha256) < 0)) {
 			vm_warm_done(-EIO, "hashing the template");
 			return;
 		}
-		sv.state_bytes = (uint64_t)st.st_size;
+		if (vm.files[VM_FILE_MEM] >= 0)
+			sv.mem_bytes = (uint64_t)st.st_size;
 		sv.boot_ms = (uint32_t)vm.boot_ms;
 		vm.warm_stage = WS_NONE;
 		(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_SAVED, 0, &sv,
@@ -956,13 +969,15 @@ on_pyrod(void)
 		    vm.files[VM_FILE_DISK] < 0) ||
 		    (vm.start.warm != WARM_NONE) !=
 		    (vm.files[VM_FILE_STATE] >= 0) ||
+		    (vm.start.warm != WARM_NONE && vm.start.firecracker) !=
+		    (vm.files[VM_FILE_MEM] >= 0) ||
 		    vm.start.warm > WARM_RESTORE ||
 		    (vm.start.warm == WARM_SAVE && vm.start.snapshot)) {
 			rc = -1;
 			break;
 		}
-		/* Warm start: QEMU's alone, and never with a network (the
-		 * guest's addresses came from its kernel command line). */
+		/* Warm start: never with a network (the guest's addresses
+		 * came from its kernel command line). */
 		if (vm.start.warm != WARM_NONE && (drv->save == NULL ||
 		    vm.start.net.enabled)) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,

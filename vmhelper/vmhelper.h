@@ -21,6 +21,8 @@ enum {
 	LFD_TAP,	/* fd 8 with networking; else a placeholder, closed */
 	LFD_KERNEL,	/* copied into the jail, then closed */
 	LFD_INITRD,
+	LFD_STATE,	/* Firecracker's warm start: linked into the jail */
+	LFD_MEM,
 	LFD__MAX
 };
 #define LAUNCH_QEMU		0
@@ -35,6 +37,7 @@ struct launch {
 	uint32_t	readonly;	/* host-compat: the disk is the image */
 	uint32_t	tmp_mib;	/* host-compat: /tmp's size */
 	uint32_t	host_id;	/* host-compat: the host uid and gid */
+	uint32_t	warm;		/* Firecracker: WARM_* (LFD_STATE, MEM) */
 	char		hide[2][256];
 	char		jail[256];	/* Firecracker: <base>/firecracker/<id> */
 };
