@@ -479,8 +479,11 @@ resume(uint32_t stream, const uint8_t *p)
 	ts.tv_sec = (time_t)r.realtime_sec;
 	ts.tv_nsec = (long)r.realtime_nsec;
 	/*
-	 * Host-compat has no clock or CRNG of its own (the host's are
-	 * ours): only its name is its own (its UTS namespace).
+	 * Host-compat has no clock or CRNG of its own to reset: they are
+	 * the host kernel's, never part of a saved state, so no sibling
+	 * can share them (pyro never restores host-compat; the Firecracker
+	 * peer of the tests runs this agent so).  Only its name is its own
+	 * (its UTS namespace).
 	 */
 	if (r.flags != 0 || r.realtime_nsec >= 1000000000U)
 		out.clock_error = EINVAL;

@@ -347,6 +347,8 @@ int		 tpl_key(const struct record *, const struct env *, int fc,
 int		 tpl_open(const char *key, int fc, struct env *, char *why,
 		    size_t whysz);
 void		 tpl_discard(const char *key, const char *why);
+/* At start: remove what builds of an earlier run left (templates/.build-*). */
+void		 tpl_builds_remove(void);
 void		 tpl_lazy(const struct record *, const char *env,
 		    const char *cache, const char *key, int fc,
 		    const char *vmm);

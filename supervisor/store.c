@@ -265,8 +265,10 @@ store_open(const char *dir)
 		return rc;
 	load_kind(REC_VM);
 	load_kind(REC_WORKSPACE);
-	/* No VM runs yet: every jail is an earlier run's, every disk root's. */
+	/* No VM runs yet: every jail is an earlier run's, every disk root's,
+	 * every unfinished template build a dead one. */
 	(void)fc_jail_remove(NULL);
+	tpl_builds_remove();
 	{
 		struct record *r;
 

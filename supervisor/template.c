@@ -24,15 +24,17 @@
  * but the environment ran; template.json is pyrod's own.  Still, each
  * file is checked before use (sizes here, sha256 by the VM helper once
  * per stamp, as environments are), and a template that fails a check is
- * removed and the VM boots cold.  A Firecracker template's state and
- * memory are root's, mode 0640, group the jail's: a restore links them
- * into its jail, where Firecracker reads them and maps the memory
- * privately; nothing of a restored VM writes back into a template.
+ * removed and the VM boots cold.  A Firecracker template's files were
+ * never the jail's (its build wrote into the jail's own files, which the
+ * VM helper copied out); its state and memory are root's, mode 0640,
+ * group the jail's: a restore links them into its jail, where Firecracker
+ * reads them and maps the memory privately.  Their stamps leave out the
+ * ctime, which each link and unlink changes (nobody but root can write
+ * them: a size or mtime still tells a change).
  */
 #include "config.h"
 
 #include <sys/stat.h>
-#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -233,6 +235,9 @@ tpl_open(const char *key, int fc, struct env *t, char *why, size_t whysz)
 			    parts[i].file, (long long)s.size, sz->valuedouble);
 			goto bad;
 		}
+		/* Linked into jails (and out again): see above. */
+		if (fc && k != VM_FILE_ROOTFS)
+			memset(&s.ctime, 0, sizeof(s.ctime));
 		t->stamp[k] = s;
 		if (!env_stamp_known(&s))
 			t->verify_mask |= 1u << k;
@@ -265,6 +270,29 @@ tpl_discard(const char *key, const char *why)
 		return;
 	(void)tpl_rmdir(root, key);
 	close(root);
+}
+
+void
+tpl_builds_remove(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 root, n = 0;
+
+	if ((root = tpl_root()) < 0)
+		return;
+	if ((d = fdopendir(dup(root))) == NULL) {
+		close(root);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".build-", 7) == 0 &&
+		    tpl_rmdir(root, de->d_name) == 0)
+			n++;
+	closedir(d);
+	close(root);
+	if (n > 0)
+		log_info("removed %d unfinished template build(s)", n);
 }
 
 /* ---- making one ---- */
@@ -308,11 +336,12 @@ build_json(const struct tbuild *b)
 }
 
 /*
- * A Firecracker build's file, which its jail's uid owned while it ran
- * (Firecracker is gone now): root's again, with group gid and mode.
+ * A Firecracker template's state or memory: root's, readable by the
+ * jail's group alone (a restore links it into its jail, where Firecracker
+ * reads it as that group), written by nobody but pyro.
  */
 static int
-give_back(int dfd, const char *name, gid_t gid, mode_t mode)
+share_with_jails(int dfd, const char *name)
 {
 	struct stat	sb;
 	int		fd, rc = -1;
@@ -321,9 +350,8 @@ give_back(int dfd, const char *name, gid_t gid, mode_t mode)
 	    O_CLOEXEC)) < 0)
 		return -1;
 	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
-	    fchown(fd, 0, gid) == 0 && fchmod(fd, mode) == 0)
+	    fchown(fd, 0, (gid_t)conf.fc_gid) == 0 && fchmod(fd, 0640) == 0)
 		rc = 0;
-	(void)fremovexattr(fd, "system.posix_acl_access");
 	close(fd);
 	return rc;
 }
@@ -336,12 +364,10 @@ build_install(struct tbuild *b, cJSON *meta, struct pyro_status *st)
 	char		*text, tmp[80];
 	int		 root, fd, rc = -1;
 
-	/* The jail's links are gone with the jail: one link each. */
-	if (b->fc && (give_back(b->dfd, "rootfs.ext4", 0, 0600) < 0 ||
-	    give_back(b->dfd, "state", (gid_t)conf.fc_gid, 0640) < 0 ||
-	    give_back(b->dfd, "memory", (gid_t)conf.fc_gid, 0640) < 0))
-		return pyro_fail(st, PYRO_E_IO, "cannot give the template's "
-		    "files back to root: %s", strerror(errno));
+	if (b->fc && (share_with_jails(b->dfd, "state") < 0 ||
+	    share_with_jails(b->dfd, "memory") < 0))
+		return pyro_fail(st, PYRO_E_IO, "cannot make the template's "
+		    "files readable by Firecracker: %s", strerror(errno));
 	if (fstatat(b->dfd, "rootfs.ext4", &sd, AT_SYMLINK_NOFOLLOW) < 0)
 		return pyro_fail(st, PYRO_E_IO, "the template's disk is gone");
 	cJSON_AddNumberToObject(meta, "disk_bytes", (double)sd.st_size);

@@ -170,7 +170,7 @@ assert os.stat(os.path.join(d, "memory")).st_size == 512 << 20
 assert res["memory_bytes"] == 512 << 20 and len(res["memory_sha256"]) == 64
 PY
 leftovers "after env warm"
-n=$((n+1)); pass "env warm under Firecracker: PATCH /vm Paused, PUT /snapshot/create into files the jail was given; the template's state and memory root's 0640, group the jail's"
+n=$((n+1)); pass "env warm under Firecracker: PATCH /vm Paused, PUT /snapshot/create into the jail's own files, copied out; the template's state and memory root's 0640, group the jail's, one link each"
 
 : >"$TMP/fc.log"
 pyro --json run debian:12 --mem-mib 512 -- sh -c 'echo warm; hostname' \
@@ -262,11 +262,14 @@ sed 's/"vmms":\[[^]]*\],//' "$PYRO_TEST_ENV_CACHE/debian:12/manifest.json" \
     >"$TMP/oldcache/debian:12/manifest.json"
 kill "$PYROD_PID"; wait "$PYROD_PID" 2>/dev/null || true
 rm -f "$TMP/pyrod.sock"
+# What a pyrod killed in a template's build leaves: gone at the next start.
+mkdir -p "$TMP/state/templates/.build-0123" && : >"$TMP/state/templates/.build-0123/state"
 PYRO_ENVIRONMENT_CACHE_DIR="$TMP/oldcache" start_pyrod -f "$TMP/pyrod.conf"
+[ ! -e "$TMP/state/templates/.build-0123" ] || fail "an unfinished build was kept"
 expect_error unsupported pyro run debian:12 -- true
 grep -q 'without Firecracker support' "$TMP/xe" || fail "mismatch: $(cat "$TMP/xe")"
 leftovers "after the mismatch"
-n=$((n+1)); pass "an environment without vsock: unsupported, before anything starts"
+n=$((n+1)); pass "an environment without vsock: unsupported, before anything starts; an unfinished template build is removed at start"
 
 # ---- 6. a network: the TAP handed to Firecracker, then removed ----
 if command -v dnsmasq >/dev/null; then

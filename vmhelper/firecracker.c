@@ -68,7 +68,7 @@
 #define FC_JAILER_WAIT_MS	10000	/* the jailer copies Firecracker */
 #define FC_API_WAIT_MS		5000	/* its API socket appears */
 #define FC_CALL_MS		5000
-#define FC_SNAPSHOT_MS		120000	/* writing the guest's memory */
+#define FC_SNAPSHOT_MS		30000	/* its memory: under pyrod's backstop */
 #define FC_RETRY_MS		100	/* the agent's vsock port, again */
 /* Warm start: the state and memory files, as the jail names them. */
 #define FC_STATE		"/vm.state"
@@ -79,9 +79,10 @@ static struct {
 	int	api;		/* the API connection */
 	int	connecting;	/* waiting for the agent's port */
 	int	paused;		/* saved: nothing runs in it again */
+	int	status;		/* the last answer's HTTP status; 0: none */
 	long long next_try;
 	char	err[200];	/* the last vsock error */
-} fc = { -1, -1, 0, 0, 0, "" };
+} fc = { -1, -1, 0, 0, 0, 0, "" };
 
 /* ---- the vmhelper's side ---- */
 
@@ -161,9 +162,13 @@ to_vmhelper(int sock, char tag, int val, int fd)
 	(void)sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
-/* A connection to the jail's API ('A') or vsock ('V') socket, or -errno. */
+/*
+ * From the jail's connector: a connection to its API ('A') or vsock ('V')
+ * socket, or (after a save) its state, memory or disk file ('S', 'M',
+ * 'D'), read-only; or -errno.
+ */
 static int
-jail_connect(char what)
+jail_ask(char what)
 {
 	int	fd, val, tag;
 
@@ -255,11 +260,13 @@ fc_do(int built, struct fc_req *r, int timeout_ms)
 		fc_req_free(r);
 		return fc_fail(-ENOMEM, "cannot make %s", r->path);
 	}
+	rp.status = 0;
 	if (fc_call(fc.api, r, &rp, timeout_ms) < 0)
 		rc = fc_fail(-EPROTO, "Firecracker refused %s %s: %s%s",
 		    r->method, r->path, rp.status ? "" : "(no answer) ",
 		    rp.fault);
 	fc_req_free(r);
+	fc.status = rp.status;
 	return rc;
 }
 
@@ -278,9 +285,14 @@ fc_load(void)
 
 	if ((rc = fc_do(fc_req_snapshot_load(&r, FC_STATE, FC_MEM, 1), &r,
 	    FC_SNAPSHOT_MS)) < 0) {
-		/* The template's fault (pyrod removes it), told first. */
-		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED,
-		    "restoring the VM: %s", fc.err);
+		/*
+		 * Refused (a 4xx): the template's fault, told first, so
+		 * pyrod removes it.  No answer (a timeout, Firecracker
+		 * killed) says nothing of the template.
+		 */
+		if (fc.status >= 400 && fc.status < 500)
+			(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED,
+			    "restoring the VM: %s", fc.err);
 		return rc;
 	}
 	fc.connecting = 1;
@@ -395,7 +407,7 @@ fc_launch(void)
 	/* The API: its socket appears once Firecracker is up. */
 	deadline = pyro_mono_ms() + FC_API_WAIT_MS;
 	for (;;) {
-		if ((fc.api = jail_connect('A')) >= 0)
+		if ((fc.api = jail_ask('A')) >= 0)
 			break;
 		if (fc.api == -EPIPE || fc.api == -EPROTO)
 			return fc_fail(-EPROTO, "the jail's connector is gone");
@@ -450,7 +462,7 @@ fc_tick(void)
 	now = pyro_mono_ms();
 	if (now < fc.next_try)
 		return (int)(fc.next_try - now);
-	fd = jail_connect('V');
+	fd = jail_ask('V');
 	if (fd >= 0)
 		fd = fc_vsock_handshake(fd, FC_AGENT_PORT, 500, fc.err,
 		    sizeof(fc.err));
@@ -473,6 +485,36 @@ fc_kill(void)
 }
 
 /*
+ * The snapshot is made: copy the jail's state, memory and disk into the
+ * template's own files (pyrod's, never the jail's), which vm.c then
+ * syncs and hashes.  Firecracker is paused and is never run again.
+ */
+static int
+fc_copy_out(void)
+{
+	static const struct {
+		char	 what;
+		int	 role;
+	} parts[] = {
+		{ 'S', VM_FILE_STATE }, { 'M', VM_FILE_MEM }, { 'D', VM_FILE_DISK },
+	};
+	size_t	i;
+	int	fd, rc;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if ((fd = jail_ask(parts[i].what)) < 0)
+			return fc_fail(fd, "cannot open the jail's %c file: %s",
+			    parts[i].what, strerror(-fd));
+		rc = copy_sparse(fd, vm.files[parts[i].role]);
+		close(fd);
+		if (rc < 0)
+			return fc_fail(rc, "copying the snapshot out of the "
+			    "jail: %s", strerror(-rc));
+	}
+	return 0;
+}
+
+/*
  * A save (a template's, after the agent flushed): pause the VM and have
  * Firecracker write its state and memory into the files the launcher
  * linked into the jail for it.  The VM stays paused until it is ended.
@@ -489,6 +531,8 @@ fc_save(void)
 		rc = fc_do(fc_req_snapshot_create(&r, FC_STATE, FC_MEM), &r,
 		    FC_SNAPSHOT_MS);
 	}
+	if (rc == 0)
+		rc = fc_copy_out();
 	vm_warm_done(rc, fc.err);
 	return 0;
 }
@@ -530,6 +574,18 @@ const struct vmm_driver vmm_firecracker = {
 /* ---- the launcher's side (root) ---- */
 
 
+/* An empty file of the jail's, for Firecracker to write. */
+static void
+jail_new(int con, int rootfd, const char *name, uid_t uid, gid_t gid)
+{
+	int	fd;
+
+	if ((fd = openat(rootfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 || fchown(fd, uid, gid) < 0)
+		launch_die(con, "firecracker: /%s in the jail", name);
+	close(fd);
+}
+
 static void
 jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
     gid_t gid, int sparse)
@@ -544,20 +600,15 @@ jail_copy(int con, int src, int rootfd, const char *name, uid_t uid,
 	close(dst);
 }
 
-/*
- * fd's file as name in the jail (a hard link), the jail's if mine; one
- * that must be new (a save's state and memory) must be empty: never a
- * template's.
- */
+/* fd's file as name in the jail (a hard link), the jail's if mine. */
 static void
-jail_link(int con, int fd, int rootfd, const char *name, int mine,
-    int empty, uid_t uid, gid_t gid)
+jail_link(int con, int fd, int rootfd, const char *name, int mine, uid_t uid,
+    gid_t gid)
 {
 	struct stat	sb;
 	char		self[64];
 
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    (empty && (sb.st_size != 0 || sb.st_nlink != 1))) {
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		errno = EINVAL;
 		launch_die(con, "firecracker: /%s is not a file to link", name);
 	}
@@ -565,6 +616,23 @@ jail_link(int con, int fd, int rootfd, const char *name, int mine,
 	if (linkat(AT_FDCWD, self, rootfd, name, AT_SYMLINK_FOLLOW) < 0 ||
 	    (mine && fchown(fd, uid, gid) < 0))
 		launch_die(con, "firecracker: linking /%s into the jail", name);
+}
+
+/* A regular file of the jail, read-only (never through a link): or -errno. */
+static int
+jail_open(int rootfd, const char *name)
+{
+	struct stat	sb;
+	int		fd;
+
+	if ((fd = openat(rootfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_NOCTTY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 /*
@@ -643,27 +711,29 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 		jail_copy(con, fds[LFD_INITRD], rootfd, FC_INITRD + 1, l->uid,
 		    l->gid, 0);
 	}
-	if (l->warm != WARM_NONE) {
-		/*
-		 * The state and memory files, the same inodes: a save's
-		 * (empty, the build's) become the jail's to write; a
-		 * restore's stay root's, which pyrod made readable by the
-		 * jail's group alone (Firecracker maps the memory
-		 * privately: nothing writes back into the template).
-		 */
-		int save = l->warm == WARM_SAVE;
-
-		jail_link(con, fds[LFD_STATE], rootfd, FC_STATE + 1, save,
-		    save, l->uid, l->gid);
-		jail_link(con, fds[LFD_MEM], rootfd, FC_MEM + 1, save, save,
-		    l->uid, l->gid);
+	/*
+	 * A save writes into files of the jail's own (new, empty; its disk
+	 * a copy), which the vmhelper copies out once the snapshot is made:
+	 * no inode of a template is ever the jail's.  A restore's state
+	 * and memory are the template's inodes, root's, which pyrod made
+	 * readable by the jail's group alone (Firecracker reads the state
+	 * and maps the memory privately: nothing writes back into them).
+	 */
+	if (l->warm == WARM_SAVE) {
+		jail_new(con, rootfd, FC_STATE + 1, l->uid, l->gid);
+		jail_new(con, rootfd, FC_MEM + 1, l->uid, l->gid);
+	} else if (l->warm == WARM_RESTORE) {
+		jail_link(con, fds[LFD_STATE], rootfd, FC_STATE + 1, 0, l->uid,
+		    l->gid);
+		jail_link(con, fds[LFD_MEM], rootfd, FC_MEM + 1, 0, l->uid,
+		    l->gid);
 	}
-	if (l->readonly)
+	if (l->readonly || l->warm == WARM_SAVE)
 		jail_copy(con, fds[LFD_DISK], rootfd, FC_ROOTFS + 1, l->uid,
 		    l->gid, 1);
 	else	/* The workspace's own disk, the same inode, as the jail's. */
-		jail_link(con, fds[LFD_DISK], rootfd, FC_ROOTFS + 1, 1, 0,
-		    l->uid, l->gid);
+		jail_link(con, fds[LFD_DISK], rootfd, FC_ROOTFS + 1, 1, l->uid,
+		    l->gid);
 	/* The vmhelper reads the jail (the pid file) through this fd. */
 	if ((dfd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
@@ -710,9 +780,13 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 	 */
 	if (fchown(rootfd, 0, 0) < 0 || fchmod(rootfd, 0755) < 0)
 		status = 0x7f00;	/* exit 127: not a jail to boot */
-	close(rootfd);
 	to_vmhelper(sock, 'J', status, -1);
-	/* The connector, until the vmhelper goes. */
+	/*
+	 * The connector, until the vmhelper goes: the API ('A') and vsock
+	 * ('V') sockets; after a save, the files Firecracker wrote
+	 * (state 'S', memory 'M', disk 'D'), opened read-only: the
+	 * vmhelper, without DAC capabilities, could not open the jail's.
+	 */
 	for (;;) {
 		char	what;
 		ssize_t	n = recv(sock, &what, 1, 0);
@@ -720,6 +794,15 @@ fc_launcher(int sock, struct launch *l, char *strings, int *fds)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 1 && l->warm == WARM_SAVE && (what == 'S' ||
+		    what == 'M' || what == 'D')) {
+			fd = jail_open(rootfd, what == 'S' ? FC_STATE + 1 :
+			    what == 'M' ? FC_MEM + 1 : FC_ROOTFS + 1);
+			to_vmhelper(sock, what, fd < 0 ? fd : 0, fd);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
 		if (n != 1 || (what != 'A' && what != 'V')) {
 			/*
 			 * The vmhelper is gone (or done): nothing of this VM
