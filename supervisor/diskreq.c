@@ -185,6 +185,10 @@ dreq_ready(struct helper *h, void *arg)
 	    &zero, sizeof(zero), d->out) < 0) ||
 	    helper_send(h, PYRO_MSG_DISK_REQUEST, &d->q, sizeof(d->q),
 	    d->image) < 0) {
+		/* It never read the disk: its end says nothing of the image. */
+		pyro_fail(&d->err, PYRO_E_HELPER_FAILED, "pyro-diskhelper "
+		    "ended before it was given the request; try again");
+		d->done = 1;
 		helper_kill(h, "cannot pass the request");
 		return;
 	}
