@@ -370,7 +370,8 @@ render_warm(const cJSON *r)
 	    jnum(r, "boot_ms", 0), jnum(r, "save_ms", 0));
 }
 
-/* env warm NAME [--mem-mib N] [--vcpu-count N] (pyro_env_warm()). */
+/* env warm NAME [--mem-mib N] [--vcpu-count N] [--network]
+ * (pyro_env_warm()). */
 int
 cmd_env_warm(struct cli *cli, const struct cmd *c, const struct args *a)
 {
@@ -395,11 +396,13 @@ render_templates(const cJSON *r)
 
 	cJSON_ArrayForEach(it, cJSON_GetObjectItem(r, "templates")) {
 		if (n++ == 0)
-			printf("%-18s %-16s %6s %5s %9s %s\n", "TEMPLATE",
-			    "ENVIRONMENT", "MEM", "VCPU", "STATE", "CURRENT");
-		printf("%-18.16s %-16s %6.0f %5.0f %8.1fM %s\n",
+			printf("%-18s %-16s %6s %5s %-3s %9s %s\n", "TEMPLATE",
+			    "ENVIRONMENT", "MEM", "VCPU", "NET", "STATE",
+			    "CURRENT");
+		printf("%-18.16s %-16s %6.0f %5.0f %-3s %8.1fM %s\n",
 		    ostr(it, "key", "?"), ostr(it, "environment", "?"),
 		    jnum(it, "mem_mib", 0), jnum(it, "vcpu_count", 0),
+		    jbool(it, "network") ? "yes" : "no",
 		    jnum(it, "state_bytes", 0) / 1048576.0,
 		    jbool(it, "current") ? "yes" : "no (prune removes it)");
 	}

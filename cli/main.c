@@ -67,7 +67,7 @@ static const struct cmd commands[] = {
 	  "warm-start templates out of date)", NOOPTS },
 	{ "env", "warm", cmd_env_warm, "NAME", 1, 0, 0,
 	  "make the warm-start template of an environment for a shape (root)",
-	  { OVCPU, OMEM } },
+	  { OVCPU, OMEM, OBOOL("network", "network") } },
 	{ "env", "templates", cmd_env_templates, "", 0, 0, 0,
 	  "list pyrod's warm-start templates", NOOPTS },
 	{ NULL, "status", cmd_simple, "", 0, 0, 0,

@@ -27,8 +27,9 @@ static const struct {
 	[GP_STDIN_ACK] = { GP_FROM_AGENT, 0, sizeof(uint32_t) },
 	[GP_SIGNAL] = { GP_FROM_HOST, 0, sizeof(uint32_t) },
 	[GP_STARTED] = { GP_FROM_AGENT, 0, sizeof(uint32_t) },
-	[GP_RESUME] = { GP_FROM_HOST, 0, sizeof(struct gp_resume) },
-	[GP_RESUMED] = { GP_FROM_AGENT, 0, sizeof(struct gp_resumed) },
+	/* Both grew in version 3: their readers check the exact sizes. */
+	[GP_RESUME] = { GP_FROM_HOST, 1, sizeof(struct gp_resume) },
+	[GP_RESUMED] = { GP_FROM_AGENT, 1, GP_RESUMED_V2_SIZE },
 };
 
 int

@@ -19,7 +19,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define GP_VERSION		2
+/*
+ * 3: GP_RESUME may carry a network (GP_RESUME_NET), GP_RESUMED its error.
+ * A host speaks to agents of GP_VERSION_MIN and later (environments built
+ * by the release before); what an older agent cannot do, it is not asked.
+ */
+#define GP_VERSION		3
+#define GP_VERSION_MIN		2
 #define GP_MAXPAYLOAD		(64 * 1024)
 #define GP_PORT_NAME		"org.pyro.agent.0"
 /* Under Firecracker: the agent's vsock port (the host's CONNECT 1024). */
@@ -75,22 +81,34 @@ struct gp_hello {
  * agent sets CLOCK_REALTIME, mixes the seed in and reseeds the CRNG
  * (RNDADDENTROPY, then RNDRESEEDCRNG: adding alone does not reseed a
  * ready CRNG), sets the hostname when one is given, then answers
- * GP_RESUMED with the errno of each step (0: done).
+ * GP_RESUMED with the errno of each step (0: done).  Version 3: with
+ * GP_RESUME_NET in flags a struct gp_resume_net follows (the frame is the
+ * two together): the guest's address, configured on eth0 as a cold boot's
+ * pyro.net= would have been (a template of a networked shape is saved
+ * with an unconfigured NIC); net_error says how that went.  A version 2
+ * GP_RESUMED ends before net_error.
  */
 #define GP_RESUME_SEED	64
+#define GP_RESUME_NET	0x1
 struct gp_resume {
 	int64_t		realtime_sec;	/* the host's CLOCK_REALTIME */
 	uint32_t	realtime_nsec;
-	uint32_t	flags;		/* 0 */
+	uint32_t	flags;		/* 0 or GP_RESUME_NET */
 	uint8_t		seed[GP_RESUME_SEED];	/* from the host's getrandom */
 	char		hostname[64];	/* "" keeps it; else [A-Za-z0-9.-] */
+};
+struct gp_resume_net {
+	uint32_t	addr;		/* network order: the guest's, a /30's */
+	uint32_t	gateway;	/* the /30's host end: route and DNS */
 };
 struct gp_resumed {
 	uint32_t	version;	/* GP_VERSION */
 	int32_t		clock_error;
 	int32_t		entropy_error;
 	int32_t		hostname_error;
+	int32_t		net_error;	/* version 3 */
 };
+#define GP_RESUMED_V2_SIZE	16
 
 #define GP_EXEC_SHELL	0x1	/* argv[0] is a string for /bin/sh -lc */
 #define GP_EXEC_STDIN	0x2	/* stdin is fed by GP_STDIN (else /dev/null) */

@@ -190,6 +190,11 @@ struct pyro_msg_vm_start {
 	 * GP_RESUME (clock, entropy, name) before VM_READY (restored = 1).
 	 */
 	uint32_t	warm;		/* WARM_* */
+	/*
+	 * A networked shape's template (WARM_SAVE, QEMU): its NIC, with no
+	 * network behind it; the guest gets an address when restored.
+	 */
+	uint32_t	nic;
 	char		qemu[256];
 	char		hide[2][256];	/* directories QEMU must not see */
 	struct pyro_vm_net net;

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <arpa/inet.h>
 #include <linux/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -461,7 +462,7 @@ kill_all(void)
  * step's errno goes back, none stops the others.
  */
 static void
-resume(uint32_t stream, const uint8_t *p)
+resume(uint32_t stream, const uint8_t *p, size_t len)
 {
 	struct gp_resume	 r;
 	struct gp_resumed	 out;
@@ -473,9 +474,15 @@ resume(uint32_t stream, const uint8_t *p)
 	size_t			 i, n;
 	int			 fd;
 
+	struct gp_resume_net	 net;
+	int			 bad;
+
 	memcpy(&r, p, sizeof(r));
 	memset(&out, 0, sizeof(out));
 	out.version = GP_VERSION;
+	/* Exactly the base frame, or the base and a network (flags say). */
+	bad = !((len == sizeof(r) && r.flags == 0) ||
+	    (len == sizeof(r) + sizeof(net) && r.flags == GP_RESUME_NET));
 	ts.tv_sec = (time_t)r.realtime_sec;
 	ts.tv_nsec = (long)r.realtime_nsec;
 	/*
@@ -485,7 +492,7 @@ resume(uint32_t stream, const uint8_t *p)
 	 * peer of the tests runs this agent so).  Only its name is its own
 	 * (its UTS namespace).
 	 */
-	if (r.flags != 0 || r.realtime_nsec >= 1000000000U)
+	if (bad || r.realtime_nsec >= 1000000000U)
 		out.clock_error = EINVAL;
 	else if (!agent_host_compat && clock_settime(CLOCK_REALTIME, &ts) < 0)
 		out.clock_error = errno;
@@ -516,6 +523,20 @@ resume(uint32_t stream, const uint8_t *p)
 		out.hostname_error = EINVAL;
 	else if (n > 0 && sethostname(r.hostname, n) < 0)
 		out.hostname_error = errno;
+	/* The VM's address: its template's NIC has none yet. */
+	if (bad)
+		out.net_error = EINVAL;
+	else if (r.flags & GP_RESUME_NET) {
+		memcpy(&net, p + sizeof(r), sizeof(net));
+		/* Both ends of one /30, neither its network nor broadcast. */
+		if ((net.addr ^ net.gateway) & htonl(0xfffffffcu) ||
+		    (ntohl(net.addr) & 3) == 0 || (ntohl(net.addr) & 3) == 3 ||
+		    (ntohl(net.gateway) & 3) == 0 ||
+		    (ntohl(net.gateway) & 3) == 3 || net.addr == net.gateway)
+			out.net_error = EINVAL;
+		else
+			out.net_error = net_configure(net.addr, net.gateway);
+	}
 	send_frame(GP_RESUMED, stream, &out, sizeof(out));
 }
 
@@ -549,7 +570,7 @@ handle_frame(struct gp_hdr *h, uint8_t *p)
 	case GP_POWEROFF:
 		return 1;
 	case GP_RESUME:
-		resume(h->stream, p);
+		resume(h->stream, p, h->len);
 		break;
 	}
 	return 0;

@@ -2,12 +2,15 @@
 #define PYRO_AGENT_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 /* init.c: stage 1, from the initramfs to the root disk. */
 int	init_stage1(void);
 int	init_stage2_mounts(void);
 void	init_loopback(void);
 void	init_network(void);
+/* eth0 as pyro.net= says (addresses in network order): 0 or an errno. */
+int	net_configure(uint32_t addr, uint32_t gateway);
 void	init_poweroff(void) __attribute__((noreturn));
 extern int agent_host_compat;
 void	alog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -196,23 +196,83 @@ read_cmdline(char *buf, size_t size)
 }
 
 /*
- * Guest networking, from the kernel command line the host wrote:
- * "pyro.net=V/30,G".  eth0 gets V with a /30, MTU 1500, up; the default
- * route goes to G; /etc/resolv.conf names G (the host's forwarder, the
- * only DNS this guest can reach).  With no pyro.net the VM has no network
- * device and nothing is done.  Plain ioctls: the environment needs no
- * iproute2.
+ * Guest networking: eth0 gets v with a /30, MTU 1500, up; the default
+ * route goes to g; /etc/resolv.conf names g (the host's forwarder, the
+ * only DNS this guest can reach).  Plain ioctls: the environment needs no
+ * iproute2.  0, or the errno of the step that failed.
  */
-void
-init_network(void)
+int
+net_configure(uint32_t addr, uint32_t gateway)
 {
-	char			 buf[1024], *p, *comma;
-	struct in_addr		 v, g;
+	struct in_addr		 v = { addr }, g = { gateway };
+	char			 buf[256], gs[INET_ADDRSTRLEN];
 	struct rtentry		 rt;
 	struct sockaddr_in	*sa;
 	struct ifreq		 ifr;
 	ssize_t			 n;
-	int			 fd, i;
+	int			 fd, i, rc = 0;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return errno;
+	/* virtio_net was loaded in stage 1; give the device a moment. */
+	for (i = 0; i < 200 && if_nametoindex("eth0") == 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	ifr.ifr_mtu = 1500;
+	if (ifreq_addr(fd, SIOCSIFADDR, "eth0", v.s_addr) < 0 ||
+	    ifreq_addr(fd, SIOCSIFNETMASK, "eth0", htonl(0xfffffffcu)) < 0 ||
+	    ioctl(fd, SIOCSIFMTU, &ifr) < 0 ||
+	    ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		rc = errno;
+		alog("pyro-agent: eth0: %s", strerror(errno));
+		close(fd);
+		return rc;
+	}
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) {
+		rc = errno;
+		alog("pyro-agent: eth0 up: %s", strerror(errno));
+	}
+	memset(&rt, 0, sizeof(rt));
+	sa = (struct sockaddr_in *)&rt.rt_gateway;
+	sa->sin_family = AF_INET;
+	sa->sin_addr = g;
+	((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+	((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST) {
+		rc = rc ? rc : errno;
+		alog("pyro-agent: default route: %s", strerror(errno));
+	}
+	close(fd);
+	/* A symlink here (e.g. to systemd-resolved's file) is replaced. */
+	(void)unlink("/etc/resolv.conf");
+	if ((fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
+		return rc ? rc : errno;
+	n = snprintf(buf, sizeof(buf), "nameserver %s\noptions timeout:2 "
+	    "attempts:2\n", inet_ntop(AF_INET, &g, gs, sizeof(gs)) ? gs : "");
+	if (write(fd, buf, (size_t)n) != n) {
+		rc = rc ? rc : errno;
+		alog("pyro-agent: /etc/resolv.conf: %s", strerror(errno));
+	}
+	close(fd);
+	return rc;
+}
+
+/*
+ * From the kernel command line the host wrote: "pyro.net=V/30,G".  With
+ * no pyro.net the VM has no network (or, a template's, a NIC the host
+ * configures after a restore: GP_RESUME) and nothing is done.
+ */
+void
+init_network(void)
+{
+	char		 buf[1024], *p, *comma;
+	struct in_addr	 v, g;
 
 	if (read_cmdline(buf, sizeof(buf)) < 0)
 		return;
@@ -229,48 +289,7 @@ init_network(void)
 	if (inet_pton(AF_INET, p, &v) != 1 || inet_pton(AF_INET, comma,
 	    &g) != 1)
 		return;
-	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return;
-	/* virtio_net was loaded in stage 1; give the device a moment. */
-	for (i = 0; i < 200 && if_nametoindex("eth0") == 0; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
-	ifr.ifr_mtu = 1500;
-	if (ifreq_addr(fd, SIOCSIFADDR, "eth0", v.s_addr) < 0 ||
-	    ifreq_addr(fd, SIOCSIFNETMASK, "eth0", htonl(0xfffffffcu)) < 0 ||
-	    ioctl(fd, SIOCSIFMTU, &ifr) < 0 ||
-	    ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
-		alog("pyro-agent: eth0: %s", strerror(errno));
-		close(fd);
-		return;
-	}
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		alog("pyro-agent: eth0 up: %s", strerror(errno));
-	memset(&rt, 0, sizeof(rt));
-	sa = (struct sockaddr_in *)&rt.rt_gateway;
-	sa->sin_family = AF_INET;
-	sa->sin_addr = g;
-	((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
-	((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
-	rt.rt_flags = RTF_UP | RTF_GATEWAY;
-	if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
-		alog("pyro-agent: default route: %s", strerror(errno));
-	close(fd);
-	/* A symlink here (e.g. to systemd-resolved's file) is replaced. */
-	(void)unlink("/etc/resolv.conf");
-	if ((fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
-		n = snprintf(buf, sizeof(buf), "nameserver %s\noptions "
-		    "timeout:2 attempts:2\n", comma);
-		if (write(fd, buf, (size_t)n) != n)
-			alog("pyro-agent: /etc/resolv.conf: %s",
-			    strerror(errno));
-		close(fd);
-	}
+	(void)net_configure(v.s_addr, g.s_addr);
 }
 
 int

@@ -340,7 +340,7 @@ int		 env_hexdigest_ok(const char *hex);
 int		 env_stamp_known(const struct env_stamp *);
 
 /* template.c: warm-start templates (see there). */
-int		 tpl_eligible(const struct record *);
+int		 tpl_eligible(const struct record *, int fc);
 /* vmm: QEMU's or (fc) Firecracker's path. */
 int		 tpl_key(const struct record *, const struct env *, int fc,
 		    const char *vmm, char key[65]);

@@ -62,6 +62,14 @@
 static const char *const tpl_files[] = { "state", "rootfs.ext4",
 	"template.json", "memory", NULL };
 
+/* What a template is made for, beside its environment. */
+struct shape {
+	unsigned		 mem, vcpus;
+	int			 fc;		/* Firecracker's, else QEMU's */
+	int			 nic;		/* a networked VM's */
+	const char		*vmm;		/* the VMM's path */
+};
+
 /* A template being made (a cold boot that ends in a save). */
 struct tbuild {
 	int			 used;
@@ -69,6 +77,7 @@ struct tbuild {
 	char			 env[64];
 	unsigned		 mem, vcpus;
 	int			 fc;		/* Firecracker's */
+	int			 nic;		/* a networked shape's */
 	struct record		 rec;		/* transient: never stored */
 	struct vmi		*v;
 	struct request		*rq;		/* environment.warm, or NULL */
@@ -119,13 +128,13 @@ rec_num(const struct record *r, const char *key, int dflt)
 }
 
 /*
- * The key of a VM of this environment and shape under this VMM (QEMU's
- * or, fc, Firecracker's path): the hex sha256 of a canonical text of
- * every input.  -1 when the VMM is not there.
+ * The key of a VM of this environment and shape (its VMM, QEMU's or
+ * Firecracker's path): the hex sha256 of a canonical text of every
+ * input.  -1 when the VMM is not there.
  */
 static int
-key_of(const struct env *e, unsigned mem, unsigned vcpus, int fc,
-    const char *vmm, char key[65], char *desc, size_t descsz)
+key_of(const struct env *e, const struct shape *sh, char key[65],
+    char *desc, size_t descsz)
 {
 	struct sha256_ctx	ctx;
 	struct stat		st;
@@ -133,17 +142,18 @@ key_of(const struct env *e, unsigned mem, unsigned vcpus, int fc,
 	char			text[1024];
 	int			kvm = host_kvm_usable() == 1, n, i;
 
-	if (stat(vmm, &st) < 0)
+	if (stat(sh->vmm, &st) < 0)
 		return -1;
 	n = snprintf(text, sizeof(text), "pyro-template %d\nkernel %s\n"
 	    "initrd %s\nrootfs %s\nmem %u\nvcpus %u\naccel %s\ncpu %s\n"
-	    "%s %s %lld %lld.%09ld\nprotocol %u\ntsc %u\n", TPL_FORMAT,
+	    "%s %s %lld %lld.%09ld\nprotocol %u\ntsc %u\n%s", TPL_FORMAT,
 	    e->sha256[VM_FILE_KERNEL], e->sha256[VM_FILE_INITRD],
-	    e->sha256[VM_FILE_ROOTFS], mem, vcpus, kvm ? "kvm" : "tcg",
-	    kvm ? "host" : "max", fc ? "firecracker" : "qemu", vmm,
+	    e->sha256[VM_FILE_ROOTFS], sh->mem, sh->vcpus, kvm ? "kvm" : "tcg",
+	    kvm ? "host" : "max", sh->fc ? "firecracker" : "qemu", sh->vmm,
 	    (long long)st.st_size,
 	    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, GP_VERSION,
-	    host_tsc_khz());
+	    host_tsc_khz(), sh->nic ? "nic virtio-net 02:50:59:52:4f:01\n" :
+	    "");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		return -1;
 	sha256_init(&ctx);
@@ -156,12 +166,25 @@ key_of(const struct env *e, unsigned mem, unsigned vcpus, int fc,
 	return 0;
 }
 
+/* A record's shape: its memory, vCPUs and network. */
+static void
+shape_of(const struct record *r, int fc, const char *vmm, struct shape *sh)
+{
+	sh->mem = (unsigned)rec_num(r, "mem_mib", 1024);
+	sh->vcpus = (unsigned)rec_num(r, "vcpu_count", 1);
+	sh->fc = fc;
+	sh->nic = net_wanted(r);
+	sh->vmm = vmm;
+}
+
 int
 tpl_key(const struct record *r, const struct env *e, int fc, const char *vmm,
     char key[65])
 {
-	return key_of(e, (unsigned)rec_num(r, "mem_mib", 1024),
-	    (unsigned)rec_num(r, "vcpu_count", 1), fc, vmm, key, NULL, 0);
+	struct shape	sh;
+
+	shape_of(r, fc, vmm, &sh);
+	return key_of(e, &sh, key, NULL, 0);
 }
 
 /*
@@ -321,6 +344,7 @@ build_json(const struct tbuild *b)
 	cJSON_AddNumberToObject(o, "mem_mib", b->mem);
 	cJSON_AddNumberToObject(o, "vcpu_count", b->vcpus);
 	cJSON_AddStringToObject(o, "vmm", b->fc ? "firecracker" : "qemu");
+	cJSON_AddBoolToObject(o, "network", b->nic);
 	cJSON_AddStringToObject(o, "state_sha256", b->sv.state_sha256);
 	cJSON_AddNumberToObject(o, "state_bytes", (double)b->sv.state_bytes);
 	if (b->fc) {
@@ -493,9 +517,11 @@ build_cancel(struct request *rq)
  * said hello.  rq (or NULL) gets the answer.  Takes e's fds.
  */
 static int
-build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
-    int fc, struct request *rq, struct pyro_status *st)
+build_start(struct env *e, const char *key, const struct shape *sh,
+    struct request *rq, struct pyro_status *st)
 {
+	unsigned	 mem = sh->mem, vcpus = sh->vcpus;
+	int		 fc = sh->fc;
 	struct tbuild	*b = NULL;
 	char		 tmp[80];
 	int		 i, root, disk = -1, state = -1, memfd = -1;
@@ -550,6 +576,7 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	b->mem = mem;
 	b->vcpus = vcpus;
 	b->fc = fc;
+	b->nic = sh->nic;
 	b->rq = rq;
 	b->rec.kind = REC_VM;
 	b->rec.owner = 0;
@@ -559,6 +586,9 @@ build_start(struct env *e, const char *key, unsigned mem, unsigned vcpus,
 	cJSON_AddStringToObject(b->rec.doc, "environment", e->name);
 	cJSON_AddNumberToObject(b->rec.doc, "mem_mib", mem);
 	cJSON_AddNumberToObject(b->rec.doc, "vcpu_count", vcpus);
+	/* Not "network": the build takes no lease; vmi gives it a NIC. */
+	if (sh->nic)
+		cJSON_AddTrueToObject(b->rec.doc, "template_nic");
 	if (rq != NULL)
 		rq->cancel = build_cancel;
 	if ((b->v = vmi_start_save(&b->rec, e, disk, state, memfd, &build_ops,
@@ -608,37 +638,38 @@ tpl_lazy(const struct record *r, const char *envname, const char *cache,
 {
 	struct pyro_status	st;
 	struct env		e;
+	struct shape		sh;
 	char			now[65];
-	unsigned		mem = (unsigned)rec_num(r, "mem_mib", 1024);
-	unsigned		vcpus = (unsigned)rec_num(r, "vcpu_count", 1);
 
 	if (strcmp(conf.warm_start, "lazy") != 0 || build_find(key) != NULL ||
 	    vmi_shutting_down() || tpl_count() >= TPL_LAZY_MAX)
 		return;
 	if (env_open(envname, cache, &e, &st) < 0)
 		return;
-	if (key_of(&e, mem, vcpus, fc, vmm, now, NULL, 0) < 0 ||
-	    strcmp(now, key) != 0) {
+	shape_of(r, fc, vmm, &sh);
+	if (key_of(&e, &sh, now, NULL, 0) < 0 || strcmp(now, key) != 0) {
 		env_close(&e);
 		return;
 	}
-	if (build_start(&e, key, mem, vcpus, fc, NULL, &st) < 0)
+	if (build_start(&e, key, &sh, NULL, &st) < 0)
 		log_warnx("no template for %s: %s", envname, st.message);
 }
 
 /* Can a VM of this record start warm at all? */
 int
-tpl_eligible(const struct record *r)
+tpl_eligible(const struct record *r, int fc)
 {
 	return strcmp(conf.warm_start, "off") != 0 && !rec_host_compat(r) &&
-	    !net_wanted(r);
+	    !(fc && net_wanted(r));
 }
 
 /* ---- the ops ---- */
 
 /*
- * environment.warm {environment, mem_mib?, vcpu_count?,
- * environment_cache_dir?}: make (or find) the template of that shape.
+ * environment.warm {environment, mem_mib?, vcpu_count?, network?,
+ * environment_cache_dir?}: make (or find) the template of that shape
+ * (network: for VMs with a network, which take their address when
+ * restored).
  */
 void
 op_environment_warm(struct request *rq, const cJSON *args)
@@ -648,12 +679,14 @@ op_environment_warm(struct request *rq, const cJSON *args)
 	long long		 mem = 1024, vcpus = 1;
 	char			 key[65], vmm[4200], whybad[200];
 	struct env		 e, t;
+	struct shape		 sh;
 	cJSON			*res;
-	int			 rc, fc;
+	int			 rc, fc, nic = 0;
 
 	if (arg_string(args, "environment", 1, 64, &name, &st) < 0 ||
 	    arg_int(args, "mem_mib", 0, 128, 65536, &mem, &st) < 0 ||
 	    arg_int(args, "vcpu_count", 0, 1, 32, &vcpus, &st) < 0 ||
+	    arg_bool(args, "network", &nic, &st) < 0 ||
 	    arg_string(args, "environment_cache_dir", 0, 4000, &cache,
 	    &st) < 0) {
 		ctl_reply_status(rq, &st);
@@ -675,12 +708,21 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		return;
 	}
 	fc = strcmp(kind, "firecracker") == 0;
+	if (fc && nic) {
+		ctl_reply_err(rq, PYRO_E_UNSUPPORTED, "networked VMs boot cold "
+		    "under Firecracker: no template for them");
+		return;
+	}
 	if (env_open(name, cache, &e, &st) < 0) {
 		ctl_reply_status(rq, &st);
 		return;
 	}
-	if (key_of(&e, (unsigned)mem, (unsigned)vcpus, fc, vmm, key, NULL,
-	    0) < 0) {
+	sh.mem = (unsigned)mem;
+	sh.vcpus = (unsigned)vcpus;
+	sh.fc = fc;
+	sh.nic = nic;
+	sh.vmm = vmm;
+	if (key_of(&e, &sh, key, NULL, 0) < 0) {
 		env_close(&e);
 		ctl_reply_err(rq, PYRO_E_VMM_UNAVAILABLE, "cannot read %s",
 		    vmm);
@@ -711,8 +753,7 @@ op_environment_warm(struct request *rq, const cJSON *args)
 		ctl_reply_ok(rq, res);
 		return;
 	}
-	if (build_start(&e, key, (unsigned)mem, (unsigned)vcpus, fc, rq,
-	    &st) < 0)
+	if (build_start(&e, key, &sh, rq, &st) < 0)
 		ctl_reply_status(rq, &st);
 }
 
@@ -777,9 +818,13 @@ op_environment_templates(struct request *rq, const cJSON *args)
 		if (cJSON_IsString(env) && cJSON_IsNumber(mem) &&
 		    cJSON_IsNumber(vc) && kind != NULL &&
 		    env_open(env->valuestring, NULL, &e, &st) == 0) {
-			keep = key_of(&e, (unsigned)mem->valuedouble,
-			    (unsigned)vc->valuedouble, fc, vmm, key, NULL,
-			    0) == 0 && strcmp(key, de->d_name) == 0;
+			struct shape sh = { (unsigned)mem->valuedouble,
+			    (unsigned)vc->valuedouble, fc, cJSON_IsTrue(
+			    cJSON_GetObjectItemCaseSensitive(o, "network")),
+			    vmm };
+
+			keep = key_of(&e, &sh, key, NULL, 0) == 0 &&
+			    strcmp(key, de->d_name) == 0;
 			env_close(&e);
 		}
 		if (prune && !keep) {

@@ -580,6 +580,9 @@ vmi_send_files(struct helper *h, struct vmi *v)
 	s.copy_rootfs = (uint32_t)v->copy_rootfs;
 	s.snapshot = v->disk < 0;
 	s.warm = (uint32_t)v->warm;
+	/* A networked shape's template: a NIC with nothing behind it. */
+	s.nic = v->warm == WARM_SAVE && cJSON_IsTrue(cJSON_GetObjectItem(
+	    v->rec->doc, "template_nic"));
 	v->env_mask = v->env.verify_mask;
 	v->tpl_mask = 0;
 	if (!v->copy_rootfs && !s.snapshot)
@@ -826,11 +829,11 @@ warm_pick(struct vmi *v, int disk, int copy_rootfs)
 		    "booted before");
 		return;
 	}
-	if (!tpl_eligible(v->rec)) {
+	if (!tpl_eligible(v->rec, v->fc)) {
 		snprintf(v->cold_why, sizeof(v->cold_why), "%s",
 		    strcmp(conf.warm_start, "off") == 0 ? "warm_start = off" :
 		    rec_host_compat(v->rec) ? "host-compat" :
-		    "networked VMs boot cold");
+		    "networked VMs boot cold under Firecracker");
 		return;
 	}
 	if (tpl_key(v->rec, &v->env, v->fc, v->qemu, v->tkey) < 0) {

@@ -6,6 +6,8 @@
  *	garbage	 says hello, then sends a frame of an unknown type
  *	flood	 says hello, answers the first exec with endless output and
  *		 never an exit, and ignores power-off
+ *	v2	 says hello as an agent of guest protocol 2 (3.1.0's), then
+ *		 nothing: what a networked template may not be made of
  */
 #include "config.h"
 
@@ -70,7 +72,12 @@ main(void)
 	if (strcmp(mode, "silent") == 0)
 		for (;;)
 			pause();
+	if (strcmp(mode, "v2") == 0)
+		hello.version = 2;
 	frame(ch, GP_HELLO, 0, &hello, sizeof(hello));
+	if (strcmp(mode, "v2") == 0)
+		for (;;)
+			pause();
 	if (strcmp(mode, "garbage") == 0) {
 		gp_hdr_set(&h, 999, 7, 0);
 		put(ch, &h, sizeof(h));

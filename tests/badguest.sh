@@ -70,4 +70,23 @@ check_mode garbage guest_protocol_error
 n=$((n+1)); pass "a guest that sends a malformed frame: guest_protocol_error in $secs s"
 check_mode flood timeout
 n=$((n+1)); pass "a guest that floods and ignores its timeout: timeout in $secs s"
+
+# An environment whose agent speaks guest protocol 2 (built by 3.1.0): no
+# networked template of it (its agent could not take an address after a
+# restore); nothing of the build is left.
+make_env v2
+PYRO_ENVIRONMENT_CACHE_DIR="$TMP/v2" start_pyrod -f "$TMP/pyrod.conf"
+export PYRO_SOCKET="$TMP/pyrod.sock"
+expect_error unsupported "$PYRO" env warm debian:12-base --mem-mib 256 \
+    --network
+grep -q 'protocol 2) cannot take an address after a restore' "$TMP/xe" ||
+    fail "v2 agent, env warm --network: $(cat "$TMP/xe")"
+for _ in $(seq 100); do
+	[ "$(qemus)" = 0 ] && [ -z "$(ls -A "$TMP/state/templates")" ] && break
+	sleep 0.1
+done
+[ "$(qemus)" = 0 ] || fail "v2: QEMU left"
+[ -z "$(ls -A "$TMP/state/templates")" ] ||
+    fail "v2: template files left: $(ls -A "$TMP/state/templates")"
+n=$((n+1)); pass "a protocol-2 agent: env warm --network is unsupported (rebuild the environment), nothing left"
 echo "$n passed, 0 failed"

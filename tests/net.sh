@@ -300,3 +300,32 @@ done
 "$PYRO" vm delete "$V" >/dev/null || fail "vm delete"
 [ -z "$(net_leftovers)" ] || fail "after the last delete: $(net_leftovers)"
 pass "kill -9 of pyrod, restart: no TAP or table left, the pool is whole"
+
+# --- warm start with a network: a template with a NIC, the address given
+# at restore (GP_RESUME): runs and workspaces of that shape restore and
+# reach the outside by address and by name; a VM without a network never
+# gets that template ---
+"$PYRO" --json env warm debian:12 --mem-mib 512 --network >"$TMP/w" \
+    2>>"$TMP/all.err" || fail "env warm --network: $(cat "$TMP/w")"
+jq -e '.status == "made" and .network == true' "$TMP/w" >/dev/null ||
+    fail "env warm --network: $(cat "$TMP/w")"
+"$PYRO" run --network debian:12 --mem-mib 512 -- sh -c \
+    'python3 -c "$1" http://198.51.100.10/; python3 -c "$1" http://allowed.test/' \
+    sh "$GET" >"$TMP/o" 2>"$TMP/wr.err" || fail "restored run --network: $(cat "$TMP/wr.err")"
+grep -q 'phase=boot vm_id=[0-9a-f]* boot=restored$' "$TMP/wr.err" ||
+    fail "run --network did not restore: $(cat "$TMP/wr.err")"
+[ "$(cat "$TMP/o")" = "outside
+outside" ] || fail "restored run --network: $(cat "$TMP/o")"
+"$PYRO" --json run debian:12 --mem-mib 512 -- sh -c 'ls /sys/class/net' \
+    >"$TMP/o" 2>>"$TMP/all.err" || fail "run without a network"
+jq -e '.boot == "cold" and (.stdout | test("eth0") | not)' "$TMP/o" \
+    >/dev/null || fail "a VM without a network used the networked template: $(cat "$TMP/o")"
+W=$("$PYRO" workspace create debian:12 --mem-mib 512 \
+    --network-policy egress 2>"$TMP/wc.err") || fail "create (warm, network)"
+grep -q 'phase=boot boot=restored' "$TMP/wc.err" ||
+    fail "networked create did not restore: $(cat "$TMP/wc.err")"
+ws_py "$W" "$GET" http://allowed.test/
+want outside "a restored networked workspace"
+"$PYRO" workspace delete "$W" >/dev/null || fail "delete W"
+[ -z "$(net_leftovers)" ] || fail "after the warm networked VMs: $(net_leftovers)"
+pass "env warm --network: runs and workspaces with a network restore and reach the outside by address and name; a VM without one boots cold"

@@ -8,7 +8,8 @@
 # of another environment digest never used (cold, then a new one made by
 # warm_start = lazy), and bad templates (a byte flipped, a truncated state
 # whose digest was forged so QEMU itself fails, a missing disk): a cold
-# boot, the template removed, nothing left behind.
+# boot, the template removed, nothing left behind; and the README's
+# workspace sequence, verbatim, on restored workspaces.
 . "${PYRO_SRCDIR:-.}/tests/lib.sh"
 need_guests
 export PYRO_SOCKET="$TMP/pyrod.sock"
@@ -288,6 +289,53 @@ timeout 20 "$PYRO_BUILDDIR/pyrod" -d -f "$TMP/bad.conf" --state-dir \
 grep -q 'warm_start must be on, lazy or off' "$TMP/bad.err" ||
     fail "bad warm_start: $(cat "$TMP/bad.err")"
 n=$((n+1)); pass "warm_start = off boots cold; env warm is root's; a bad value is refused"
+
+# ---- the README's workspace sequence, verbatim, on restored workspaces ----
+# Its create (1024 MiB, seeded, a secret) and its reset --snapshot restore
+# from the template of that shape; every line's output is what a cold one
+# prints (tests/workspace.sh checks the same lines on cold workspaces).
+"$PYRO" env warm debian:12 >/dev/null || fail "env warm (1024 MiB)"
+sed -n '/^<!-- workspace-sequence -->$/,/^<!-- \/workspace-sequence -->$/p' \
+    "$PYRO_SRCDIR/README.md" | sed '1,2d' | sed '$d' | sed '$d' \
+    >"$TMP/sequence"
+[ "$(wc -l <"$TMP/sequence")" -ge 10 ] || fail "README sequence not found"
+pyro() { "$PYRO" "$@"; }
+mkdir "$TMP/readme"
+cd "$TMP/readme"
+i=0
+while IFS= read -r line; do
+	i=$((i+1))
+	echo "$line" >"$TMP/step$i.line"
+	eval "$line" </dev/null >"$TMP/step$i.out" 2>"$TMP/step$i.err" ||
+	    fail "README line $i ($line): $(cat "$TMP/step$i.err")"
+done <"$TMP/sequence"
+cd "$TMP"
+step() {	# the file ($2: out or err) of the README line that starts with $1
+	for f in "$TMP"/step*.line; do
+		case "$(cat "$f")" in "$1"*) cat "${f%.line}.$2"; return;; esac
+	done
+	fail "no README line starts with: $1"
+}
+step 'WS=$(pyro workspace create' err | grep -q 'phase=boot boot=restored$' ||
+    fail "README create did not restore: $(step 'WS=$(pyro workspace create' err)"
+step 'pyro workspace reset' err | grep -q 'boot=restored' ||
+    fail "README reset did not restore: $(step 'pyro workspace reset' err)"
+[ "$(step 'pyro workspace exec "$WS" -- cat' out)" = "hello from the host
+pushed later" ] || fail "README exec cat: $(step 'pyro workspace exec "$WS" -- cat' out)"
+step 'pyro workspace diff' out | grep -q '^1 added, 0 modified, 1 deleted$' ||
+    fail "README diff: $(step 'pyro workspace diff' out)"
+step 'pyro workspace reset' out | grep -q '^Services: *web(stopped) *$' ||
+    fail "README reset: $(step 'pyro workspace reset' out)"
+[ "$(step 'pyro workspace exec "$WS" --secret-env' out)" = \
+    "token is [REDACTED]" ] || fail "README secret-env"
+[ "$(cat "$TMP/readme/demo-out/hello.txt")" = "hello from the host" ] &&
+    [ "$(cat "$TMP/readme/demo-out/later.txt")" = "pushed later" ] ||
+    fail "README export content"
+step 'pyro workspace delete' out | grep -q "^Deleted workspace $WS" ||
+    fail "README delete"
+grep -rq 'tok-123-abc' "$TMP"/step*.out "$TMP"/step*.err "$TMP/pyrod.log" &&
+    fail "the README's secret leaked"
+n=$((n+1)); pass "the README's workspace sequence verbatim on restored workspaces (create and reset --snapshot restored)"
 
 [ "$(qemus)" = 0 ] || fail "QEMU left at the end"
 echo "$n passed, 0 failed"

@@ -133,10 +133,16 @@ build_argv(const struct pyro_msg_vm_start *s, char *buf, size_t *len,
 	A("socket,id=qmp,fd=6");
 	A("-mon");
 	A("chardev=qmp,mode=control");
-	if (s->net.enabled) {
-		/* The TAP is fd 8; the MAC is fixed and local (02:...). */
+	if (s->net.enabled || s->nic) {
+		/*
+		 * The TAP is fd 8; the MAC is fixed and local (02:...).  A
+		 * networked shape's template has the same NIC on a hub port
+		 * with nothing else on it: a restore's VM (with its TAP)
+		 * then has the devices the saved state names.
+		 */
 		A("-netdev");
-		A("tap,id=net0,fd=8");
+		A(s->net.enabled ? "tap,id=net0,fd=8" : "hubport,id=net0,"
+		    "hubid=0");
 		A("-device");
 		A("virtio-net-device,netdev=net0,mac=02:50:59:52:4f:01");
 	}

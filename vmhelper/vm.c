@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <linux/fs.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -478,23 +479,34 @@ vm_stop(void)
 	vm.deadline = pyro_mono_ms() + POWEROFF_WAIT_MS;
 }
 
-/* The agent has reset the clock and reseeded: the VM is ready. */
+/*
+ * The agent has reset the clock, reseeded and (a networked VM) set its
+ * address: the VM is ready.
+ */
 static int
-on_resumed(const uint8_t *p)
+on_resumed(const uint8_t *p, size_t len)
 {
 	struct pyro_msg_vm_ready	r;
 	struct gp_resumed		g;
 
-	memcpy(&g, p, sizeof(g));
-	if (g.version != GP_VERSION || g.clock_error != 0 ||
-	    g.entropy_error != 0) {
-		/* A clone that shares its siblings' CRNG or runs on the
-		 * template's clock is not handed out: pyrod boots cold. */
+	memset(&g, 0, sizeof(g));
+	memcpy(&g, p, len < sizeof(g) ? len : sizeof(g));
+	/* A network was asked of a version 3 agent: its answer says. */
+	if (vm.start.net.enabled && len < sizeof(g))
+		g.net_error = EPROTO;
+	if (g.version < GP_VERSION_MIN || g.version > GP_VERSION ||
+	    (len != GP_RESUMED_V2_SIZE && len != sizeof(g)) ||
+	    g.clock_error != 0 || g.entropy_error != 0 || g.net_error != 0) {
+		/* A clone that shares its siblings' CRNG, runs on the
+		 * template's clock or has no address is not handed out:
+		 * pyrod boots cold. */
 		(void)helper_send_error(0, PYRO_E_GUEST_BOOT_FAILED, "the "
 		    "restored guest could not %s (agent protocol %u, errno "
 		    "%d)", g.entropy_error != 0 ? "reseed its CRNG" :
-		    g.clock_error != 0 ? "set its clock" : "resume", g.version,
-		    g.entropy_error != 0 ? g.entropy_error : g.clock_error);
+		    g.clock_error != 0 ? "set its clock" : g.net_error != 0 ?
+		    "configure its network" : "resume", g.version,
+		    g.entropy_error != 0 ? g.entropy_error : g.clock_error != 0 ?
+		    g.clock_error : g.net_error);
 		vm_kill_now();
 	}
 	vm.warm_stage = WS_NONE;
@@ -662,7 +674,21 @@ vm_warm_done(int rc, const char *why)
 		r.realtime_nsec = (uint32_t)ts.tv_nsec;
 		memcpy(r.hostname, "pyro", 5);
 		vm.warm_stage = WS_RESUMING;
-		rc = agent_send(GP_RESUME, 0, &r, sizeof(r));
+		if (vm.start.net.enabled) {
+			/* Its template's NIC has no address: this VM's. */
+			struct {
+				struct gp_resume	r;
+				struct gp_resume_net	n;
+			} __attribute__((packed)) rn;
+
+			r.flags = GP_RESUME_NET;
+			rn.r = r;
+			rn.n.addr = net_guest_addr();	/* network order */
+			rn.n.gateway = htonl(ntohl(net_guest_addr()) - 1);
+			rc = agent_send(GP_RESUME, 0, &rn, sizeof(rn));
+			explicit_bzero(&rn, sizeof(rn));
+		} else
+			rc = agent_send(GP_RESUME, 0, &r, sizeof(r));
 		explicit_bzero(&r, sizeof(r));
 		if (rc < 0)
 			vm_warm_done(rc, "cannot reach the restored agent");
@@ -682,12 +708,22 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		    vm.start.warm == WARM_RESTORE)
 			return -EPROTO;
 		memcpy(&g, p, sizeof(g));
-		if (g.version != GP_VERSION) {
+		if (g.version < GP_VERSION_MIN || g.version > GP_VERSION) {
 			/* An environment built by another pyro release. */
 			(void)helper_send_error(0, PYRO_E_ENVIRONMENT_CORRUPT,
 			    "the environment's guest agent speaks protocol %u, "
-			    "this pyro speaks %u: rebuild the environment "
-			    "(pyro env pull NAME)", g.version, GP_VERSION);
+			    "this pyro speaks %u to %u: rebuild the environment "
+			    "(pyro env pull NAME)", g.version, GP_VERSION_MIN,
+			    GP_VERSION);
+			return -EPROTONOSUPPORT;
+		}
+		/* A networked template's guest takes its address at restore. */
+		if (vm.start.warm == WARM_SAVE && vm.start.nic && g.version < 3) {
+			(void)helper_send_error(0, PYRO_E_UNSUPPORTED, "the "
+			    "environment's guest agent (protocol %u) cannot take "
+			    "an address after a restore: rebuild the environment "
+			    "(pyro env pull NAME --force) for networked templates",
+			    g.version);
 			return -EPROTONOSUPPORT;
 		}
 		if (vm.start.warm == WARM_SAVE) {
@@ -784,7 +820,7 @@ on_agent_frame(struct gp_hdr *h, uint8_t *p)
 		return 0;
 	case GP_RESUMED:
 		if (vm.warm_stage == WS_RESUMING)
-			return on_resumed(p);
+			return on_resumed(p, h->len);
 		return 0;	/* unasked: nothing to relay */
 	default:
 		return 0;
@@ -972,14 +1008,18 @@ on_pyrod(void)
 		    (vm.start.warm != WARM_NONE && vm.start.firecracker) !=
 		    (vm.files[VM_FILE_MEM] >= 0) ||
 		    vm.start.warm > WARM_RESTORE ||
+		    (vm.start.nic && (vm.start.warm != WARM_SAVE ||
+		    vm.start.firecracker || vm.start.host_compat)) ||
 		    (vm.start.warm == WARM_SAVE && vm.start.snapshot)) {
 			rc = -1;
 			break;
 		}
-		/* Warm start: never with a network (the guest's addresses
-		 * came from its kernel command line). */
+		/* Warm start: a save has no network (a networked shape's
+		 * template has a NIC alone), and a restore under Firecracker
+		 * none either (its snapshot would name another TAP). */
 		if (vm.start.warm != WARM_NONE && (drv->save == NULL ||
-		    vm.start.net.enabled)) {
+		    (vm.start.net.enabled && vm.start.firecracker) ||
+		    (vm.start.net.enabled && vm.start.warm == WARM_SAVE))) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,
 			    "%s has no warm start here", drv->name);
 			rc = -1;

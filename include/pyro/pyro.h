@@ -444,7 +444,8 @@ int		 pyro_env_cache(pyro_client *client, char **result_json,
  * guest of an environment booted once and saved (memory and devices) with
  * the disk it ran on; one-shot runs, first starts and resets of a shape
  * that has one start from it in a fraction of a boot.  pyro_env_warm
- * makes it (root; options {mem_mib, vcpu_count}, default 1024 and 1):
+ * makes it (root; options {mem_mib, vcpu_count, network}, default 1024,
+ * 1 and false; network: the template of VMs with a network):
  * {status: "made"|"exists", key, environment, mem_mib, vcpu_count,
  * state_bytes, disk_bytes, disk_allocated_bytes, boot_ms, save_ms,
  * created_at, ...}.  pyro_env_templates lists them ({warm_start,

@@ -561,16 +561,20 @@ class Pyro:
         return self._invoke("pyro_env_cache")
 
     def warm_environment(self, environment: str, vcpu_count: int = 1,
-                         mem_mib: int = 1024) -> Result:
+                         mem_mib: int = 1024, *,
+                         network: bool = False) -> Result:
         """Make (or find) the warm-start template of ``environment`` for
         this shape (root): one guest booted once and saved, which one-shot
         runs, first starts and resets of that shape then restore instead
-        of booting.  ``{status: "made"|"exists", key, environment, mem_mib,
-        vcpu_count, state_bytes, disk_bytes, disk_allocated_bytes, boot_ms,
-        save_ms, created_at}`` (``pyro_env_warm``)."""
+        of booting; ``network`` makes the one for VMs with a network (they
+        take their address when restored).  ``{status: "made"|"exists",
+        key, environment, mem_mib, vcpu_count, network, state_bytes,
+        disk_bytes, disk_allocated_bytes, boot_ms, save_ms, created_at}``
+        (``pyro_env_warm``)."""
         env = _c("environment", environment)
         opts = _opts(vcpu_count=_int("vcpu_count", vcpu_count, 1, 32),
-                     mem_mib=_int("mem_mib", mem_mib, 128, 65536))
+                     mem_mib=_int("mem_mib", mem_mib, 128, 65536),
+                     network=_bool("network", network))
         return self._invoke("pyro_env_warm", env, opts)
 
     def list_templates(self, *, prune: bool = False) -> Result:
