@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,6 +110,7 @@ resume(int fd)
 	char			 out[256] = "", name[64] = "";
 	size_t			 got = 0;
 	long long		 guest = 0;
+	int			 bad_net, bad_rest;
 
 	memset(&r, 0, sizeof(r));
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -120,7 +122,29 @@ resume(int fd)
 	if (send_frame(fd, GP_RESUME, &r, sizeof(r)) < 0 ||
 	    recv_frame(fd, &h, buf) < 0 || h.type != GP_RESUMED)
 		return -1;
-	memcpy(&d, buf, sizeof(d));
+	memset(&d, 0, sizeof(d));
+	memcpy(&d, buf, h.len < sizeof(d) ? h.len : sizeof(d));
+	/* Protocol 3: a network both ends of which are one address is
+	 * refused (net_error EINVAL), and nothing else fails for it. */
+	{
+		struct {
+			struct gp_resume	r;
+			struct gp_resume_net	n;
+		} __attribute__((packed)) rn;
+		struct gp_resumed	bad;
+
+		rn.r = r;
+		rn.r.flags = GP_RESUME_NET;
+		rn.n.addr = rn.n.gateway = htonl(0x0afa0002);
+		if (send_frame(fd, GP_RESUME, &rn, sizeof(rn)) < 0 ||
+		    recv_frame(fd, &h, buf) < 0 || h.type != GP_RESUMED ||
+		    h.len != sizeof(bad))
+			return -1;
+		memcpy(&bad, buf, sizeof(bad));
+		bad_net = bad.net_error;
+		bad_rest = bad.clock_error | bad.entropy_error |
+		    bad.hostname_error;
+	}
 	if (start_exec(fd, "date +%s; hostname", 0) < 0)
 		return -1;
 	for (;;) {
@@ -137,8 +161,9 @@ resume(int fd)
 	if (sscanf(out, "%lld %63s", &guest, name) != 2)
 		return -1;
 	printf("version=%u clock_error=%d entropy_error=%d hostname_error=%d "
-	    "offset_s=%lld hostname=%s expected=%s\n", d.version,
-	    d.clock_error, d.entropy_error, d.hostname_error,
+	    "net_error=%d bad_net_error=%d bad_net_others=%d offset_s=%lld "
+	    "hostname=%s expected=%s\n", d.version, d.clock_error,
+	    d.entropy_error, d.hostname_error, d.net_error, bad_net, bad_rest,
 	    guest - (long long)now.tv_sec - 3600, name, r.hostname);
 	return 0;
 }
