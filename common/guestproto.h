@@ -109,6 +109,10 @@ struct gp_resumed {
 	int32_t		net_error;	/* version 3 */
 };
 #define GP_RESUMED_V2_SIZE	16
+_Static_assert(offsetof(struct gp_resumed, net_error) == GP_RESUMED_V2_SIZE,
+    "protocol 2's GP_RESUMED is protocol 3's without net_error");
+_Static_assert(sizeof(struct gp_resume) == 144 &&
+    sizeof(struct gp_resume_net) == 8, "GP_RESUME's wire layout");
 
 #define GP_EXEC_SHELL	0x1	/* argv[0] is a string for /bin/sh -lc */
 #define GP_EXEC_STDIN	0x2	/* stdin is fed by GP_STDIN (else /dev/null) */

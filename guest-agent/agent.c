@@ -526,6 +526,8 @@ resume(uint32_t stream, const uint8_t *p, size_t len)
 	/* The VM's address: its template's NIC has none yet. */
 	if (bad)
 		out.net_error = EINVAL;
+	else if ((r.flags & GP_RESUME_NET) && agent_host_compat)
+		out.net_error = EOPNOTSUPP;	/* never asked: no VM */
 	else if (r.flags & GP_RESUME_NET) {
 		memcpy(&net, p + sizeof(r), sizeof(net));
 		/* Both ends of one /30, neither its network nor broadcast. */

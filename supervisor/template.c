@@ -87,6 +87,14 @@ struct tbuild {
 	long long		 t0;
 };
 static struct tbuild	builds[TPL_BUILDS_MAX];
+/*
+ * Keys whose build the guest refused (unsupported: an environment whose
+ * agent cannot take an address after a restore): lazy builds do not boot
+ * them again.  Another environment is another key.
+ */
+#define TPL_REFUSED_MAX	16
+static char		refused[TPL_REFUSED_MAX][65];
+static int		nrefused;
 
 /* templates/ under the state directory, made if needed. */
 static int
@@ -443,6 +451,9 @@ build_end(struct tbuild *b, const struct pyro_status *err)
 	if (err != NULL) {
 		log_warnx("template for %s (%u MiB, %u vCPU): %s", b->env,
 		    b->mem, b->vcpus, err->message);
+		if (err->code == PYRO_E_UNSUPPORTED)
+			memcpy(refused[nrefused++ % TPL_REFUSED_MAX], b->key,
+			    65);
 		if ((root = tpl_root()) >= 0) {
 			snprintf(tmp, sizeof(tmp), ".build-%s", b->key);
 			(void)tpl_rmdir(root, tmp);
@@ -640,10 +651,14 @@ tpl_lazy(const struct record *r, const char *envname, const char *cache,
 	struct env		e;
 	struct shape		sh;
 	char			now[65];
+	int			i;
 
 	if (strcmp(conf.warm_start, "lazy") != 0 || build_find(key) != NULL ||
 	    vmi_shutting_down() || tpl_count() >= TPL_LAZY_MAX)
 		return;
+	for (i = 0; i < TPL_REFUSED_MAX && i < nrefused; i++)
+		if (strcmp(refused[i], key) == 0)
+			return;
 	if (env_open(envname, cache, &e, &st) < 0)
 		return;
 	shape_of(r, fc, vmm, &sh);

@@ -492,10 +492,11 @@ on_resumed(const uint8_t *p, size_t len)
 	memset(&g, 0, sizeof(g));
 	memcpy(&g, p, len < sizeof(g) ? len : sizeof(g));
 	/* A network was asked of a version 3 agent: its answer says. */
-	if (vm.start.net.enabled && len < sizeof(g))
+	if (vm.start.net.enabled && (len < sizeof(g) || g.version < 3))
 		g.net_error = EPROTO;
+	/* Each version's answer has its own size. */
 	if (g.version < GP_VERSION_MIN || g.version > GP_VERSION ||
-	    (len != GP_RESUMED_V2_SIZE && len != sizeof(g)) ||
+	    len != (g.version >= 3 ? sizeof(g) : GP_RESUMED_V2_SIZE) ||
 	    g.clock_error != 0 || g.entropy_error != 0 || g.net_error != 0) {
 		/* A clone that shares its siblings' CRNG, runs on the
 		 * template's clock or has no address is not handed out:
@@ -684,7 +685,7 @@ vm_warm_done(int rc, const char *why)
 			r.flags = GP_RESUME_NET;
 			rn.r = r;
 			rn.n.addr = net_guest_addr();	/* network order */
-			rn.n.gateway = htonl(ntohl(net_guest_addr()) - 1);
+			rn.n.gateway = net_gateway();	/* the TAP's */
 			rc = agent_send(GP_RESUME, 0, &rn, sizeof(rn));
 			explicit_bzero(&rn, sizeof(rn));
 		} else
