@@ -366,7 +366,8 @@ fc_launch(void)
 	    vm.files[VM_FILE_DISK];
 	fds[LFD_KERNEL] = vm.files[VM_FILE_KERNEL];
 	fds[LFD_INITRD] = vm.files[VM_FILE_INITRD];
-	if (vm.start.warm != WARM_NONE) {
+	/* A restore's template files; a save's the launcher never needs. */
+	if (vm.start.warm == WARM_RESTORE) {
 		fds[LFD_STATE] = vm.files[VM_FILE_STATE];
 		fds[LFD_MEM] = vm.files[VM_FILE_MEM];
 	}

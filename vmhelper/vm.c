@@ -526,6 +526,18 @@ on_resumed(const uint8_t *p, size_t len)
 	    sizeof(r), -1);
 }
 
+/* A saved file on disk, and its size: 0, or -1 (errno). */
+static int
+sync_size(int fd, uint64_t *bytes)
+{
+	struct stat	st;
+
+	if (fsync(fd) < 0 || fstat(fd, &st) < 0)
+		return -1;
+	*bytes = (uint64_t)st.st_size;
+	return 0;
+}
+
 /* The fork's answer to pyrod; the fork's files are closed. */
 static void
 fork_end(void)
@@ -562,18 +574,16 @@ fork_fail(int rc, const char *what)
 static void
 fork_step(int rc, const char *why)
 {
-	struct stat	st;
 	long long	t0;
 
 	if (vm.warm_stage == WS_SAVING) {
 		vm.fork.save_ms = (uint32_t)(pyro_mono_ms() - vm.save_t0);
 		if (rc < 0)
 			fork_fail(rc, why);
-		else if (fsync(vm.files[VM_FILE_STATE]) < 0 ||
-		    fstat(vm.files[VM_FILE_STATE], &st) < 0)
+		else if (sync_size(vm.files[VM_FILE_STATE],
+		    &vm.fork.state_bytes) < 0)
 			fork_fail(-errno, "syncing the fork's state");
 		else {
-			vm.fork.state_bytes = (uint64_t)st.st_size;
 			t0 = pyro_mono_ms();
 			if ((rc = copy_sparse(vm.files[VM_FILE_DISK],
 			    vm.fork_disk)) < 0)
@@ -622,22 +632,18 @@ vm_warm_done(int rc, const char *why)
 	}
 	if (vm.start.warm == WARM_SAVE && vm.warm_stage == WS_SAVING) {
 		struct pyro_msg_vm_saved	sv;
-		struct stat			st;
 
 		memset(&sv, 0, sizeof(sv));
 		sv.save_ms = (uint32_t)(pyro_mono_ms() - vm.save_t0);
 		/* The guest is stopped: its disk is what the state holds. */
-		if (fsync(vm.files[VM_FILE_STATE]) < 0 ||
-		    fsync(vm.files[VM_FILE_DISK]) < 0 ||
-		    fstat(vm.files[VM_FILE_STATE], &st) < 0) {
+		if (sync_size(vm.files[VM_FILE_STATE], &sv.state_bytes) < 0 ||
+		    fsync(vm.files[VM_FILE_DISK]) < 0) {
 			vm_warm_done(-errno, "syncing the state file");
 			return;
 		}
-		sv.state_bytes = (uint64_t)st.st_size;
 		/* Firecracker's guest memory is a file of its own. */
 		if (vm.files[VM_FILE_MEM] >= 0 &&
-		    (fsync(vm.files[VM_FILE_MEM]) < 0 ||
-		    fstat(vm.files[VM_FILE_MEM], &st) < 0)) {
+		    sync_size(vm.files[VM_FILE_MEM], &sv.mem_bytes) < 0) {
 			vm_warm_done(-errno, "syncing the memory file");
 			return;
 		}
@@ -648,8 +654,6 @@ vm_warm_done(int rc, const char *why)
 			vm_warm_done(-EIO, "hashing the template");
 			return;
 		}
-		if (vm.files[VM_FILE_MEM] >= 0)
-			sv.mem_bytes = (uint64_t)st.st_size;
 		sv.boot_ms = (uint32_t)vm.boot_ms;
 		vm.warm_stage = WS_NONE;
 		(void)pyro_msg_send(PYRO_HELPER_FD, PYRO_MSG_VM_SAVED, 0, &sv,
@@ -1019,8 +1023,8 @@ on_pyrod(void)
 		 * template has a NIC alone), and a restore under Firecracker
 		 * none either (its snapshot would name another TAP). */
 		if (vm.start.warm != WARM_NONE && (drv->save == NULL ||
-		    (vm.start.net.enabled && vm.start.firecracker) ||
-		    (vm.start.net.enabled && vm.start.warm == WARM_SAVE))) {
+		    (vm.start.net.enabled && (vm.start.firecracker ||
+		    vm.start.warm == WARM_SAVE)))) {
 			(void)helper_send_error(m.hdr.id, PYRO_E_UNSUPPORTED,
 			    "%s has no warm start here", drv->name);
 			rc = -1;
