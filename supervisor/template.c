@@ -47,6 +47,7 @@
 
 #include <nettle/sha2.h>
 
+#include "atomic.h"
 #include "frame.h"
 #include "guestproto.h"
 #include "log.h"
@@ -118,6 +119,7 @@ tpl_rmdir(int root, const char *name)
 	    O_NOFOLLOW)) >= 0) {
 		for (i = 0; tpl_files[i] != NULL; i++)
 			(void)unlinkat(dfd, tpl_files[i], 0);
+		(void)pyro_atomic_sweep(dfd);	/* a write cut short */
 		close(dfd);
 	}
 	if (unlinkat(root, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
@@ -394,7 +396,7 @@ build_install(struct tbuild *b, cJSON *meta, struct pyro_status *st)
 {
 	struct stat	 sd;
 	char		*text, tmp[80];
-	int		 root, fd, rc = -1;
+	int		 root, rc;
 
 	if (b->fc && (share_with_jails(b->dfd, "state") < 0 ||
 	    share_with_jails(b->dfd, "memory") < 0))
@@ -407,26 +409,18 @@ build_install(struct tbuild *b, cJSON *meta, struct pyro_status *st)
 	    (double)sd.st_blocks * 512);
 	if ((text = cJSON_Print(meta)) == NULL)
 		return pyro_fail(st, PYRO_E_INTERNAL, "out of memory");
-	if ((fd = openat(b->dfd, "template.json", O_WRONLY | O_CREAT |
-	    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
-	    pyro_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		free(text);
-		return pyro_fail(st, PYRO_E_IO, "writing template.json: %s",
-		    strerror(errno));
-	}
-	close(fd);
+	rc = pyro_atomic_write(b->dfd, "template.json", text, strlen(text),
+	    0600);
 	free(text);
+	if (rc < 0)
+		return pyro_fail(st, PYRO_E_IO, "writing template.json: %s",
+		    strerror(-rc));
 	if ((root = tpl_root()) < 0)
 		return pyro_fail(st, PYRO_E_IO, "no templates directory");
 	snprintf(tmp, sizeof(tmp), ".build-%s", b->key);
 	(void)tpl_rmdir(root, b->key);		/* an older one of this key */
-	if (renameat(root, tmp, root, b->key) < 0)
-		pyro_fail(st, PYRO_E_IO, "installing the template: %s",
-		    strerror(errno));
-	else
-		rc = 0;
+	rc = renameat(root, tmp, root, b->key) < 0 ? pyro_fail(st, PYRO_E_IO,
+	    "installing the template: %s", strerror(errno)) : 0;
 	(void)fsync(root);
 	close(root);
 	return rc;
