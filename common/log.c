@@ -33,10 +33,18 @@ log_setverbose(int verbose)
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char	msg[1024];
+	char	msg[1024], *c;
 	int	saved = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/*
+	 * Messages carry what others sent (a VMM's QMP line, a guest's
+	 * console, a client's name): no control character of theirs
+	 * reaches a terminal or the log as such.
+	 */
+	for (c = msg; *c != '\0'; c++)
+		if ((*c >= 0 && *c < 0x20 && *c != '\t') || *c == 0x7f)
+			*c = '?';
 	if (log_foreground) {
 		if (with_errno)
 			fprintf(stderr, "%s[%d]: %s: %s\n", log_name,
